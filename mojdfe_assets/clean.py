@@ -1,0 +1,170 @@
+"""Clean assets: typed, validated CIN, CLA and spine tables, their quarantines, and code lookups.
+
+Cleaning follows the field guide: snake_case names (as janitor::clean_names gives), the common
+keys `moj_uid`, `pupil_id` and `academic_year` (with its start and end years), blanks and
+whitespace as missing, dates, whole numbers and 0/1 flags typed, and DfE codes as categoricals
+checked against the code lists. A row that cannot be cleaned is quarantined with its reasons;
+raw rows = clean rows + quarantined rows, checked on every run.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from . import codelists
+from . import extracts as X
+from .checks import schema_check, table_metadata, table_schema
+from .cleaning import Col, Cleaned, clean_table
+from .schemas import CinClean, ClaClean, CodeLookup, QuarantineRows, SpineClean
+
+GROUP = "clean"
+
+CIN_SPEC = {
+    "MoJUID": Col("id"),
+    "CIN_ACADYR": Col("year", required=True),
+    "CIN_PupilMatchingRefAnonymous": Col("id"),
+    "CIN_CIN_AT31MARCH": Col("flag"),
+    "CIN_CategoryOfAbuse": Col("code", "cin_category_of_abuse"),
+    "CIN_InitialCategoryOfAbuse": Col("code", "cin_category_of_abuse"),
+    "CIN_LatestCategoryOfAbuse": Col("code", "cin_category_of_abuse"),
+    "CIN_NumberOfPreviousCPP": Col("int", lo=0, hi=30),
+    "CIN_PrimaryNeedCode": Col("code", "cin_primary_need"),
+    "CIN_ReferralNFA": Col("flag"),
+    "CIN_ReasonForClosure": Col("code", "cin_reason_for_closure"),
+    "CIN_AgeStartOfCINPeriod": Col("int", lo=0, hi=25),
+    "CIN_AgeEndOfCINPeriod": Col("int", lo=0, hi=25),
+}
+
+CLA_SPEC = {
+    "MoJUID": Col("id"),
+    "CLA_ACADYR": Col("year", required=True),
+    "CLA_PupilMatchingRefAnonymous": Col("id"),
+    "CLA_CLA_LA": Col("text", pattern=r"^\d{3}$"),
+    "CLA_PROCESSING_YEAR": Col("int", lo=2000, hi=2030),
+    "CLA_POC_START": Col("date"),
+    "CLA_POC_LENGTH": Col("int", lo=0, hi=8000),
+    "CLA_CAT_NEED": Col("code", "cla_category_of_need"),
+    "CLA_DATE_EPI_COMM": Col("date", required=True),
+    "CLA_DATE_EPI_CEASED": Col("date"),
+    "CLA_LEGAL_STATUS": Col("code", "cla_legal_status"),
+    "CLA_PLACEMENT": Col("code", "cla_placement"),
+    "CLA_REC": Col("code", "cla_reason_episode_ceased"),
+    "CLA_CLA_31_MARCH": Col("flag"),
+    "CLA_CLA_6_MONTHS": Col("flag"),
+    "CLA_CLA_12_MONTHS": Col("flag"),
+    "CLA_CLA_PP_6_MONTHS": Col("flag"),
+    "CLA_CLA_PP_1_DAY": Col("flag"),
+    "CLA_REASON_PLACE_CHANGE": Col("code", "cla_reason_place_change"),
+}
+
+SPINE_SPEC = {
+    "MoJUID": Col("id"),
+    "KS4_PupilMatchingRefAnonymous": Col("id", required=True),
+    "KS4_ACADYR": Col("year", required=True),
+    "KS4_LA": Col("text", pattern=r"^\d{3}$"),
+    "KS4_GENDER": Col("text", pattern=r"^[MF]$"),
+    "KS4_YEAR_OF_BIRTH": Col("int", lo=1980, hi=2015),
+    "KS4_MONTH_OF_BIRTH": Col("int", lo=1, hi=12),
+    "KS4_FSM_EVER6": Col("flag"),
+}
+
+
+def end_of_collection_year(clean: pd.DataFrame) -> pd.Series:
+    """31 March of each row's collection year: no date in the row can be later."""
+    return pd.to_datetime(clean["academic_year_end"].astype("Float64").astype("Int64").astype("string") + "-03-31",
+                          errors="coerce")
+
+
+def clean_cin(raw: pd.DataFrame) -> Cleaned:
+    return clean_table(raw, X.CIN, CIN_SPEC)
+
+
+def clean_cla(raw: pd.DataFrame) -> Cleaned:
+    def episode_rules(c: pd.DataFrame) -> dict[str, pd.Series]:
+        return {"cla_date_epi_ceased: before cla_date_epi_comm (ceased before commenced)":
+                (c["cla_date_epi_ceased"] < c["cla_date_epi_comm"]).fillna(False)}
+
+    return clean_table(raw, X.CLA, CLA_SPEC, date_ceiling=end_of_collection_year, extra_rules=episode_rules)
+
+
+def clean_spine(raw: pd.DataFrame) -> Cleaned:
+    def one_row_per_pupil(c: pd.DataFrame) -> dict[str, pd.Series]:
+        dup = c["pupil_id"].notna() & c["pupil_id"].duplicated(keep="first")
+        return {"pupil_id: pupil already has a spine row": dup}
+
+    return clean_table(raw, X.SPINE, SPINE_SPEC, extra_rules=one_row_per_pupil)
+
+
+def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str) -> dg.AssetsDefinition:
+    clean_key, q_key = f"{name}_clean", f"{name}_quarantine"
+
+    @dg.multi_asset(
+        name=f"clean_{name}", group_name=GROUP,
+        ins={"raw": dg.AssetIn(f"{name}_raw")},
+        outs={
+            clean_key: dg.AssetOut(
+                kinds={"pandas", "parquet"}, description=f"{what}\n\n{__doc__.split(chr(10) + chr(10))[1]}",
+                metadata={"dagster/column_schema": table_schema(model)}),
+            q_key: dg.AssetOut(
+                kinds={"pandas", "parquet"},
+                description=f"Rows of `{extract.file}` that could not be cleaned, exactly as delivered, with "
+                            "every reason ('column: problem'). Nothing is dropped silently: these rows are "
+                            f"counted in the `rows_reconcile` check of `{clean_key}`.",
+                metadata={"dagster/column_schema": table_schema(QuarantineRows)}),
+        },
+        check_specs=[
+            dg.AssetCheckSpec("schema", asset=clean_key, blocking=True,
+                              description=f"{model.__name__} pandera schema: types, codes, ranges"),
+            dg.AssetCheckSpec("rows_reconcile", asset=clean_key, blocking=True,
+                              description="Raw rows = clean rows + quarantined rows"),
+        ],
+    )
+    def _clean(context: dg.AssetExecutionContext, raw: pd.DataFrame):
+        result = cleaner(raw)
+        check = schema_check(model, result.clean, clean_key)
+        yield check
+        n_raw, n_clean, n_q = len(raw), len(result.clean), len(result.quarantine)
+        reconciled = n_raw == n_clean + n_q
+        yield dg.AssetCheckResult(
+            asset_key=clean_key, check_name="rows_reconcile", passed=reconciled,
+            metadata={"raw_rows": n_raw, "clean_rows": n_clean, "quarantined_rows": n_q})
+        if not (check.passed and reconciled):
+            raise dg.Failure(f"{clean_key} failed its checks", metadata=check.metadata)
+        reasons = dg.MetadataValue.json(result.reasons)
+        if n_q:
+            context.log.warning(f"{extract.file}: {n_q} row(s) quarantined: {result.reasons}")
+        yield dg.Output(result.clean, output_name=clean_key,
+                        metadata={**table_metadata(result.clean, model), "raw_rows": n_raw,
+                                  "quarantined_rows": n_q, "quarantine_reasons (rows)": reasons})
+        yield dg.Output(result.quarantine, output_name=q_key,
+                        metadata={"dagster/row_count": n_q, "quarantine_reasons (rows)": reasons})
+
+    return _clean
+
+
+cin_assets = clean_assets("cin", X.CIN, CinClean, clean_cin,
+                          "Children in need census 2008/09-2016/17, one row per child per year, cleaned and typed.")
+cla_assets = clean_assets("cla", X.CLA, ClaClean, clean_cla,
+                          "Children looked after 2005/06-2017/18, one row per episode held for the year, "
+                          "cleaned and typed. Episodes that cease before they commence are quarantined.")
+spine_assets = clean_assets("spine", X.SPINE, SpineClean, clean_spine,
+                            "The pupil spine (KS4 cohorts), one row per pupil, cleaned and typed. A second row "
+                            "for the same pupil is quarantined.")
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas", "parquet"},
+          metadata={"dagster/column_schema": table_schema(CodeLookup)})
+def code_lookups() -> dg.Output:
+    """DfE code lists (SSDA903 and CIN census) as one lookup table: code → label, with the
+    grouping used in derivations (placement family, legal-status group, reason-ceased group) and
+    the collection years each code is valid. The same data validates the clean tables and drives
+    the synthetic generator, so labels and codes cannot disagree."""
+    df = codelists.table()
+    df = df[["code_list", "code", "label", "group", "valid_from", "valid_to"]].copy()
+    counts = df.groupby("code_list", sort=False).size()
+    return dg.Output(df, metadata={**table_metadata(df), "codes_per_list": dg.MetadataValue.json(
+        {k: int(v) for k, v in counts.items()})})
+
+
+clean_asset_defs = [cin_assets, cla_assets, spine_assets, code_lookups]

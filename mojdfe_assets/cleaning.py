@@ -1,0 +1,287 @@
+"""Vectorised cleaning rules shared by every extract: read as text, type, validate, quarantine.
+
+A table is cleaned by a *spec*: for each delivered column, what kind of value it holds. Each rule
+works on whole columns (pyarrow/pandas), and every row that cannot be cleaned is kept, with the
+reasons, in a quarantine table, so that raw rows = clean rows + quarantined rows always.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from . import codelists
+from .extracts import Extract
+
+ROW = "source_row"  # 1-based data row number in the delivered file (header is row 0)
+
+
+class ExtractError(ValueError):
+    """The file as a whole cannot be read (missing column, empty file): names file, column, problem."""
+
+
+def snake_case(name: str) -> str:
+    """janitor::clean_names(., "snake") for the delivered names: MoJUID -> mo_juid,
+    CIN_CategoryOfAbuse -> cin_category_of_abuse, CLA_CLA_31_MARCH -> cla_cla_31_march."""
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", name.strip())
+    s = re.sub(r"([a-z])([A-Z])", r"\1_\2", s)  # digits do not split: AT31MARCH -> at31march
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
+    return re.sub(r"_+", "_", s).strip("_").lower()
+
+
+def common_key(snake: str) -> str:
+    """The guide's common key names across datasets: moj_uid, pupil_id, academic_year."""
+    if snake == "mo_juid":
+        return "moj_uid"
+    if snake.endswith("pupil_matching_ref_anonymous"):
+        return "pupil_id"
+    if snake.endswith("_acadyr"):
+        return "academic_year"
+    return snake
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_text(path: Path, extract: Extract) -> pd.DataFrame:
+    """Read a delivered CSV with every column as text, exactly as delivered (blanks kept)."""
+    path = Path(path)
+    if not path.exists():
+        raise ExtractError(f"{path.name}: file not found in {path.parent}")
+    if path.stat().st_size == 0:
+        raise ExtractError(f"{path.name}: the file is empty (no header, no rows)")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise ExtractError(f"{path.name}: header is not UTF-8 text ({err})") from err
+    names = next(iter(pd.read_csv(pd.io.common.StringIO(header + "\n"), header=None, dtype=str).values))
+    names = [str(n) for n in names]
+    opts = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                quoted_strings_can_be_null=False)
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="utf8"), convert_options=opts)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+        raise ExtractError(f"{path.name}: cannot be parsed as CSV text ({err})") from err
+    df = table.to_pandas(types_mapper=pd.ArrowDtype)
+    df = df.astype({c: pd.StringDtype("pyarrow") for c in df.columns})
+    df.insert(0, ROW, np.arange(1, len(df) + 1, dtype=np.int64))
+    return df
+
+
+@dataclass
+class HeaderReport:
+    renamed: dict[str, str] = field(default_factory=dict)   # delivered name -> expected name
+    extra: list[str] = field(default_factory=list)
+    missing_optional: list[str] = field(default_factory=list)
+
+
+def conform_header(df: pd.DataFrame, extract: Extract, file: str) -> tuple[pd.DataFrame, HeaderReport]:
+    """Match delivered names to the expected ones (case-insensitively); a missing required column
+    is an error naming the file and column."""
+    report = HeaderReport()
+    by_lower = {c.strip().lower(): c for c in df.columns if c != ROW}
+    rename = {}
+    missing = []
+    for col in extract.columns:
+        got = by_lower.get(col.lower())
+        if got is None:
+            (report.missing_optional if col in extract.optional else missing).append(col)
+        elif got != col:
+            rename[got] = col
+            report.renamed[got] = col
+    if missing:
+        raise ExtractError(f"{file}: required column(s) missing: {', '.join(missing)}")
+    known = {c.lower() for c in extract.columns}
+    report.extra = [c for c in df.columns if c != ROW and c.strip().lower() not in known]
+    df = df.rename(columns=rename)
+    for col in report.missing_optional:
+        df[col] = pd.Series("", index=df.index, dtype=pd.StringDtype("pyarrow"))
+    return df[[ROW, *extract.columns]], report
+
+
+# ---------------------------------------------------------------------------------------------
+# Typing rules. Each returns (typed column, mask of rows that fail, reason).
+
+FLAG_TRUE = {"1", "true", "yes", "y", "t"}
+FLAG_FALSE = {"0", "false", "no", "n", "f"}
+_YEAR = re.compile(r"^\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*$")
+
+
+def blank_to_na(s: pd.Series) -> pd.Series:
+    """Blanks and whitespace-only values are missing; other values lose surrounding whitespace."""
+    arr = pa.array(s.array) if not isinstance(s.array, pd.arrays.ArrowExtensionArray) else s.array._pa_array
+    trimmed = pc.utf8_trim(arr, characters=" \t\r\n\"'")
+    out = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    return pd.Series(pd.arrays.ArrowExtensionArray(out), index=s.index).astype(pd.StringDtype("pyarrow"))
+
+
+def parse_academic_year(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """'2012/2013' (also '2012/13', '2012-2013', '2012-13') -> label and start/end years."""
+    parts = s.str.extract(_YEAR.pattern)
+    start = pd.to_numeric(parts[0], errors="coerce").astype("Int16")
+    end_raw = parts[1]
+    end = pd.to_numeric(end_raw, errors="coerce")
+    end = end.where(end_raw.str.len() != 2, start.astype("Float64") // 100 * 100 + end)
+    end = end.astype("Int16")
+    bad = s.notna() & ((start.isna()) | (end != start + 1)).fillna(True)
+    label = (start.astype("string") + "/" + end.astype("string")).where(~bad)
+    out = pd.DataFrame({"academic_year": label.astype(pd.StringDtype("pyarrow")),
+                        "academic_year_start": start.where(~bad), "academic_year_end": end.where(~bad)})
+    return out, bad | s.isna()
+
+
+def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """dd/mm/yyyy or yyyy-mm-dd; anything else (or an impossible date such as 31/02) fails."""
+    dmy = s.str.match(r"^\d{1,2}/\d{1,2}/\d{4}$").fillna(False)
+    iso = s.str.match(r"^\d{4}-\d{2}-\d{2}$").fillna(False)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if dmy.any():
+        out[dmy] = pd.to_datetime(s[dmy].astype(str), format="%d/%m/%Y", errors="coerce")
+    if iso.any():
+        out[iso] = pd.to_datetime(s[iso].astype(str), format="%Y-%m-%d", errors="coerce")
+    bad = s.notna() & out.isna()
+    return out.astype("datetime64[ms]"), bad
+
+
+def parse_int(s: pd.Series, lo: int, hi: int) -> tuple[pd.Series, pd.Series, pd.Series]:
+    num = pd.to_numeric(s.astype("object"), errors="coerce")
+    malformed = s.notna() & (num.isna() | (num != np.floor(num)))
+    out_of_range = ~malformed & s.notna() & ((num < lo) | (num > hi))
+    val = num.where(~(malformed | out_of_range)).astype("Int64")
+    return val, malformed, out_of_range
+
+
+def parse_flag(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    low = s.str.lower()
+    t, f = low.isin(FLAG_TRUE), low.isin(FLAG_FALSE)
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[t.fillna(False)] = True
+    out[f.fillna(False)] = False
+    return out, s.notna() & ~(t | f).fillna(False)
+
+
+def parse_code(s: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
+    codes = codelists.codes(code_list)
+    up = s.str.upper()
+    aliases = codelists.aliases(code_list)
+    if aliases:
+        up = up.replace(aliases)
+    bad = up.notna() & ~up.isin(codes).fillna(False)
+    return pd.Series(pd.Categorical(up.where(~bad).astype("object"), categories=codes), index=s.index), bad
+
+
+def parse_float(s: pd.Series, lo: float, hi: float) -> tuple[pd.Series, pd.Series, pd.Series]:
+    num = pd.to_numeric(s.astype("object"), errors="coerce")
+    malformed = s.notna() & num.isna()
+    out_of_range = ~malformed & s.notna() & ((num < lo) | (num > hi))
+    return num.where(~(malformed | out_of_range)).astype("Float64"), malformed, out_of_range
+
+
+# ---------------------------------------------------------------------------------------------
+# The clean step
+
+
+@dataclass(frozen=True)
+class Col:
+    kind: str                    # id | year | date | int | float | flag | code | text
+    code_list: str | None = None
+    lo: float | None = None
+    hi: float | None = None
+    required: bool = False       # a missing value is a reason to quarantine
+    pattern: str | None = None   # for text: a regular expression every value must match
+
+
+@dataclass
+class Cleaned:
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+    reasons: dict[str, int]      # "column: reason" -> rows
+    header: HeaderReport | None = None
+
+
+def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, date_ceiling=None,
+                extra_rules=None) -> Cleaned:
+    """Type every column of `raw` (text as delivered) by `spec`; quarantine failing rows.
+
+    `date_ceiling(clean)`: each row's last possible date (e.g. the end of its collection year);
+    dates after it are impossible for that row. `extra_rules(clean)` returns
+    further {reason: mask} pairs (e.g. ceased before commenced).
+    """
+    out: dict[str, pd.Series] = {ROW: raw[ROW]}
+    fails: dict[str, pd.Series] = {}
+    date_cols = []
+    for col in extract.columns:
+        c = spec[col]
+        name = common_key(snake_case(col))
+        s = blank_to_na(raw[col])
+        if c.required:
+            fails[f"{name}: missing"] = s.isna()
+        if c.kind == "year":
+            years, bad = parse_academic_year(s)
+            fails[f"{name}: not an academic year like 2012/2013"] = bad & s.notna()
+            out.update({k: years[k] for k in years.columns})
+            continue
+        if c.kind == "date":
+            val, bad = parse_date(s)
+            fails[f"{name}: malformed or impossible date"] = bad
+            date_cols.append(name)
+        elif c.kind == "int":
+            val, bad, rng = parse_int(s, c.lo, c.hi)
+            fails[f"{name}: not a whole number"] = bad
+            fails[f"{name}: outside {c.lo:g}..{c.hi:g}"] = rng
+        elif c.kind == "float":
+            val, bad, rng = parse_float(s, c.lo, c.hi)
+            fails[f"{name}: not a number"] = bad
+            fails[f"{name}: outside {c.lo:g}..{c.hi:g}"] = rng
+        elif c.kind == "flag":
+            val, bad = parse_flag(s)
+            fails[f"{name}: not a 0/1 flag"] = bad
+        elif c.kind == "code":
+            val, bad = parse_code(s, c.code_list)
+            fails[f"{name}: unknown code (not in {c.code_list})"] = bad
+        elif c.kind in ("id", "text"):
+            val = s
+            if c.pattern:
+                fails[f"{name}: does not match {c.pattern}"] = s.notna() & ~s.str.match(c.pattern).fillna(False)
+        else:
+            raise ValueError(c.kind)
+        out[name] = val
+    clean = pd.DataFrame(out)
+    for name in date_cols:
+        d = clean[name]
+        fails[f"{name}: before 1980"] = d.notna() & (d < pd.Timestamp("1980-01-01"))
+        if date_ceiling is not None:
+            ceiling = date_ceiling(clean)
+            fails[f"{name}: after the end of its collection year"] = (d.notna() & ceiling.notna()
+                                                                      & (d > ceiling)).fillna(False)
+    if extra_rules is not None:
+        fails.update(extra_rules(clean))
+    # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined.
+    fails["row: exact duplicate of an earlier row"] = raw.duplicated(subset=list(extract.columns), keep="first")
+    return split(raw, clean, fails)
+
+
+def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series]) -> Cleaned:
+    masks = {k: np.asarray(v.fillna(False) if hasattr(v, "fillna") else v, dtype=bool) for k, v in fails.items()}
+    any_bad = np.zeros(len(raw), dtype=bool)
+    for m in masks.values():
+        any_bad |= m
+    reasons = {k: int(m.sum()) for k, m in masks.items() if m.any()}
+    bad_idx = np.flatnonzero(any_bad)
+    text = pd.Series([""] * len(bad_idx), dtype=object)
+    for k, m in masks.items():
+        hit = m[bad_idx]
+        if hit.any():
+            text[hit] = text[hit] + np.where(text[hit] == "", "", "; ") + k
+    quarantine = raw.iloc[bad_idx].reset_index(drop=True).copy()
+    quarantine["reasons"] = pd.array(text.to_numpy(), dtype=pd.StringDtype("pyarrow"))
+    return Cleaned(clean.loc[~any_bad].reset_index(drop=True), quarantine, reasons)

@@ -1,0 +1,71 @@
+"""DfE code lists (SSDA903 and CIN census), the single home of every code, label and grouping.
+
+The lists live as data in `data/code_lists.csv` (with each code's years of validity and source)
+and `data/code_aliases.csv` (known junk values in NPD extracts and the code they stand for).
+The synthetic generator, the clean-table validation and the lookup assets all read them here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+_DATA = Path(__file__).parent / "data"
+
+
+@cache
+def _table() -> pd.DataFrame:
+    df = pd.read_csv(_DATA / "code_lists.csv", dtype=str, keep_default_na=False)
+    for col in ("valid_from", "valid_to"):
+        df[col] = pd.to_numeric(df[col].replace("", None)).astype("Int64")
+    return df
+
+
+@cache
+def _aliases() -> pd.DataFrame:
+    return pd.read_csv(_DATA / "code_aliases.csv", dtype=str, keep_default_na=False)
+
+
+def table() -> pd.DataFrame:
+    """Every code of every list: code_list, code, label, group, valid_from, valid_to, source."""
+    return _table().copy()
+
+
+LIST_NAMES: tuple[str, ...] = tuple(dict.fromkeys(_table()["code_list"]))
+
+
+def _rows(code_list: str) -> pd.DataFrame:
+    if code_list not in LIST_NAMES:
+        raise KeyError(f"unknown code list {code_list!r}; known lists: {', '.join(LIST_NAMES)}")
+    t = _table()
+    return t[t["code_list"] == code_list]
+
+
+def codes(code_list: str, year: int | None = None) -> list[str]:
+    """Codes of a list, in file order; with `year` (collection end year) only those valid then."""
+    rows = _rows(code_list)
+    if year is not None:
+        ok = (rows["valid_from"].isna() | (rows["valid_from"] <= year)) & (
+            rows["valid_to"].isna() | (rows["valid_to"] >= year))
+        rows = rows[ok.to_numpy(dtype=bool)]
+    return rows["code"].tolist()
+
+
+def labels(code_list: str) -> dict[str, str]:
+    rows = _rows(code_list)
+    return dict(zip(rows["code"], rows["label"]))
+
+
+def groups(code_list: str) -> dict[str, str]:
+    rows = _rows(code_list)
+    rows = rows[rows["group"] != ""]
+    return dict(zip(rows["code"], rows["group"]))
+
+
+def aliases(code_list: str) -> dict[str, str]:
+    _rows(code_list)
+    a = _aliases()
+    a = a[a["code_list"] == code_list]
+    return dict(zip(a["alias"], a["code"]))

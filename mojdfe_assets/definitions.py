@@ -1,0 +1,20 @@
+"""The one Dagster `Definitions` object of the project: assets, checks and resources.
+
+Data flow: sources (extracts as delivered) -> clean (typed, validated, quarantined) -> derived
+tables. `dagster dev` in the repository root loads this module through `workspace.yaml`.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .clean import clean_asset_defs
+from .resources import RawExtracts, io_manager_from_env
+from .sources import raw_assets
+
+all_assets = [*raw_assets, *clean_asset_defs]
+
+defs = dg.Definitions(
+    assets=all_assets,
+    resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env()},
+)

@@ -1,0 +1,108 @@
+"""Resources: where raw extracts come from, and where asset tables are stored.
+
+- `RawExtracts`: the folder holding the delivered extract files. By default the synthetic
+  world in `data/raw/synthetic` (generated on first use); set `MOJDFE_RAW_DIR` (or run config)
+  to read real SRS extracts from their folder instead, with no code change.
+- `ParquetIOManager`: every asset is a Parquet file under the warehouse folder
+  (`MOJDFE_WAREHOUSE`, default `data/warehouse`), written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw" / "synthetic"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse"
+DEFAULT_SYNTHETIC_PUPILS = 50_000
+DEFAULT_SYNTHETIC_SEED = 1
+
+
+class RawExtracts(dg.ConfigurableResource):
+    """The folder of delivered extracts (CSV, column names as delivered)."""
+
+    folder: str = str(DEFAULT_RAW_DIR)
+    # When true and the folder holds no extracts, generate the seeded synthetic world there first.
+    # Never true for a real extract folder: a missing real file must be an error, not fake data.
+    synthetic: bool = True
+    synthetic_pupils: int = DEFAULT_SYNTHETIC_PUPILS
+    synthetic_seed: int = DEFAULT_SYNTHETIC_SEED
+
+    @classmethod
+    def from_env(cls) -> "RawExtracts":
+        real = os.environ.get("MOJDFE_RAW_DIR")
+        if real:
+            return cls(folder=real, synthetic=False)
+        return cls(
+            synthetic_pupils=int(os.environ.get("MOJDFE_SYNTHETIC_PUPILS", DEFAULT_SYNTHETIC_PUPILS)),
+            synthetic_seed=int(os.environ.get("MOJDFE_SYNTHETIC_SEED", DEFAULT_SYNTHETIC_SEED)),
+        )
+
+    def path(self, file: str) -> Path:
+        folder = Path(self.folder)
+        target = folder / file
+        if not target.exists() and self.synthetic:
+            self.ensure_synthetic()
+        if not target.exists():
+            raise FileNotFoundError(
+                f"Extract file {file!r} not found in {folder} (set MOJDFE_RAW_DIR to the folder holding "
+                f"the delivered extracts)")
+        return target
+
+    def ensure_synthetic(self) -> dict:
+        """Generate the synthetic world unless the folder already holds the same one."""
+        from . import synthetic
+
+        folder = Path(self.folder)
+        manifest = folder / synthetic.TRUTH_DIR / "manifest.json"
+        if manifest.exists():
+            m = json.loads(manifest.read_text())
+            if m.get("pupils") == self.synthetic_pupils and m.get("seed") == self.synthetic_seed:
+                return m
+        return synthetic.generate(folder, pupils=self.synthetic_pupils, seed=self.synthetic_seed)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write to a temporary file in the same folder, then rename: a killed run leaves the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Stores each asset's DataFrame as `<warehouse>/<asset key path>.parquet`."""
+
+    base_dir: str = str(DEFAULT_WAREHOUSE)
+
+    def _path(self, key: dg.AssetKey) -> Path:
+        return Path(self.base_dir).joinpath(*key.path).with_suffix(".parquet")
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        if obj is None:
+            return
+        table = pa.Table.from_pandas(obj, preserve_index=False)
+        write_parquet_atomic(table, self._path(context.asset_key))
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        path = self._path(context.upstream_output.asset_key if context.upstream_output else context.asset_key)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} has not been materialised yet")
+        return pd.read_parquet(path)
+
+
+def io_manager_from_env() -> ParquetIOManager:
+    return ParquetIOManager(base_dir=os.environ.get("MOJDFE_WAREHOUSE", str(DEFAULT_WAREHOUSE)))

@@ -1,0 +1,102 @@
+"""Education and offending outcomes of spine pupils, driven by the same latent model.
+
+Each outcome's level-specific base rate (params) is shifted by the child's disadvantage, sex and
+the LA's community offending, so outcome gaps by level and LA are in the data by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import timeline as tl
+from .params import PNC_END, WorldParams
+from .world import Children, LocalAuthorities, expit, logit, sample_cat
+
+# PNC disposal codes written by the generator, by severity (see code list `pnc_disposal`).
+CAUTIONS = ("REPRIMAND", "FINAL_WARNING", "YOUTH_CAUTION", "YOUTH_CONDITIONAL_CAUTION", "ADULT_CAUTION")
+NON_CUSTODIAL = ("CONDITIONAL_DISCHARGE", "FINE", "REFERRAL_ORDER", "YOUTH_REHABILITATION_ORDER",
+                 "COMMUNITY_ORDER", "SUSPENDED_SENTENCE")
+CUSTODIAL = ("DETENTION_TRAINING_ORDER", "IMMEDIATE_CUSTODY")
+
+
+def ks4(rng, p: WorldParams, ch: Children, spine: np.ndarray) -> dict:
+    lvl, d = ch.level[spine], ch.disadvantage[spine]
+    lp = logit(np.asarray(p.ks4_pass))[lvl] - 0.45 * (d - d.mean()) - 0.35 * ch.fsm[spine]
+    passed = rng.random(len(spine)) < expit(lp + 0.2)
+    sat = rng.random(len(spine)) > np.array([0.02, 0.04, 0.06, 0.07, 0.12])[lvl]  # some sit no exams
+    year = ch.ks4_year[spine]
+    # Attainment 8 exists from 2015/16: a noisy score aligned with the pass indicator.
+    att8 = np.clip(np.where(passed, 52, 28) + rng.normal(0, 9, len(spine)), 0, 90).round(1)
+    return dict(idx=spine, year=year, sat=sat, level2_em=passed, att8=att8, att8_valid=sat & (year >= 2016))
+
+
+def absence(rng, p: WorldParams, ch: Children, spine: np.ndarray) -> dict:
+    lvl, d = ch.level[spine], ch.disadvantage[spine]
+    possible = (5 * 380 - rng.integers(0, 120, len(spine))).astype(np.int64)
+    mu = np.asarray(p.unauth_mean)[lvl] * np.exp(0.35 * (d - d.mean()))
+    # Negative binomial (gamma-Poisson mixture, shape 0.8): most pupils few, a long tail.
+    unauth = rng.poisson(rng.gamma(0.8, mu / 0.8))
+    auth = rng.poisson(rng.gamma(4.0, 70 / 4.0, len(spine)))
+    unauth = np.minimum(unauth, possible // 2)
+    return dict(idx=spine, year=ch.ks4_year[spine], possible=possible, unauth=unauth, auth=auth)
+
+
+def exclusions(rng, p: WorldParams, ch: Children, spine: np.ndarray) -> dict:
+    lvl, d = ch.level[spine], ch.disadvantage[spine]
+    boost = np.exp(0.45 * (d - d.mean()) + 0.4 * ch.male[spine])
+    n_fpe = rng.poisson(5 * np.asarray(p.fpe_rate)[lvl] * boost)
+    perm = rng.random(len(spine)) < 1 - (1 - np.asarray(p.perm_rate)[lvl] * boost) ** 5
+    who = np.r_[np.repeat(np.arange(len(spine)), n_fpe), np.flatnonzero(perm)]
+    kind = np.r_[np.full(n_fpe.sum(), "FIXD", dtype=object), np.full(perm.sum(), "PERM", dtype=object)]
+    # Secondary school years 7..11 = KS4 year - 4 .. KS4 year.
+    year = ch.ks4_year[spine][who] - rng.integers(0, 5, len(who))
+    start = tl.sep1(year - 1) + rng.integers(5, 300, len(who))
+    sessions = np.where(kind == "FIXD", 1 + rng.geometric(0.3, len(who)), 0)
+    order = np.lexsort((start, who))
+    return dict(idx=spine[who][order], year=year[order], kind=kind[order], sessions=sessions[order],
+                start=start[order])
+
+
+def offending(rng, p: WorldParams, ch: Children, las: LocalAuthorities, spine: np.ndarray) -> dict:
+    lvl, d, male = ch.level[spine], ch.disadvantage[spine], ch.male[spine]
+    sex = np.log(np.sqrt(p.male_offending_ratio))
+    lp = (logit(np.asarray(p.offend_any))[lvl] + np.where(male, sex, -sex) + 0.35 * (d - d.mean())
+          + las.offending[ch.la[spine]])
+    any_ = rng.random(len(spine)) < expit(lp)
+    n = np.where(any_, 1 + rng.poisson(np.array([0.7, 1.2, 1.6, 2.0, 3.0])[lvl] * np.exp(0.2 * d)), 0)
+    who = np.repeat(np.arange(len(spine)), n)
+    rank = np.arange(len(who)) - np.repeat(np.cumsum(n) - n, n)
+    birth = ch.birth[spine][who]
+    first_age = 10 + np.clip(rng.gamma(6.0, 0.9, len(who)), 0, 14)
+    gaps = np.where(rank == 0, 0, rng.exponential(300, len(who)))
+    cg = np.cumsum(gaps)
+    head = np.repeat(np.cumsum(n) - n, n)  # index of each pupil's first sanction
+    cum = cg - cg[head]
+    first = birth[head] + first_age[head] * 365.25
+    offence = (first + cum).astype(np.int64)
+    disposal_date = offence + rng.integers(1, 120, len(who))
+    keep = disposal_date <= tl.day(*PNC_END)
+    # Severity rises with each sanction and with the child's level of social care.
+    age = tl.age_years(birth, offence)
+    sev_lp = -1.0 + 0.55 * rank + 0.25 * lvl[who] + 0.4 * (age >= 18)
+    r = rng.random(len(who))
+    p_caution = expit(-sev_lp + 0.3)
+    p_custody = expit(sev_lp - 4.2)
+    kind = np.where(r < p_caution, 0, np.where(r > 1 - p_custody, 2, 1))
+    code = np.empty(len(who), dtype=object)
+    youth = age < 18
+    for k, codes in enumerate((CAUTIONS, NON_CUSTODIAL, CUSTODIAL)):
+        m = kind == k
+        code[m] = np.array(codes, dtype=object)[rng.integers(0, len(codes), m.sum())]
+    code = np.where((kind == 0) & youth & (code == "ADULT_CAUTION"), "YOUTH_CAUTION", code)
+    code = np.where((kind == 0) & ~youth, "ADULT_CAUTION", code)
+    code = np.where((code == "REFERRAL_ORDER") & ~youth, "COMMUNITY_ORDER", code)
+    code = np.where((code == "DETENTION_TRAINING_ORDER") & ~youth, "IMMEDIATE_CUSTODY", code)
+    return dict(idx=spine[who][keep], offence=offence[keep], disposal_date=disposal_date[keep],
+                disposal=code[keep])
+
+
+def la_context(rng, p: WorldParams, las: LocalAuthorities, n_children: int) -> dict:
+    pop = np.round(las.share * 11_500_000).astype(np.int64)  # England's 0-17 population, ~11.5m
+    crime = np.round(60 * np.exp(0.6 * las.offending) + rng.normal(0, 4, len(pop)), 1)
+    return dict(code=las.code, pop=pop, idaci=np.round(las.poverty, 3), crime=crime)

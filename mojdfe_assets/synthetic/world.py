@@ -1,0 +1,115 @@
+"""The latent model: local authorities, the pupil spine and each child's highest involvement.
+
+One latent disadvantage score per child, shifted by the LA's poverty rate and the LA's own
+propensity to intervene, drives the child's FSM eligibility, social-care level, education and
+offending, so later analyses find real structure (and LA differences) in the extracts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import timeline as tl
+from .params import KS4_YEARS, LEVELS, WorldParams
+
+
+def expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def logit(p):
+    p = np.asarray(p, dtype=float)
+    return np.log(p / (1 - p))
+
+
+def sample_cat(rng: np.random.Generator, probs, n: int | None = None, rows=None) -> np.ndarray:
+    """Inverse-CDF categorical draw. `probs` is a vector, or a matrix indexed per draw by `rows`."""
+    p = np.asarray(probs, dtype=float)
+    if p.ndim == 1:
+        cum = np.cumsum(p / p.sum())
+        return np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(p) - 1)
+    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)[rows]
+    u = rng.random(len(rows))
+    return np.minimum((u[:, None] >= cum).sum(axis=1), p.shape[1] - 1)
+
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a bijection on uint64, so distinct inputs give distinct ids."""
+    z = z.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
+
+
+@dataclass
+class LocalAuthorities:
+    code: np.ndarray        # 3-digit LA codes as text
+    share: np.ndarray       # population share
+    poverty: np.ndarray     # IDACI-like average score (#57: min 0.056, median 0.177, max 0.327)
+    care_effect: np.ndarray # LA propensity to intervene (on the latent scale)
+    offending: np.ndarray   # community offending effect (log-odds scale), rises with poverty
+
+
+def make_las(rng: np.random.Generator, p: WorldParams) -> LocalAuthorities:
+    pool = np.concatenate([np.arange(201, 214), np.arange(301, 321), np.arange(330, 396),
+                           np.arange(800, 939)])
+    code = np.sort(rng.choice(pool, p.n_las, replace=False)).astype(str)
+    share = rng.lognormal(0.0, 0.6, p.n_las)
+    share /= share.sum()
+    poverty = np.clip(rng.beta(5.0, 23.0, p.n_las), 0.05, 0.34)
+    z_pov = (poverty - 0.177) / 0.07
+    care_effect = rng.normal(0.0, 0.18, p.n_las)
+    offending = 0.25 * z_pov + rng.normal(0.0, 0.2, p.n_las)
+    return LocalAuthorities(code, share, poverty, care_effect, offending)
+
+
+@dataclass
+class Children:
+    """Every child of the world: spine pupils first, then social-care children outside the spine."""
+    n_spine: int
+    pupil_key: np.ndarray   # uint64, unique
+    moj_key: np.ndarray     # uint64, unique
+    la: np.ndarray          # index into LocalAuthorities
+    male: np.ndarray
+    birth: np.ndarray       # day number
+    ks4_year: np.ndarray    # end year of the KS4 academic year
+    fsm: np.ndarray
+    disadvantage: np.ndarray
+    level: np.ndarray       # designed highest level within the windows (index into LEVELS)
+
+
+def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthorities, n_spine: int,
+                  seed: int) -> Children:
+    n_extra = int(round(n_spine * (1 - p.level_shares[0]) * p.non_spine_share))
+    n = n_spine + n_extra
+    in_spine = np.arange(n) < n_spine
+    la = sample_cat(rng, las.share, n)
+    male = rng.random(n) < 0.512
+    # Spine: KS4 cohorts 2010/11..2017/18; outside the spine: younger cohorts (KS4 after 2018).
+    ks4 = np.where(in_spine, rng.integers(KS4_YEARS[0], KS4_YEARS[1] + 1, n),
+                   rng.integers(KS4_YEARS[1] + 1, KS4_YEARS[1] + 5, n)).astype(np.int32)
+    birth = tl.sep1(ks4 - 17) + rng.integers(0, 365, n).astype(np.int32)
+    d = rng.standard_normal(n)
+    z_pov = (las.poverty[la] - 0.177) / 0.07
+    fsm = rng.random(n) < expit(-1.85 + 0.95 * d + 0.35 * z_pov)
+    risk = 0.85 * d + 0.45 * fsm + 0.25 * z_pov + las.care_effect[la] + 0.55 * rng.standard_normal(n)
+    # Thresholds are the spine's own quantiles, so level shares are as declared.
+    cuts = np.quantile(risk[in_spine], np.cumsum(p.level_shares)[:-1])
+    level = np.searchsorted(cuts, risk).astype(np.int8)
+    # Non-spine children are in the social-care data by definition: level >= 1, same mix.
+    inv = np.asarray(p.level_shares[1:]) / sum(p.level_shares[1:])
+    level[~in_spine] = 1 + sample_cat(rng, inv, n_extra)
+    base = np.uint64(seed) << np.uint64(40)
+    keys = np.arange(n, dtype=np.uint64) + base
+    return Children(n_spine, _mix64(keys), _mix64(keys ^ np.uint64(0x5DEECE66D)), la, male, birth, ks4,
+                    fsm, d, level)
+
+
+def level_name(level: np.ndarray) -> np.ndarray:
+    return np.asarray(LEVELS, dtype=object)[level]
