@@ -7,7 +7,6 @@ checked against the code lists. A row that cannot be cleaned is quarantined with
 raw rows = clean rows + quarantined rows, checked on every run.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -4,7 +4,6 @@ Data flow: sources (extracts as delivered) -> clean (typed, validated, quarantin
 tables. `dagster dev` in the repository root loads this module through `workspace.yaml`.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -6,7 +6,6 @@ case. A missing required column or an empty file stops the run with an error nam
 and the column.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -84,7 +84,7 @@ def _write(rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share
         idx = np.sort(np.r_[np.arange(table.num_rows), dups], kind="stable")
         table = table.take(pa.array(idx))
     tmp = out / (extract.file + ".tmp")
-    pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="needed"))
+    pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
     os.replace(tmp, out / extract.file)
     return table.num_rows
 
@@ -118,7 +118,8 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     start_bad = rng.random(len(e)) < 0.0001  # ceased-before-commenced: commenced date keyed wrongly
     comm = np.where(start_bad & r["ceased"], r["end"] + rng.integers(1, 60, len(e)), r["start"])
     rpc = ep["rpc"][e]
-    rpc_ok = r["ceased"] & (y >= 2016) & np.array([v is not None for v in rpc]) & (rng.random(len(e)) < 0.85)
+    started_in_year = tl.collection_year(r["start"]) == y
+    rpc_ok = started_in_year & (y >= 2016) & (rpc != None) & (rng.random(len(e)) < 0.85)  # noqa: E711
     cols = {
         "MoJUID": moj_for_row.take(pa.array(c)),
         "CLA_ACADYR": tl.year_label(y),
@@ -153,7 +154,7 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     category = np.where(plan, sp["category"][s], None)
     need = sp["need"][s].copy()
     alias = np.isin(need, ["N2", "N3", "N4", "N5"]) & (rng.random(len(s)) < 0.002)
-    need[alias] = np.char.replace(need[alias].astype(str), "N", "A").astype(object)
+    need[alias] = np.array(["A" + v[1:] for v in need[alias]], dtype=object)  # a handful of rows
     birth = ch.birth[c]
     cols = {
         "MoJUID": moj_for_row.take(pa.array(c)),

@@ -44,13 +44,14 @@ class WorldParams:
     placement_families: tuple[str, ...] = (
         "foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
     placement_by_age: tuple[tuple[float, ...], ...] = (
-        (0.56, 0.17, 0.03, 0.07, 0.13, 0.00, 0.04),
-        (0.60, 0.12, 0.16, 0.05, 0.00, 0.00, 0.07),
-        (0.46, 0.07, 0.20, 0.04, 0.00, 0.17, 0.06),
+        (0.56, 0.17, 0.03, 0.08, 0.13, 0.00, 0.03),
+        (0.64, 0.12, 0.14, 0.05, 0.00, 0.00, 0.05),
+        (0.49, 0.07, 0.18, 0.04, 0.00, 0.18, 0.04),
     )
-    # Legal status at start of a period: V2 (s20) 50–63% (#18), ICO 20–33%, else.
+    # Legal status at start of a period: V2 (s20) 50–63% (#18), ICO 20–33% (upper end, so that care
+    # orders reach ~55% of children looked after at 31 March, #15).
     start_legal: tuple[tuple[str, float], ...] = (
-        ("V2", 0.57), ("C1", 0.29), ("C2", 0.05), ("L1", 0.02), ("L2", 0.02), ("J1", 0.02), ("V3", 0.01), ("J2", 0.02))
+        ("V2", 0.50), ("C1", 0.36), ("C2", 0.05), ("L1", 0.02), ("L2", 0.02), ("J1", 0.02), ("V3", 0.01), ("J2", 0.02))
     # CIN primary need at assessment, N0..N9: #33 (N1 47–53%, N5 15–19%, N2 9–10%).
     cin_need: tuple[float, ...] = (0.04, 0.48, 0.095, 0.055, 0.085, 0.165, 0.035, 0.01, 0.025, 0.01)
     # CPP initial category NEG/PHY/SAB/EMO/MUL: #32 (43–48 / 8–10 / 4–5 / 33–35 / 4–9 %).

@@ -1,0 +1,31 @@
+import dagster as dg
+import pandas as pd
+
+from mojdfe_assets.resources import ParquetIOManager
+
+
+def test_parquet_round_trip_keeps_types(tmp_path):
+    df = pd.DataFrame({
+        "code": pd.Categorical(["U4", None, "K2"], categories=["K2", "U4", "P1"]),
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "flag": pd.array([True, None, False], dtype="boolean"),
+        "when": pd.to_datetime(["2010-05-03", None, "2011-01-01"]),
+        "text": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
+    })
+
+    @dg.asset
+    def table() -> pd.DataFrame:
+        return df
+
+    @dg.asset
+    def copy(table: pd.DataFrame) -> pd.DataFrame:
+        return table
+
+    io = ParquetIOManager(base_dir=str(tmp_path))
+    assert dg.materialize([table, copy], resources={"io_manager": io}).success
+    back = pd.read_parquet(tmp_path / "copy.parquet")
+    assert list(back["code"].cat.categories) == ["K2", "U4", "P1"]
+    assert back["n"].tolist()[0] == 1 and pd.isna(back["n"][1])
+    assert str(back["flag"].dtype) == "boolean"
+    assert back["when"][0] == pd.Timestamp("2010-05-03")
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary files left behind
