@@ -265,8 +265,13 @@ def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, da
                                                                       & (d > ceiling)).fillna(False)
     if extra_rules is not None:
         fails.update(extra_rules(clean))
-    # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined.
-    fails["row: exact duplicate of an earlier row"] = raw.duplicated(subset=list(extract.columns), keep="first")
+    # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined. Rows
+    # with no identifier at all may be different children who look alike, so they are never
+    # called duplicates.
+    ids = [k for k in ("pupil_id", "moj_uid") if k in clean]
+    identified = clean[ids].notna().any(axis=1) if ids else True
+    dup = raw.duplicated(subset=list(extract.columns), keep="first")
+    fails["row: exact duplicate of an earlier row"] = dup & identified
     return split(raw, clean, fails)
 
 

@@ -138,3 +138,10 @@ def test_header_problems_are_named(tmp_path):
     df, report = conform_header(read_text(p, X.CLA), X.CLA, "renamed.csv")
     assert report.renamed == {"cla_acadyr": "CLA_ACADYR"} and report.extra == ["EXTRA"]
     assert list(df.columns)[1:] == list(X.CLA.columns)
+
+
+def test_identical_rows_without_any_identifier_are_not_duplicates(tmp_path):
+    rows = [cla_row(moj="", pid=""), cla_row(moj="", pid=""), cla_row(), cla_row()]
+    out = clean_cla(load(tmp_path, X.CLA, rows))
+    assert list(out.clean["source_row"]) == [1, 2, 3]
+    assert out.quarantine["source_row"].tolist() == [4]
