@@ -63,3 +63,20 @@ def table_metadata(df: pd.DataFrame, model=None) -> dict:
     if model is not None:
         meta["dagster/column_schema"] = table_schema(model)
     return meta
+
+
+def schema_spec(asset: str, model) -> dg.AssetCheckSpec:
+    name = getattr(model, "__name__", None) or getattr(model, "name", "schema")
+    return dg.AssetCheckSpec("schema", asset=asset, blocking=True,
+                             description=f"{name} pandera schema: types, codes, ranges, keys")
+
+
+def checked_output(df: pd.DataFrame, model, asset: str, metadata: dict | None = None, extra_checks=()):
+    """Yield the schema check (and any extra check results), then the output; refuse bad data."""
+    check = schema_check(model, df, asset)
+    results = [check, *extra_checks]
+    yield from results
+    failed = [r.check_name for r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
+    if failed:
+        raise dg.Failure(f"{asset} failed blocking check(s): {', '.join(failed)}")
+    yield dg.Output(df, metadata={**table_metadata(df, model), **(metadata or {})})

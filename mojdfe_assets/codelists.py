@@ -14,6 +14,9 @@ import pandas as pd
 
 _DATA = Path(__file__).parent / "data"
 
+# The field guide's ordered factor of the highest social-care involvement, lowest first.
+INTERVENTION_LEVELS = ("none", "referral_only", "child_in_need", "child_protection_plan", "looked_after")
+
 
 @cache
 def _table() -> pd.DataFrame:

@@ -9,9 +9,10 @@ import dagster as dg
 
 from .clean import clean_asset_defs
 from .resources import RawExtracts, io_manager_from_env
+from .social_care import social_care_assets
 from .sources import raw_assets
 
-all_assets = [*raw_assets, *clean_asset_defs]
+all_assets = [*raw_assets, *clean_asset_defs, *social_care_assets]
 
 defs = dg.Definitions(
     assets=all_assets,

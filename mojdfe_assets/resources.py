@@ -83,6 +83,14 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
         raise
 
 
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a stored table with text as Arrow-backed strings (as written), other types as stored."""
+    return pq.read_table(path, columns=columns).to_pandas(types_mapper=_ARROW_STRINGS.get)
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each asset's DataFrame as `<warehouse>/<asset key path>.parquet`."""
 
@@ -101,7 +109,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         path = self._path(context.upstream_output.asset_key if context.upstream_output else context.asset_key)
         if not path.exists():
             raise FileNotFoundError(f"{path} has not been materialised yet")
-        return pd.read_parquet(path)
+        return read_parquet(path)
 
 
 def io_manager_from_env() -> ParquetIOManager:

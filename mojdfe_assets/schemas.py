@@ -145,3 +145,146 @@ class CodeLookup(pa.DataFrameModel):
 
     class Config:
         strict = "filter"
+
+
+# ---------------------------------------------------------------------------------------------
+# Social-care derivations
+
+LEVELS = codelists.INTERVENTION_LEVELS
+PLACEMENT_FAMILIES = ("foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
+LEGAL_GROUPS = ("care_order", "placement_order", "section_20", "youth_justice", "emergency_protection")
+Bool = Series[bool]
+
+
+class _Derived(pa.DataFrameModel):
+    class Config:
+        strict = True
+        coerce = False
+
+
+class ClaEpisodes(_Derived):
+    """One row per CLA episode (de-duplicated across yearly rows)."""
+
+    pupil_id: Text = pa.Field(description="Pupil (← cla_clean.pupil_id)")
+    moj_uid: Text = pa.Field(nullable=True, description="← cla_clean.moj_uid")
+    episode_start: Date = pa.Field(description="← cla_clean.cla_date_epi_comm")
+    episode_end: Date = pa.Field(description="← cla_clean.cla_date_epi_ceased, or 31 March of last_year when open")
+    censored: Flag = pa.Field(description="No ceased date: end censored at 31 March of last_year")
+    duration_days: Int = pa.Field(ge=0, description="episode_end − episode_start, in days (never negative)")
+    first_year: Year = pa.Field(description="First collection year (end year) the episode appears in")
+    last_year: Year = pa.Field(description="Last collection year the episode appears in (row used)")
+    year_rows: Int = pa.Field(ge=1, description="Yearly rows that carried this episode")
+    cla_cla_la: Text = pa.Field(nullable=True, description="← cla_clean.cla_cla_la")
+    cla_poc_start: Date = pa.Field(nullable=True, description="← cla_clean.cla_poc_start")
+    cla_cat_need: Code = pa.Field(nullable=True, isin=codes("cla_category_of_need"), description="← cla_cat_need")
+    cla_legal_status: Code = pa.Field(nullable=True, isin=codes("cla_legal_status"), description="← cla_legal_status")
+    legal_group: Code = pa.Field(nullable=True, isin=list(LEGAL_GROUPS), description="Code-list group of cla_legal_status")
+    cla_placement: Code = pa.Field(nullable=True, isin=codes("cla_placement"), description="← cla_placement")
+    placement_family: Code = pa.Field(nullable=True, isin=list(PLACEMENT_FAMILIES),
+                                      description="Code-list group of cla_placement")
+    cla_rec: Code = pa.Field(nullable=True, isin=codes("cla_reason_episode_ceased"), description="← cla_rec")
+
+    @pa.dataframe_check(description="Episodes are unique per pupil and start date")
+    def one_row_per_episode(cls, df: pd.DataFrame) -> bool:
+        return not df.duplicated(["pupil_id", "episode_start"]).any()
+
+
+class ClaPupilSummary(_Derived):
+    """One row per pupil with a CLA record."""
+
+    pupil_id: Text = pa.Field(unique=True, description="← cla_episodes.pupil_id")
+    first_care_date: Date = pa.Field(description="min(episode_start) ← cla_date_epi_comm")
+    last_care_date: Date = pa.Field(description="max(episode_end) ← cla_date_epi_ceased (censored when open)")
+    in_care_at_end_of_data: Flag = pa.Field(description="Any episode censored (no ceased date)")
+    episodes: Int = pa.Field(ge=1, description="Episodes (cla_episodes rows)")
+    days_in_care: Int = pa.Field(ge=0, description="Union of episode intervals in days (overlaps counted once)")
+    academic_years_in_care: Int = pa.Field(ge=1, description="Distinct cla_clean.academic_year with a record")
+    days_foster: Int = pa.Field(ge=0, description="Days in foster placements (U4-U6)")
+    ever_foster: Flag = pa.Field(description="Any foster placement")
+    days_kinship: Int = pa.Field(ge=0, description="Days with relatives or friends (U1-U3)")
+    ever_kinship: Flag = pa.Field(description="Any kinship placement")
+    days_residential: Int = pa.Field(ge=0, description="Days in residential settings (K1-K3, H5, R1-R5, S1)")
+    ever_residential: Flag = pa.Field(description="Any residential placement")
+    days_with_parents: Int = pa.Field(ge=0, description="Days placed with parents (P1)")
+    ever_with_parents: Flag = pa.Field(description="Ever placed with parents")
+    days_adoption: Int = pa.Field(ge=0, description="Days placed for adoption (A3-A6)")
+    ever_adoption: Flag = pa.Field(description="Ever placed for adoption")
+    days_independent_living: Int = pa.Field(ge=0, description="Days in independent living (P2)")
+    ever_independent_living: Flag = pa.Field(description="Ever in independent living")
+    days_other: Int = pa.Field(ge=0, description="Days in other placements (P3, T0-T4, Z1)")
+    ever_other: Flag = pa.Field(description="Any other placement")
+    placement_changes: Int = pa.Field(ge=0, description="Changes of cla_placement between consecutive episodes")
+    ever_care_order: Flag = pa.Field(description="Legal status C1/C2 ever held")
+    ever_placement_order: Flag = pa.Field(description="Legal status D1/E1 ever held")
+    ever_section_20: Flag = pa.Field(description="Legal status V2-V4 ever held")
+    ever_youth_justice: Flag = pa.Field(description="Legal status J1-J3 ever held")
+    ever_emergency_protection: Flag = pa.Field(description="Legal status L1-L3 ever held")
+    first_cat_need: Code = pa.Field(nullable=True, isin=codes("cla_category_of_need"),
+                                    description="cla_cat_need of the first episode")
+    la_first: Text = pa.Field(nullable=True, description="cla_cla_la of the first episode")
+
+
+class CinPupilSummary(_Derived):
+    """One row per pupil with a CIN record."""
+
+    pupil_id: Text = pa.Field(unique=True, description="← cin_clean.pupil_id")
+    cin_rows: Int = pa.Field(ge=1, description="CIN rows of the pupil")
+    years_in_need: Int = pa.Field(ge=0, le=9, description="Distinct years with cin_cin_at31march = 1")
+    referral_only: Flag = pa.Field(description="In CIN but never in need on 31 March (years_in_need = 0)")
+    at31march_missing_rows: Int = pa.Field(ge=0, description="Rows whose cin_cin_at31march was blank")
+    any_referral_nfa: Flag = pa.Field(description="Any row with cin_referral_nfa = 1")
+    referral_check: Code = pa.Field(isin=["both", "flag_only", "nfa_only", "neither"],
+                                    description="referral_only vs any_referral_nfa")
+    first_cin_year: Year = pa.Field(description="min(cin_clean.academic_year_end)")
+    latest_cin_year: Year = pa.Field(description="max(cin_clean.academic_year_end)")
+    latest_primary_need: Code = pa.Field(nullable=True, isin=codes("cin_primary_need"),
+                                         description="cin_primary_need_code of the most recent year that has one")
+    only_weak_coverage_years: Flag = pa.Field(description="All CIN records in 2008/09-2011/12 (weaker completeness)")
+
+
+class CppFlags(_Derived):
+    pupil_id: Text = pa.Field(unique=True, description="← cin_clean.pupil_id")
+    cpp_method_a: Flag = pa.Field(description="Any of cin_category_of_abuse / initial / latest in any year")
+    previous_cpp_total: Int = pa.Field(ge=0, description="Sum of cin_number_of_previous_cpp over the pupil's years")
+    cpp_method_b: Flag = pa.Field(description="previous_cpp_total >= 1")
+    cpp: Flag = pa.Field(description="cpp_method_a or cpp_method_b")
+    method_agreement: Code = pa.Field(isin=["both", "a_only", "b_only", "neither"], description="a vs b")
+    first_category_of_abuse: Code = pa.Field(nullable=True, isin=codes("cin_category_of_abuse"),
+                                             description="First recorded category (coalesced)")
+
+
+class TallyTable(_Derived):
+    table: Series[str] = pa.Field(description="Which cross-check")
+    category: Series[str] = pa.Field(description="Category of the cross-check")
+    pupils: Series["int64"] = pa.Field(ge=0, description="Pupils in the category")
+
+
+class InterventionLevel(_Derived):
+    """One row per spine pupil with the highest level of social-care involvement."""
+
+    pupil_id: Text = pa.Field(unique=True, description="← spine_clean.pupil_id")
+    moj_uid: Text = pa.Field(nullable=True, description="← spine_clean.moj_uid")
+    level: Code = pa.Field(isin=list(LEVELS), description=(
+        "Ordered: none < referral_only < child_in_need < child_protection_plan < looked_after "
+        "← cla_pupil_summary.pupil_id, cpp_flags.cpp, cin_pupil_summary.years_in_need, cin_pupil_summary.pupil_id"))
+    in_cin_data: Flag = pa.Field(description="Pupil has a CIN record (← cin_pupil_summary)")
+    in_cla_data: Flag = pa.Field(description="Pupil has a CLA record (← cla_pupil_summary)")
+    ks4_year: Text = pa.Field(description="KS4 cohort ← spine_clean.academic_year")
+    la: Text = pa.Field(nullable=True, description="← spine_clean.ks4_la")
+    sex: Text = pa.Field(nullable=True, description="← spine_clean.ks4_gender")
+    fsm: Flag = pa.Field(nullable=True, description="← spine_clean.ks4_fsm_ever6")
+    years_in_need: Int = pa.Field(nullable=True, description="← cin_pupil_summary (missing = no CIN record)")
+    referral_only: Flag = pa.Field(nullable=True, description="← cin_pupil_summary")
+    first_cin_year: Year = pa.Field(nullable=True, description="← cin_pupil_summary")
+    latest_cin_year: Year = pa.Field(nullable=True, description="← cin_pupil_summary")
+    cpp: Flag = pa.Field(nullable=True, description="← cpp_flags (missing = no CIN record)")
+    cpp_method_a: Flag = pa.Field(nullable=True, description="← cpp_flags")
+    cpp_method_b: Flag = pa.Field(nullable=True, description="← cpp_flags")
+    days_in_care: Int = pa.Field(nullable=True, description="← cla_pupil_summary (missing = no CLA record)")
+    episodes: Int = pa.Field(nullable=True, description="← cla_pupil_summary")
+    first_care_date: Date = pa.Field(nullable=True, description="← cla_pupil_summary")
+    academic_years_in_care: Int = pa.Field(nullable=True, description="← cla_pupil_summary")
+
+    @pa.check("level", description="level is an ordered categorical")
+    def ordered(cls, s: pd.Series) -> bool:
+        return bool(s.cat.ordered)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Ordered levels of the highest social-care involvement, as the field guide's factor.
-LEVELS = ("none", "referral_only", "child_in_need", "child_protection_plan", "looked_after")
+from ..codelists import INTERVENTION_LEVELS as LEVELS  # noqa: E402  (the guide's ordered factor)
 
 # Extract windows (collection years named by their end year).
 CLA_YEARS = (2006, 2018)  # CLA_2006_to_2018: 2005/2006 .. 2017/2018

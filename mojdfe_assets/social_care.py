@@ -1,0 +1,383 @@
+"""Social-care derivations (field guide, "Summary of comments on specific variables"):
+CLA episodes and durations, per-pupil CLA and CIN summaries, child protection plan flags and the
+ordered intervention factor (no social care contact < referral only < child in need < child
+protection plan < child looked after), one row per spine pupil.
+
+Everything is grouped by `pupil_id`, the key the linked data shares across datasets. Rows with no
+pupil reference, and pupils missing from the spine, are counted and reported, never dropped
+silently. Aggregations are vectorised (sort + cumulative/groupby built-ins), no per-pupil Python.
+"""
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from . import codelists
+from .checks import checked_output, schema_spec, table_schema
+from .codelists import INTERVENTION_LEVELS as LEVELS
+from .schemas import CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags, InterventionLevel, TallyTable
+
+GROUP = "social_care"
+KINDS = {"pandas", "parquet"}
+FAMILIES = ("foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
+LEGAL_GROUPS = ("care_order", "placement_order", "section_20", "youth_justice", "emergency_protection")
+WEAK_CIN_YEARS_END = 2012  # 2008/09-2011/12: weaker CIN completeness (DfE 2023, via the guide)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLA
+
+
+def derive_cla_episodes(cla: pd.DataFrame) -> pd.DataFrame:
+    """One row per episode. An episode open at a year end is delivered again the next year, so
+    rows are de-duplicated on (pupil, commenced date) keeping the latest year (most up to date)."""
+    df = cla[cla["pupil_id"].notna()]
+    df = df.sort_values(["pupil_id", "cla_date_epi_comm", "academic_year_end"], kind="stable")
+    first_year = df.groupby(["pupil_id", "cla_date_epi_comm"], sort=False)["academic_year_end"].transform("min")
+    n_rows = df.groupby(["pupil_id", "cla_date_epi_comm"], sort=False)["academic_year_end"].transform("size")
+    last = ~df.duplicated(["pupil_id", "cla_date_epi_comm"], keep="last")
+    df, first_year, n_rows = df[last], first_year[last], n_rows[last]
+    census = pd.to_datetime(df["academic_year_end"].astype(int).astype(str) + "-03-31")
+    censored = df["cla_date_epi_ceased"].isna()
+    end = df["cla_date_epi_ceased"].where(~censored, census)
+    out = pd.DataFrame({
+        "pupil_id": df["pupil_id"],
+        "moj_uid": df["moj_uid"],
+        "episode_start": df["cla_date_epi_comm"],
+        "episode_end": end.astype("datetime64[ms]"),
+        "censored": censored.astype("boolean"),
+        "duration_days": (end - df["cla_date_epi_comm"]).dt.days.astype("Int64"),
+        "first_year": first_year.astype("Int16"),
+        "last_year": df["academic_year_end"].astype("Int16"),
+        "year_rows": n_rows.astype("Int64"),
+        "cla_cla_la": df["cla_cla_la"],
+        "cla_poc_start": df["cla_poc_start"],
+        "cla_cat_need": df["cla_cat_need"],
+        "cla_legal_status": df["cla_legal_status"],
+        "legal_group": _group(df["cla_legal_status"], "cla_legal_status", LEGAL_GROUPS),
+        "cla_placement": df["cla_placement"],
+        "placement_family": _group(df["cla_placement"], "cla_placement", FAMILIES),
+        "cla_rec": df["cla_rec"],
+    })
+    return out.reset_index(drop=True)
+
+
+def _group(codes: pd.Series, code_list: str, categories) -> pd.Series:
+    mapped = codes.astype("object").map(codelists.groups(code_list))
+    return pd.Series(pd.Categorical(mapped, categories=list(categories)), index=codes.index)
+
+
+def interval_union_days(pupil: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    """Days covered by the union of [start, end) intervals per pupil: overlapping or repeated
+    records count once. Vectorised: sort, running maximum of ends, new block where a gap opens."""
+    d = pd.DataFrame({"p": pupil.to_numpy(), "s": start.to_numpy(), "e": end.to_numpy()})
+    d = d.sort_values(["p", "s"], kind="stable")
+    run_max = d.groupby("p", sort=False)["e"].cummax()
+    prev_max = run_max.groupby(d["p"], sort=False).shift()
+    block = (prev_max.isna() | (d["s"] > prev_max)).cumsum()
+    b = d.assign(block=block.to_numpy()).groupby("block", sort=False).agg(p=("p", "first"), s=("s", "min"),
+                                                                          e=("e", "max"))
+    return ((b["e"] - b["s"]).dt.days).groupby(b["p"], sort=False).sum()
+
+
+def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
+    ep = episodes.sort_values(["pupil_id", "episode_start"], kind="stable")
+    g = ep.groupby("pupil_id", sort=True)
+    out = pd.DataFrame({
+        "first_care_date": g["episode_start"].min(),
+        "last_care_date": g["episode_end"].max(),
+        "in_care_at_end_of_data": g["censored"].any().astype("boolean"),
+        "episodes": g.size().astype("Int64"),
+    })
+    out["days_in_care"] = interval_union_days(ep["pupil_id"], ep["episode_start"], ep["episode_end"]).astype("Int64")
+    years = cla[cla["pupil_id"].notna()].groupby("pupil_id")["academic_year_end"].nunique()
+    out["academic_years_in_care"] = years.reindex(out.index).astype("Int64")
+    for fam in FAMILIES:
+        m = ep["placement_family"] == fam
+        days = interval_union_days(ep.loc[m, "pupil_id"], ep.loc[m, "episode_start"], ep.loc[m, "episode_end"])
+        out[f"days_{fam}"] = days.reindex(out.index).fillna(0).astype("Int64")
+        out[f"ever_{fam}"] = (out[f"days_{fam}"] > 0) | ep[m].groupby("pupil_id").size().reindex(out.index).notna()
+        out[f"ever_{fam}"] = out[f"ever_{fam}"].astype("boolean")
+    place = ep["cla_placement"].astype("object")
+    prev = place.groupby(ep["pupil_id"], sort=False).shift()
+    change = prev.notna() & place.notna() & (place != prev)
+    out["placement_changes"] = change.groupby(ep["pupil_id"]).sum().reindex(out.index).astype("Int64")
+    for lg in LEGAL_GROUPS:
+        out[f"ever_{lg}"] = (ep["legal_group"] == lg).groupby(ep["pupil_id"]).any().reindex(out.index).astype("boolean")
+    first = ep.drop_duplicates("pupil_id", keep="first").set_index("pupil_id")
+    out["first_cat_need"] = first["cla_cat_need"].reindex(out.index)
+    out["la_first"] = first["cla_cla_la"].reindex(out.index)
+    return out.rename_axis("pupil_id").reset_index()
+
+
+# ---------------------------------------------------------------------------------------------
+# CIN and CPP
+
+
+def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
+    df = cin[cin["pupil_id"].notna()].sort_values(["pupil_id", "academic_year_end"], kind="stable")
+    g = df.groupby("pupil_id", sort=True)
+    in_need = df["cin_cin_at31march"].fillna(False).astype(bool)
+    years_in_need = df.loc[in_need].groupby("pupil_id")["academic_year_end"].nunique()
+    out = pd.DataFrame({"cin_rows": g.size().astype("Int64")})
+    out["years_in_need"] = years_in_need.reindex(out.index).fillna(0).astype("Int64")
+    out["referral_only"] = (out["years_in_need"] == 0).astype("boolean")
+    out["at31march_missing_rows"] = df["cin_cin_at31march"].isna().groupby(df["pupil_id"]).sum().astype("Int64")
+    out["any_referral_nfa"] = df["cin_referral_nfa"].fillna(False).astype(bool).groupby(df["pupil_id"]).any().astype(
+        "boolean")
+    ro, nfa = out["referral_only"].astype(bool), out["any_referral_nfa"].astype(bool)
+    out["referral_check"] = pd.Categorical(
+        np.select([ro & nfa, ro & ~nfa, ~ro & nfa], ["both", "flag_only", "nfa_only"], "neither"),
+        categories=["both", "flag_only", "nfa_only", "neither"])
+    out["first_cin_year"] = g["academic_year_end"].min().astype("Int16")
+    out["latest_cin_year"] = g["academic_year_end"].max().astype("Int16")
+    need = df[df["cin_primary_need_code"].notna()].drop_duplicates("pupil_id", keep="last").set_index("pupil_id")
+    out["latest_primary_need"] = pd.Categorical(need["cin_primary_need_code"].reindex(out.index),
+                                                categories=codelists.codes("cin_primary_need"))
+    out["only_weak_coverage_years"] = (out["latest_cin_year"] <= WEAK_CIN_YEARS_END).astype("boolean")
+    return out.rename_axis("pupil_id").reset_index()
+
+
+def derive_cpp_flags(cin: pd.DataFrame) -> pd.DataFrame:
+    """Method a: any category of abuse (current, initial or latest, coalesced) in any year.
+    Method b: previous child protection plans summed over the pupil's years >= 1."""
+    df = cin[cin["pupil_id"].notna()].sort_values(["pupil_id", "academic_year_end"], kind="stable")
+    cat = df["cin_category_of_abuse"].astype("object")
+    for col in ("cin_initial_category_of_abuse", "cin_latest_category_of_abuse"):
+        cat = cat.fillna(df[col].astype("object"))
+    g_a = cat.notna().groupby(df["pupil_id"], sort=True)
+    out = pd.DataFrame({"cpp_method_a": g_a.any()})
+    out["previous_cpp_total"] = df["cin_number_of_previous_cpp"].groupby(df["pupil_id"], sort=True).sum().astype("Int64")
+    out["cpp_method_b"] = out["previous_cpp_total"] >= 1
+    a, b = out["cpp_method_a"].astype(bool), out["cpp_method_b"].astype(bool)
+    out["cpp"] = a | b
+    out["method_agreement"] = pd.Categorical(np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
+                                             categories=["both", "a_only", "b_only", "neither"])
+    first_cat = cat.dropna().groupby(df["pupil_id"]).first()
+    out["first_category_of_abuse"] = pd.Categorical(first_cat.reindex(out.index),
+                                                    categories=codelists.codes("cin_category_of_abuse"))
+    for c in ("cpp_method_a", "cpp_method_b", "cpp"):
+        out[c] = out[c].astype("boolean")
+    return out.rename_axis("pupil_id").reset_index()
+
+
+def tally(values: pd.Series, categories, what: str) -> pd.DataFrame:
+    counts = values.value_counts().reindex(categories, fill_value=0)
+    return pd.DataFrame({"table": what, "category": list(categories), "pupils": counts.to_numpy(dtype="int64")})
+
+
+# ---------------------------------------------------------------------------------------------
+# The ordered intervention factor
+
+
+def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
+                        cin: pd.DataFrame, cla: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
+        columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"})
+    df = base.merge(cin_sum[["pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]],
+                    on="pupil_id", how="left", validate="one_to_one")
+    df = df.merge(cpp[["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]], on="pupil_id", how="left",
+                  validate="one_to_one")
+    df = df.merge(cla_sum[["pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]],
+                  on="pupil_id", how="left", validate="one_to_one")
+    in_cin = df["years_in_need"].notna()
+    in_cla = df["episodes"].notna()
+    cpp_flag = df["cpp"].fillna(False).astype(bool)
+    cin_flag = df["years_in_need"].fillna(0) > 0
+    level = np.select([in_cla, cpp_flag, cin_flag, in_cin], [LEVELS[4], LEVELS[3], LEVELS[2], LEVELS[1]], LEVELS[0])
+    df.insert(2, "level", pd.Categorical(level, categories=list(LEVELS), ordered=True))
+    df.insert(3, "in_cin_data", in_cin.astype("boolean"))
+    df.insert(4, "in_cla_data", in_cla.astype("boolean"))
+    spine_ids, spine_moj = set(spine["pupil_id"]), set(spine["moj_uid"].dropna())
+    report = {}
+    for name, t in (("cin", cin), ("cla", cla)):
+        no_pid = t["pupil_id"].isna()
+        not_in_spine = t["pupil_id"].notna() & ~t["pupil_id"].isin(spine_ids)
+        moj_links = no_pid & t["moj_uid"].isin(spine_moj)
+        report[name] = {
+            "rows": int(len(t)),
+            "rows_without_pupil_reference": int(no_pid.sum()),
+            "rows_with_pupil_not_in_spine": int(not_in_spine.sum()),
+            "pupils_not_in_spine": int(t.loc[not_in_spine, "pupil_id"].nunique()),
+            "rows_linkable_by_moj_uid_only": int(moj_links.sum()),
+            "spine_pupils_moj_uid_would_add": int(
+                len(set(t.loc[moj_links, "moj_uid"]) - set(base.loc[base["pupil_id"].isin(t["pupil_id"]), "moj_uid"]))),
+        }
+    return df, report
+
+
+# ---------------------------------------------------------------------------------------------
+# Assets
+
+ONE_PER_YEAR = (
+    "**What the current release cannot show.** CLA_2006_to_2018 holds only the most recent episode "
+    "of each child in each year. Earlier episodes of a year (and their placements, legal statuses and "
+    "moves) are missing, so days in care, days per placement family and placement changes are lower "
+    "bounds, and a change of care level inside a year can be missed, which the field guide warns may "
+    "misclassify a child at a lower level. With the newer release (every episode) the same code gives "
+    "complete figures.")
+
+
+CLA_EPISODES_DOC = """One row per CLA care episode: start (`cla_date_epi_comm`), end (`cla_date_epi_ceased`) and
+duration in days. An episode still open at the end of its last collection year has no ceased
+date: it is censored at 31 March of that year and flagged `censored`. An episode delivered in
+several yearly rows (open at a year end) is counted once, from its most recent row. Episodes
+whose ceased date is before their start never reach this table: they are in `cla_quarantine`.
+Rows with no pupil reference cannot be linked to a child and are counted in `intervention_level`.
+
+""" + ONE_PER_YEAR
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("cla_episodes", ClaEpisodes)],
+          description=CLA_EPISODES_DOC, metadata={"dagster/column_schema": table_schema(ClaEpisodes)})
+def cla_episodes(cla_clean: pd.DataFrame):
+    eps = derive_cla_episodes(cla_clean)
+    meta = {"episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
+            "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
+            "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0}
+    yield from checked_output(eps, ClaEpisodes, "cla_episodes", meta)
+
+
+CLA_SUMMARY_DOC = """One row per looked-after pupil: first and last date of care (min commenced, max ceased),
+total days in care counting overlapping or repeated records once (an interval union, not a
+sum), number of academic years with a CLA record, placement families ever had with days in
+each (foster, kinship/connected, residential, placed with parents, adoption, independent
+living, other), number of placement changes between consecutive episodes, legal statuses ever
+held (e.g. ever on a care order) and the category of need of the first episode.
+
+""" + ONE_PER_YEAR
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("cla_pupil_summary", ClaPupilSummary)],
+          description=CLA_SUMMARY_DOC, metadata={"dagster/column_schema": table_schema(ClaPupilSummary)})
+def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame):
+    summary = summarise_cla(cla_episodes, cla_clean)
+    yield from checked_output(summary, ClaPupilSummary, "cla_pupil_summary",
+                              {"pupils": len(summary), "median_days_in_care": float(summary["days_in_care"].median())
+                               if len(summary) else 0.0})
+
+
+@dg.multi_asset(
+    group_name=GROUP,
+    outs={"cin_pupil_summary": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(CinPupilSummary)},
+                                           description=(
+        "One row per pupil in the CIN extract: years as a child in need (distinct years with "
+        "`cin_cin_at31march` = 1, the guide's low-precision indicator), referral only (in the CIN "
+        "extract but never in need on 31 March; missing flags count as not in need and are counted "
+        "in `at31march_missing_rows`), its cross-check against `cin_referral_nfa` (`referral_check`), "
+        "first and latest CIN year, the most recent primary need, and a flag when every CIN record "
+        "falls in the weaker-coverage years 2008/09-2011/12.")),
+          "cin_referral_agreement": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(TallyTable)},
+                                                description=(
+        "Agreement of the two referral-only definitions, in pupils: both (never in need on 31 March "
+        "and closed NFA), flag only (never in need, no NFA recorded), NFA only (NFA recorded but in "
+        "need on a 31 March), neither."))},
+    check_specs=[schema_spec("cin_pupil_summary", CinPupilSummary),
+                 dg.AssetCheckSpec("referral_agreement", asset="cin_pupil_summary", blocking=False,
+                                   description="Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)")],
+)
+def cin_summaries(cin_clean: pd.DataFrame):
+    summary = summarise_cin(cin_clean)
+    agreement = tally(summary["referral_check"], ["both", "flag_only", "nfa_only", "neither"], "referral_check")
+    counts = dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist()))
+    check = dg.AssetCheckResult(asset_key="cin_pupil_summary", check_name="referral_agreement",
+                                passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                metadata={**{k: v for k, v in counts.items()},
+                                          "referral_only_pupils": int(summary["referral_only"].sum())})
+    for ev in checked_output(summary, CinPupilSummary, "cin_pupil_summary", extra_checks=[check],
+                             metadata={"pupils": len(summary), "referral_only": int(summary["referral_only"].sum())}):
+        yield ev if not isinstance(ev, dg.Output) else dg.Output(ev.value, "cin_pupil_summary", metadata=ev.metadata)
+    yield dg.Output(agreement, "cin_referral_agreement", metadata={"dagster/row_count": len(agreement), **counts})
+
+
+@dg.multi_asset(
+    group_name=GROUP,
+    outs={"cpp_flags": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(CppFlags)},
+                                   description=(
+        "Child protection plan flags per pupil in the CIN extract, by the guide's two methods. "
+        "Method a: the category-of-abuse items (current, initial, latest) coalesced per record; any "
+        "value in any year = CPP. Method b: number of previous child protection plans summed over the "
+        "pupil's years; 1 or more = CPP. `cpp` is either. Method b alone misses a child whose only "
+        "plan is their first (no previous plans); method a misses plans whose categories were not "
+        "recorded.")),
+          "cpp_discrepancy": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(TallyTable)},
+                                         description="Pupils by CPP method agreement: both, a only, b only, neither.")},
+    check_specs=[schema_spec("cpp_flags", CppFlags)],
+)
+def cpp_assets(cin_clean: pd.DataFrame):
+    flags = derive_cpp_flags(cin_clean)
+    disc = tally(flags["method_agreement"], ["both", "a_only", "b_only", "neither"], "cpp_method_agreement")
+    counts = dict(zip(disc["category"], disc["pupils"].astype(int).tolist()))
+    for ev in checked_output(flags, CppFlags, "cpp_flags", metadata={**counts, "cpp_pupils": int(flags["cpp"].sum())}):
+        yield ev if not isinstance(ev, dg.Output) else dg.Output(ev.value, "cpp_flags", metadata=ev.metadata)
+    yield dg.Output(disc, "cpp_discrepancy", metadata={"dagster/row_count": len(disc), **counts})
+
+
+LEVEL_CHECKS = [
+    dg.AssetCheckSpec("every_spine_pupil_once", asset="intervention_level", blocking=True,
+                      description="Every spine pupil appears exactly once"),
+    dg.AssetCheckSpec("cla_pupils_at_cla_level", asset="intervention_level", blocking=True,
+                      description="Every spine pupil with a CLA record is at the looked-after level"),
+    dg.AssetCheckSpec("cin_pupils_at_least_referral", asset="intervention_level", blocking=True,
+                      description="Every spine pupil with a CIN record is at least referral only"),
+    dg.AssetCheckSpec("levels_reconcile", asset="intervention_level", blocking=True,
+                      description="Level counts reconcile with the CIN, CPP and CLA summaries"),
+]
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("intervention_level", InterventionLevel),
+                                                      *LEVEL_CHECKS],
+          metadata={"dagster/column_schema": table_schema(InterventionLevel)})
+def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFrame, cpp_flags: pd.DataFrame,
+                       cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame):
+    """The ordered intervention factor, one row per spine pupil: no social care contact < referral
+    only < child in need < child protection plan < child looked after. A pupil takes the highest
+    level they ever reached (CLA beats CPP beats CIN beats referral only). Pupils with no CIN or
+    CLA record are "no social care contact" and their CIN/CLA-derived columns are missing, not
+    zero. Linkage is on `pupil_id`; CIN/CLA rows with no pupil reference, and pupils not in the
+    spine, are counted in this asset's metadata, with what linking on `moj_uid` would add."""
+    df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
+                                     cla_clean)
+    spine_ids = spine_clean["pupil_id"]
+    lvl = df["level"].astype(str)
+    counts = {k: int(v) for k, v in df["level"].value_counts().reindex(LEVELS, fill_value=0).items()}
+    cla_in_spine = cla_pupil_summary["pupil_id"].isin(spine_ids)
+    cin_in_spine = cin_pupil_summary["pupil_id"].isin(spine_ids)
+    cpp_ids = set(cpp_flags.loc[cpp_flags["cpp"].astype(bool), "pupil_id"])
+    cla_ids = set(cla_pupil_summary["pupil_id"])
+    in_need = set(cin_pupil_summary.loc[cin_pupil_summary["years_in_need"] > 0, "pupil_id"])
+    cin_ids = set(cin_pupil_summary["pupil_id"])
+    ids = set(spine_ids)
+    expected = {
+        LEVELS[4]: len(cla_ids & ids),
+        LEVELS[3]: len((cpp_ids - cla_ids) & ids),
+        LEVELS[2]: len((in_need - cpp_ids - cla_ids) & ids),
+        LEVELS[1]: len((cin_ids - in_need - cpp_ids - cla_ids) & ids),
+    }
+    expected[LEVELS[0]] = len(ids) - sum(expected.values())
+    cla_level = lvl[df["pupil_id"].isin(cla_pupil_summary.loc[cla_in_spine, "pupil_id"])]
+    cin_level = df.loc[df["pupil_id"].isin(cin_pupil_summary.loc[cin_in_spine, "pupil_id"]), "level"]
+    checks = [
+        dg.AssetCheckResult(asset_key="intervention_level", check_name="every_spine_pupil_once",
+                            passed=bool(len(df) == len(spine_clean) and df["pupil_id"].is_unique
+                                        and set(df["pupil_id"]) == ids),
+                            metadata={"spine_pupils": len(spine_clean), "rows": len(df)}),
+        dg.AssetCheckResult(asset_key="intervention_level", check_name="cla_pupils_at_cla_level",
+                            passed=bool((cla_level == LEVELS[4]).all()),
+                            metadata={"cla_pupils_in_spine": int(cla_in_spine.sum()),
+                                      "not_at_cla_level": int((cla_level != LEVELS[4]).sum())}),
+        dg.AssetCheckResult(asset_key="intervention_level", check_name="cin_pupils_at_least_referral",
+                            passed=bool((cin_level > LEVELS[0]).all()),
+                            metadata={"cin_pupils_in_spine": int(cin_in_spine.sum()),
+                                      "below_referral_only": int((cin_level == LEVELS[0]).sum())}),
+        dg.AssetCheckResult(asset_key="intervention_level", check_name="levels_reconcile",
+                            passed=counts == expected,
+                            metadata={"levels": dg.MetadataValue.json(counts),
+                                      "expected_from_summaries": dg.MetadataValue.json(expected)}),
+    ]
+    meta = {**{f"level: {k}": v for k, v in counts.items()},
+            "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"])}
+    yield from checked_output(df, InterventionLevel, "intervention_level", meta, extra_checks=checks)
+
+
+social_care_assets = [cla_episodes, cla_pupil_summary, cin_summaries, cpp_assets, intervention_level]
