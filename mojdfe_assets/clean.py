@@ -81,8 +81,16 @@ def clean_cin(raw: pd.DataFrame) -> Cleaned:
 
 def clean_cla(raw: pd.DataFrame) -> Cleaned:
     def episode_rules(c: pd.DataFrame) -> dict[str, pd.Series]:
+        # The same episode of a pupil delivered twice in one year with different values: we cannot
+        # tell which is right, so every copy is quarantined (exact copies are plain duplicates).
+        key = ["pupil_id", "academic_year", "cla_date_epi_comm"]
+        keyed = c[key].notna().all(axis=1)
+        content = pd.util.hash_pandas_object(c.drop(columns=["source_row"]), index=False)
+        versions = content[keyed].groupby([c.loc[keyed, k] for k in key], sort=False).transform("nunique")
+        conflict = (versions > 1).reindex(c.index, fill_value=False).astype(bool)
         return {"cla_date_epi_ceased: before cla_date_epi_comm (ceased before commenced)":
-                (c["cla_date_epi_ceased"] < c["cla_date_epi_comm"]).fillna(False)}
+                (c["cla_date_epi_ceased"] < c["cla_date_epi_comm"]).fillna(False),
+                "row: conflicting rows for the same pupil, year and episode start": conflict}
 
     return clean_table(raw, X.CLA, CLA_SPEC, date_ceiling=end_of_collection_year, extra_rules=episode_rules)
 

@@ -73,6 +73,8 @@ class RawExtracts(dg.ConfigurableResource):
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write to a temporary file in the same folder, then rename: a killed run leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a run killed mid-write
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

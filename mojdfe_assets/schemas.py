@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from . import codelists
-from .cleaning import ROW
+from .cleaning import LINE, PROBLEM, ROW
 from .extracts import Extract
 
 Text = Series[Annotated[pd.StringDtype, "pyarrow", pd.NA]]
@@ -31,6 +31,10 @@ def raw_schema(extract: Extract) -> pa.DataFrameSchema:
     for c in extract.columns:
         cols[c] = pa.Column(pd.StringDtype("pyarrow"), nullable=False,
                             description=f"{c} as delivered in {extract.file} (text; blank = missing)")
+    cols[PROBLEM] = pa.Column(pd.StringDtype("pyarrow"), nullable=True,
+                              description="Why the delivered line could not be read as a row (missing when it could)")
+    cols[LINE] = pa.Column(pd.StringDtype("pyarrow"), nullable=True,
+                           description="The delivered line, kept only when it could not be read as a row")
     return pa.DataFrameSchema(cols, name=f"{extract.name}_raw", strict=True, description=extract.description)
 
 

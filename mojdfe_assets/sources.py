@@ -11,7 +11,7 @@ import dagster as dg
 
 from . import extracts as X
 from .checks import schema_check, table_metadata, table_schema
-from .cleaning import ExtractError, conform_header, read_text
+from .cleaning import PROBLEM, load_extract
 from .resources import RawExtracts
 from .schemas import raw_schema
 
@@ -32,15 +32,14 @@ def raw_asset(extract: X.Extract) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext, raw_extracts: RawExtracts):
         path = raw_extracts.path(extract.file)
-        df, report = conform_header(read_text(path, extract), extract, extract.file)
-        if df.empty:
-            raise ExtractError(f"{extract.file}: header only, no data rows")
+        df, report = load_extract(path, extract)
         check = schema_check(schema, df, key, "raw_schema")
         yield check
         if not check.passed:
             raise dg.Failure(f"{extract.file} does not match its raw schema", metadata=check.metadata)
         meta = table_metadata(df)
         meta.update({"file": extract.file, "folder_is_synthetic": raw_extracts.synthetic,
+                     "unreadable_lines": int(df[PROBLEM].notna().sum()),
                      "columns_renamed (delivered -> expected)": dg.MetadataValue.json(report.renamed),
                      "extra_columns_ignored": dg.MetadataValue.json(report.extra),
                      "optional_columns_absent": dg.MetadataValue.json(report.missing_optional)})
