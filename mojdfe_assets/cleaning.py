@@ -128,6 +128,7 @@ def _read_tolerant(path: Path, names: list[str]) -> pd.DataFrame:
     bad = pd.DataFrame({ROW: list(bad_rows), **{n: "" for n in names}, PROBLEM: list(bad_rows.values()),
                         LINE: [lines[r] if r < len(lines) else "" for r in bad_rows]})
     df = pd.concat([good, bad], ignore_index=True).sort_values(ROW, kind="stable").reset_index(drop=True)
+    df[ROW] = df[ROW].astype(np.int64)
     return df.astype({c: pd.StringDtype("pyarrow") for c in df.columns if c != ROW})
 
 
@@ -327,8 +328,12 @@ def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, da
                                                                       & (d > ceiling)).fillna(False)
     if extra_rules is not None:
         fails.update(extra_rules(clean))
+    # A line that could not be read as a row fails for that reason alone, not for every rule.
+    unreadable = raw[PROBLEM].notna().to_numpy(dtype=bool)
+    fails = {k: pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) & ~unreadable
+             for k, v in fails.items()}
     for problem in raw[PROBLEM].dropna().unique():
-        fails[str(problem)] = raw[PROBLEM] == problem
+        fails[str(problem)] = (raw[PROBLEM] == problem).fillna(False).to_numpy(dtype=bool)
     # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined. Rows
     # with no identifier at all may be different children who look alike, so they are never
     # called duplicates.
