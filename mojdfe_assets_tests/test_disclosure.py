@@ -1,0 +1,46 @@
+"""No pupil identifier leaves the pupil-level tables: not in Dagster's stored events, metadata,
+logs, nor in the aggregate tables."""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+import pandas as pd
+
+from mojdfe_assets import synthetic
+from mojdfe_assets.definitions import all_assets
+from mojdfe_assets.resources import ParquetIOManager, RawExtracts
+
+# Tables that hold one row per pupil or per record, by design (they stay in the SRS).
+PUPIL_LEVEL = {"raw", "clean", "quarantine", "episodes", "summary", "flags", "level"}
+TOKEN = re.compile(rb"M?[0-9A-F]{16}")
+
+
+def test_no_identifier_outside_pupil_level_tables(tmp_path):
+    raw, wh, home = tmp_path / "raw", tmp_path / "wh", tmp_path / "dagster_home"
+    synthetic.generate(raw, pupils=2_000, seed=13)
+    truth = pd.read_parquet(raw / "_synthetic" / "truth.parquet")
+    ids = set(truth["pupil_id"]) | set(truth["moj_uid"])
+    home.mkdir()
+    with dg.DagsterInstance.local_temp(str(home)) as instance:
+        result = dg.materialize(all_assets, instance=instance, resources={
+            "raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
+            "io_manager": ParquetIOManager(base_dir=str(wh))})
+        assert result.success
+        logs = instance.all_logs(result.run_id)
+        assert len(logs) > 50
+        event_text = "\n".join(str(entry) for entry in logs).encode()
+    scanned = [event_text]
+    for f in home.rglob("*"):  # run and event storage (SQLite), compute logs
+        if f.is_file():
+            scanned.append(f.read_bytes())
+    aggregates = [p for p in wh.glob("*.parquet") if not PUPIL_LEVEL & set(p.stem.split("_"))]
+    assert {p.stem for p in aggregates} >= {"cin_referral_agreement", "cpp_discrepancy", "code_lookups"}
+    for p in aggregates:
+        scanned.append(pd.read_parquet(p).to_csv(index=False).encode())
+    found = {t.decode() for blob in scanned for t in TOKEN.findall(blob)} & ids
+    assert not found, f"{len(found)} pupil identifier(s) found outside pupil-level tables"
+    # The scan can fail: the identifiers are there to be found in a pupil-level table.
+    level = pd.read_parquet(wh / "intervention_level.parquet").to_csv(index=False).encode()
+    assert len({t.decode() for t in TOKEN.findall(level)} & ids) == 2 * 2_000
