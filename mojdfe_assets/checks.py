@@ -71,7 +71,14 @@ def schema_spec(asset: str, model) -> dg.AssetCheckSpec:
                              description=f"{name} pandera schema: types, codes, ranges, keys")
 
 
-def checked_output(df: pd.DataFrame, model, asset: str, metadata: dict | None = None, extra_checks=()):
+def table_out(model, description: str) -> dg.AssetOut:
+    """An output of a multi-asset stored as Parquet, with its column schema from `model`."""
+    return dg.AssetOut(kinds={"pandas", "parquet"}, description=description,
+                       metadata={"dagster/column_schema": table_schema(model)})
+
+
+def checked_output(df: pd.DataFrame, model, asset: str, metadata: dict | None = None, extra_checks=(),
+                   output_name: str = "result"):
     """Yield the schema check (and any extra check results), then the output; refuse bad data."""
     check = schema_check(model, df, asset)
     results = [check, *extra_checks]
@@ -79,4 +86,4 @@ def checked_output(df: pd.DataFrame, model, asset: str, metadata: dict | None = 
     failed = [r.check_name for r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
     if failed:
         raise dg.Failure(f"{asset} failed blocking check(s): {', '.join(failed)}")
-    yield dg.Output(df, metadata={**table_metadata(df, model), **(metadata or {})})
+    yield dg.Output(df, output_name=output_name, metadata={**table_metadata(df, model), **(metadata or {})})

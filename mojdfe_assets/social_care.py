@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import codelists
-from .checks import checked_output, schema_spec, table_schema
+from .checks import checked_output, schema_spec, table_out, table_schema
 from .codelists import INTERVENTION_LEVELS as LEVELS
 from .schemas import CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags, InterventionLevel, TallyTable
 
@@ -259,16 +259,14 @@ def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame):
 
 @dg.multi_asset(
     group_name=GROUP,
-    outs={"cin_pupil_summary": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(CinPupilSummary)},
-                                           description=(
+    outs={"cin_pupil_summary": table_out(CinPupilSummary, (
         "One row per pupil in the CIN extract: years as a child in need (distinct years with "
         "`cin_cin_at31march` = 1, the guide's low-precision indicator), referral only (in the CIN "
         "extract but never in need on 31 March; missing flags count as not in need and are counted "
         "in `at31march_missing_rows`), its cross-check against `cin_referral_nfa` (`referral_check`), "
         "first and latest CIN year, the most recent primary need, and a flag when every CIN record "
         "falls in the weaker-coverage years 2008/09-2011/12.")),
-          "cin_referral_agreement": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(TallyTable)},
-                                                description=(
+          "cin_referral_agreement": table_out(TallyTable, (
         "Agreement of the two referral-only definitions, in pupils: both (never in need on 31 March "
         "and closed NFA), flag only (never in need, no NFA recorded), NFA only (NFA recorded but in "
         "need on a 31 March), neither."))},
@@ -284,32 +282,30 @@ def cin_summaries(cin_clean: pd.DataFrame):
                                 passed=True, severity=dg.AssetCheckSeverity.WARN,
                                 metadata={**{k: v for k, v in counts.items()},
                                           "referral_only_pupils": int(summary["referral_only"].sum())})
-    for ev in checked_output(summary, CinPupilSummary, "cin_pupil_summary", extra_checks=[check],
-                             metadata={"pupils": len(summary), "referral_only": int(summary["referral_only"].sum())}):
-        yield ev if not isinstance(ev, dg.Output) else dg.Output(ev.value, "cin_pupil_summary", metadata=ev.metadata)
+    yield from checked_output(summary, CinPupilSummary, "cin_pupil_summary", extra_checks=[check],
+                              output_name="cin_pupil_summary",
+                              metadata={"pupils": len(summary), "referral_only": int(summary["referral_only"].sum())})
     yield dg.Output(agreement, "cin_referral_agreement", metadata={"dagster/row_count": len(agreement), **counts})
 
 
 @dg.multi_asset(
     group_name=GROUP,
-    outs={"cpp_flags": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(CppFlags)},
-                                   description=(
+    outs={"cpp_flags": table_out(CppFlags, (
         "Child protection plan flags per pupil in the CIN extract, by the guide's two methods. "
         "Method a: the category-of-abuse items (current, initial, latest) coalesced per record; any "
         "value in any year = CPP. Method b: number of previous child protection plans summed over the "
         "pupil's years; 1 or more = CPP. `cpp` is either. Method b alone misses a child whose only "
         "plan is their first (no previous plans); method a misses plans whose categories were not "
         "recorded.")),
-          "cpp_discrepancy": dg.AssetOut(kinds=KINDS, metadata={"dagster/column_schema": table_schema(TallyTable)},
-                                         description="Pupils by CPP method agreement: both, a only, b only, neither.")},
+          "cpp_discrepancy": table_out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither.")},
     check_specs=[schema_spec("cpp_flags", CppFlags)],
 )
 def cpp_assets(cin_clean: pd.DataFrame):
     flags = derive_cpp_flags(cin_clean)
     disc = tally(flags["method_agreement"], ["both", "a_only", "b_only", "neither"], "cpp_method_agreement")
     counts = dict(zip(disc["category"], disc["pupils"].astype(int).tolist()))
-    for ev in checked_output(flags, CppFlags, "cpp_flags", metadata={**counts, "cpp_pupils": int(flags["cpp"].sum())}):
-        yield ev if not isinstance(ev, dg.Output) else dg.Output(ev.value, "cpp_flags", metadata=ev.metadata)
+    yield from checked_output(flags, CppFlags, "cpp_flags", output_name="cpp_flags",
+                              metadata={**counts, "cpp_pupils": int(flags["cpp"].sum())})
     yield dg.Output(disc, "cpp_discrepancy", metadata={"dagster/row_count": len(disc), **counts})
 
 
