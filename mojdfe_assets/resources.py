@@ -89,8 +89,18 @@ _ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a stored table with text as Arrow-backed strings (as written), other types as stored."""
-    return pq.read_table(path, columns=columns).to_pandas(types_mapper=_ARROW_STRINGS.get)
+    """Read a stored table with text as Arrow-backed strings and dates as datetime64 columns."""
+    return pq.read_table(path, columns=columns).to_pandas(types_mapper=_ARROW_STRINGS.get, date_as_object=False)
+
+
+def to_arrow(df: pd.DataFrame) -> pa.Table:
+    """Every datetime in this project is a calendar date: store it as a Parquet DATE, which R's
+    arrow package reads as `Date` (categoricals become factors, nullable ints and booleans stay)."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, pa.field(field.name, pa.date32()), table.column(i).cast(pa.date32()))
+    return table
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -104,8 +114,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
             return
-        table = pa.Table.from_pandas(obj, preserve_index=False)
-        write_parquet_atomic(table, self._path(context.asset_key))
+        write_parquet_atomic(to_arrow(obj), self._path(context.asset_key))
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         path = self._path(context.upstream_output.asset_key if context.upstream_output else context.asset_key)

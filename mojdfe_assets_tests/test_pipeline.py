@@ -6,10 +6,11 @@ import json
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from mojdfe_assets import extracts as X
 from mojdfe_assets.definitions import all_assets, defs
-from mojdfe_assets.resources import ParquetIOManager, RawExtracts
+from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
 
 
 def test_definitions_load():
@@ -38,7 +39,8 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
         quarantine = pd.read_parquet(wh / f"{name}_quarantine.parquet")
         assert len(raw) == len(clean) + len(quarantine)
         assert set(clean["source_row"]).isdisjoint(quarantine["source_row"])
-    cla = pd.read_parquet(wh / "cla_clean.parquet")
+    cla = read_parquet(wh / "cla_clean.parquet")
+    assert str(pq.read_schema(wh / "cla_clean.parquet").field("cla_date_epi_comm").type) == "date32[day]"
     assert len(pd.read_parquet(wh / "cla_raw.parquet")) == manifest["rows"]["cla_rows"]
     # Types survive the Parquet round trip (R reads categoricals as factors).
     assert isinstance(cla["cla_placement"].dtype, pd.CategoricalDtype)
