@@ -6,6 +6,8 @@ as counts per (column, check), which is safe to put in Dagster metadata and logs
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
@@ -78,12 +80,42 @@ def table_out(model, description: str) -> dg.AssetOut:
 
 
 def checked_output(df: pd.DataFrame, model, asset: str, metadata: dict | None = None, extra_checks=(),
-                   output_name: str = "result"):
-    """Yield the schema check (and any extra check results), then the output; refuse bad data."""
+                   output_name: str = "result", upstream: str | None = None, assets: set[str] = frozenset()):
+    """Yield the schema check (and any extra check results), then the output; refuse bad data.
+    With `upstream`, the column lineage read from the schema is recorded too."""
     check = schema_check(model, df, asset)
     results = [check, *extra_checks]
     yield from results
     failed = [r.check_name for r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
     if failed:
         raise dg.Failure(f"{asset} failed blocking check(s): {', '.join(failed)}")
-    yield dg.Output(df, output_name=output_name, metadata={**table_metadata(df, model), **(metadata or {})})
+    meta = {**table_metadata(df, model), **(metadata or {})}
+    if upstream:
+        meta["dagster/column_lineage"] = column_lineage(model, upstream, assets)
+    yield dg.Output(df, output_name=output_name, metadata=meta)
+
+
+_AFTER_ARROW = re.compile(r"←([^;]*)")
+_DOTTED = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\b")
+_BARE = re.compile(r"^\s*([a-z][a-z0-9_]*)\b")
+
+
+def column_lineage(model, upstream: str, assets: set[str] = frozenset()) -> dg.TableColumnLineage:
+    """Column lineage read from the schema's descriptions, so the two cannot disagree.
+
+    In a description, `← table.column` names a source column; a bare `← name` is a column of
+    `upstream`, or, when `name` is an asset in `assets`, the same-named column of that asset.
+    """
+    deps = {}
+    for name, col in _schema(model).columns.items():
+        refs = []
+        for part in _AFTER_ARROW.findall(col.description or ""):
+            dotted = _DOTTED.findall(part)
+            if dotted:
+                refs += dotted
+            elif (bare := _BARE.match(part)):
+                word = bare.group(1)
+                refs.append((word, name) if word in assets else (upstream, word))
+        if refs:
+            deps[name] = [dg.TableColumnDep(asset_key=dg.AssetKey(a), column_name=c) for a, c in dict.fromkeys(refs)]
+    return dg.TableColumnLineage(deps)

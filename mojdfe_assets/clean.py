@@ -14,7 +14,7 @@ import pandas as pd
 from . import codelists
 from . import extracts as X
 from .checks import schema_check, table_metadata, table_schema
-from .cleaning import Col, Cleaned, clean_table
+from .cleaning import Col, Cleaned, clean_table, common_key, snake_case
 from .schemas import CinClean, ClaClean, CodeLookup, QuarantineRows, SpineClean
 
 GROUP = "clean"
@@ -103,8 +103,22 @@ def clean_spine(raw: pd.DataFrame) -> Cleaned:
     return clean_table(raw, X.SPINE, SPINE_SPEC, extra_rules=one_row_per_pupil)
 
 
-def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str) -> dg.AssetsDefinition:
+def delivered_lineage(extract: X.Extract, spec: dict[str, Col]) -> dg.TableColumnLineage:
+    """Each clean column comes from one delivered column (academic years give three)."""
+    raw = dg.AssetKey(f"{extract.name}_raw")
+    deps = {"source_row": [dg.TableColumnDep(raw, "source_row")]}
+    for col in extract.columns:
+        name = common_key(snake_case(col))
+        targets = [name, f"{name}_start", f"{name}_end"] if spec[col].kind == "year" else [name]
+        for t in targets:
+            deps[t] = [dg.TableColumnDep(raw, col)]
+    return dg.TableColumnLineage(deps)
+
+
+def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str, spec: dict[str, Col]
+                 ) -> dg.AssetsDefinition:
     clean_key, q_key = f"{name}_clean", f"{name}_quarantine"
+    lineage = delivered_lineage(extract, spec)
 
     @dg.multi_asset(
         name=f"clean_{name}", group_name=GROUP,
@@ -142,7 +156,8 @@ def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str) -> dg
         if n_q:
             context.log.warning(f"{extract.file}: {n_q} row(s) quarantined: {result.reasons}")
         yield dg.Output(result.clean, output_name=clean_key,
-                        metadata={**table_metadata(result.clean, model), "raw_rows": n_raw,
+                        metadata={**table_metadata(result.clean, model), "dagster/column_lineage": lineage,
+                                  "raw_rows": n_raw,
                                   "quarantined_rows": n_q, "quarantine_reasons (rows)": reasons})
         yield dg.Output(result.quarantine, output_name=q_key,
                         metadata={"dagster/row_count": n_q, "quarantine_reasons (rows)": reasons})
@@ -151,13 +166,14 @@ def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str) -> dg
 
 
 cin_assets = clean_assets("cin", X.CIN, CinClean, clean_cin,
-                          "Children in need census 2008/09-2016/17, one row per child per year, cleaned and typed.")
+                          "Children in need census 2008/09-2016/17, one row per child per year, cleaned and typed.",
+                          CIN_SPEC)
 cla_assets = clean_assets("cla", X.CLA, ClaClean, clean_cla,
                           "Children looked after 2005/06-2017/18, one row per episode held for the year, "
-                          "cleaned and typed. Episodes that cease before they commence are quarantined.")
+                          "cleaned and typed. Episodes that cease before they commence are quarantined.", CLA_SPEC)
 spine_assets = clean_assets("spine", X.SPINE, SpineClean, clean_spine,
                             "The pupil spine (KS4 cohorts), one row per pupil, cleaned and typed. A second row "
-                            "for the same pupil is quarantined.")
+                            "for the same pupil is quarantined.", SPINE_SPEC)
 
 
 @dg.asset(group_name=GROUP, kinds={"pandas", "parquet"},

@@ -19,6 +19,9 @@ from .schemas import CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags, In
 
 GROUP = "social_care"
 KINDS = {"pandas", "parquet"}
+# Assets whose name may stand alone after "←" in a schema description (same-named column).
+SOURCES = {"cin_clean", "cla_clean", "spine_clean", "cla_episodes", "cla_pupil_summary", "cin_pupil_summary",
+           "cpp_flags"}
 FAMILIES = ("foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
 LEGAL_GROUPS = ("care_order", "placement_order", "section_20", "youth_justice", "emergency_protection")
 WEAK_CIN_YEARS_END = 2012  # 2008/09-2011/12: weaker CIN completeness (DfE 2023, via the guide)
@@ -235,7 +238,7 @@ def cla_episodes(cla_clean: pd.DataFrame):
     meta = {"episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
             "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
             "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0}
-    yield from checked_output(eps, ClaEpisodes, "cla_episodes", meta)
+    yield from checked_output(eps, ClaEpisodes, "cla_episodes", meta, upstream="cla_clean", assets=SOURCES)
 
 
 CLA_SUMMARY_DOC = """One row per looked-after pupil: first and last date of care (min commenced, max ceased),
@@ -252,8 +255,8 @@ held (e.g. ever on a care order) and the category of need of the first episode.
           description=CLA_SUMMARY_DOC, metadata={"dagster/column_schema": table_schema(ClaPupilSummary)})
 def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame):
     summary = summarise_cla(cla_episodes, cla_clean)
-    yield from checked_output(summary, ClaPupilSummary, "cla_pupil_summary",
-                              {"pupils": len(summary), "median_days_in_care": float(summary["days_in_care"].median())
+    yield from checked_output(summary, ClaPupilSummary, "cla_pupil_summary", upstream="cla_episodes", assets=SOURCES,
+                              metadata={"pupils": len(summary), "median_days_in_care": float(summary["days_in_care"].median())
                                if len(summary) else 0.0})
 
 
@@ -283,7 +286,7 @@ def cin_summaries(cin_clean: pd.DataFrame):
                                 metadata={**{k: v for k, v in counts.items()},
                                           "referral_only_pupils": int(summary["referral_only"].sum())})
     yield from checked_output(summary, CinPupilSummary, "cin_pupil_summary", extra_checks=[check],
-                              output_name="cin_pupil_summary",
+                              output_name="cin_pupil_summary", upstream="cin_clean", assets=SOURCES,
                               metadata={"pupils": len(summary), "referral_only": int(summary["referral_only"].sum())})
     yield dg.Output(agreement, "cin_referral_agreement", metadata={"dagster/row_count": len(agreement), **counts})
 
@@ -304,7 +307,7 @@ def cpp_assets(cin_clean: pd.DataFrame):
     flags = derive_cpp_flags(cin_clean)
     disc = tally(flags["method_agreement"], ["both", "a_only", "b_only", "neither"], "cpp_method_agreement")
     counts = dict(zip(disc["category"], disc["pupils"].astype(int).tolist()))
-    yield from checked_output(flags, CppFlags, "cpp_flags", output_name="cpp_flags",
+    yield from checked_output(flags, CppFlags, "cpp_flags", output_name="cpp_flags", upstream="cin_clean", assets=SOURCES,
                               metadata={**counts, "cpp_pupils": int(flags["cpp"].sum())})
     yield dg.Output(disc, "cpp_discrepancy", metadata={"dagster/row_count": len(disc), **counts})
 
@@ -373,7 +376,8 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     ]
     meta = {**{f"level: {k}": v for k, v in counts.items()},
             "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"])}
-    yield from checked_output(df, InterventionLevel, "intervention_level", meta, extra_checks=checks)
+    yield from checked_output(df, InterventionLevel, "intervention_level", meta, extra_checks=checks,
+                              upstream="spine_clean", assets=SOURCES)
 
 
 social_care_assets = [cla_episodes, cla_pupil_summary, cin_summaries, cpp_assets, intervention_level]

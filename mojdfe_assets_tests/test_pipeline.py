@@ -46,6 +46,18 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     assert isinstance(cla["cla_placement"].dtype, pd.CategoricalDtype)
     assert str(cla["cla_cla_31_march"].dtype) == "boolean"
     assert str(cla["cla_date_epi_comm"].dtype).startswith("datetime64")
+    # Column lineage is recorded: delivered column -> clean column -> derived column.
+    mats = {m.step_materialization_data.materialization.asset_key.to_user_string():
+            m.step_materialization_data.materialization.metadata for m in result.get_asset_materialization_events()}
+
+    def sources(asset, column):
+        deps = mats[asset]["dagster/column_lineage"].value.deps_by_column[column]
+        return {(d.asset_key.to_user_string(), d.column_name) for d in deps}
+
+    assert sources("cla_clean", "cla_date_epi_comm") == {("cla_raw", "CLA_DATE_EPI_COMM")}
+    assert sources("cla_episodes", "episode_start") == {("cla_clean", "cla_date_epi_comm")}
+    assert ("cpp_flags", "cpp") in sources("intervention_level", "level")
+    assert ("cla_pupil_summary", "pupil_id") in sources("intervention_level", "level")
     # No pupil identifier appears in any materialisation or check metadata.
     ids = set(pd.read_parquet(wh / "spine_clean.parquet")["pupil_id"]) | set(cla["moj_uid"].dropna())
     text = json.dumps([str(m.step_materialization_data.materialization.metadata)
