@@ -70,6 +70,15 @@ def _run(args) -> int:
     return 0 if result.success and not failed else 1
 
 
+def _dictionary(args) -> int:
+    from .dictionary import build
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(build())
+    print(f"data dictionary written to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mojdfe", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -87,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--pupils", type=int, default=DEFAULT_SYNTHETIC_PUPILS, help="synthetic world size")
     r.add_argument("--seed", type=int, default=DEFAULT_SYNTHETIC_SEED, help="synthetic world seed")
     r.set_defaults(func=_run)
+    d = sub.add_parser("dictionary", help="write the data dictionary (Markdown) generated from the schemas")
+    d.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"))
+    d.set_defaults(func=_dictionary)
     args = p.parse_args(argv)
     return args.func(args)
 
