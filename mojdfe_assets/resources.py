@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -49,7 +50,7 @@ class RawExtracts(dg.ConfigurableResource):
     def path(self, file: str) -> Path:
         folder = Path(self.folder)
         target = folder / file
-        if not target.exists() and self.synthetic:
+        if self.synthetic:
             self.ensure_synthetic()
         if not target.exists():
             raise FileNotFoundError(
@@ -62,12 +63,17 @@ class RawExtracts(dg.ConfigurableResource):
         from . import synthetic
 
         folder = Path(self.folder)
+        folder.mkdir(parents=True, exist_ok=True)
         manifest = folder / synthetic.TRUTH_DIR / "manifest.json"
-        if manifest.exists():
-            m = json.loads(manifest.read_text())
-            if m.get("pupils") == self.synthetic_pupils and m.get("seed") == self.synthetic_seed:
-                return m
-        return synthetic.generate(folder, pupils=self.synthetic_pupils, seed=self.synthetic_seed)
+        # Raw assets run in parallel processes: one generates, the others wait and reuse it. The
+        # manifest is written last, so its presence means the world is complete.
+        with open(folder / ".generate.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if manifest.exists():
+                m = json.loads(manifest.read_text())
+                if m.get("pupils") == self.synthetic_pupils and m.get("seed") == self.synthetic_seed:
+                    return m
+            return synthetic.generate(folder, pupils=self.synthetic_pupils, seed=self.synthetic_seed)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:

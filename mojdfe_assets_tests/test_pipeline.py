@@ -84,3 +84,33 @@ def test_default_folder_generates_the_synthetic_world_once(tmp_path):
     stamp = path.stat().st_mtime_ns
     res.path(X.CLA.file)
     assert path.stat().st_mtime_ns == stamp  # same seed and size: not regenerated
+
+
+def test_parallel_first_use_generates_one_world(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    folder = tmp_path / "syn"
+    with ProcessPoolExecutor(2) as pool:
+        paths = list(pool.map(_path_of, [(str(folder), X.CLA.file), (str(folder), X.CIN.file)] * 2))
+    assert all(paths)
+    import hashlib
+
+    reference = tmp_path / "ref"
+    from mojdfe_assets import synthetic
+
+    synthetic.generate(reference, pupils=700, seed=5)
+    for e in (X.CLA, X.CIN, X.SPINE):
+        assert hashlib.sha256((folder / e.file).read_bytes()).digest() == \
+            hashlib.sha256((reference / e.file).read_bytes()).digest()
+
+
+def test_changed_synthetic_size_regenerates(tmp_path):
+    folder = str(tmp_path / "syn")
+    RawExtracts(folder=folder, synthetic_pupils=500, synthetic_seed=2).path(X.CLA.file)
+    m = RawExtracts(folder=folder, synthetic_pupils=600, synthetic_seed=2).ensure_synthetic()
+    assert m["pupils"] == 600
+
+
+def _path_of(args):
+    folder, file = args
+    return str(RawExtracts(folder=folder, synthetic=True, synthetic_pupils=700, synthetic_seed=5).path(file))
