@@ -15,7 +15,8 @@ from . import codelists
 from . import extracts as X
 from .checks import schema_check, table_metadata, table_schema
 from .cleaning import Col, Cleaned, clean_table, common_key, snake_case
-from .schemas import CinClean, ClaClean, CodeLookup, QuarantineRows, SpineClean
+from .schemas import (AbsenceClean, CinClean, ClaClean, CodeLookup, ExclusionsClean, Ks4Clean, LaContextClean,
+                      OffendingClean, QuarantineRows, SpineClean)
 
 GROUP = "clean"
 
@@ -69,6 +70,48 @@ SPINE_SPEC = {
 }
 
 
+KS4_SPEC = {
+    "MoJUID": Col("id"),
+    "KS4_PupilMatchingRefAnonymous": Col("id", required=True),
+    "KS4_ACADYR": Col("year", required=True),
+    "KS4_LEVEL2_EM": Col("flag"),
+    "KS4_ATT8": Col("float", lo=0, hi=90),
+}
+
+ABSENCE_SPEC = {
+    "MoJUID": Col("id"),
+    "AB_PupilMatchingRefAnonymous": Col("id", required=True),
+    "AB_KS4_ACADYR": Col("year", required=True),
+    "AB_SESSIONS_POSSIBLE": Col("int", lo=0, hi=5000),
+    "AB_SESSIONS_UNAUTHORISED": Col("int", lo=0, hi=5000),
+    "AB_SESSIONS_AUTHORISED": Col("int", lo=0, hi=5000),
+}
+
+EXCLUSIONS_SPEC = {
+    "MoJUID": Col("id"),
+    "EXC_PupilMatchingRefAnonymous": Col("id", required=True),
+    "EXC_ACADYR": Col("year", required=True),
+    "EXC_CATEGORY": Col("code", "exclusion_category", required=True),
+    "EXC_SESSIONS": Col("int", lo=0, hi=200),
+    "EXC_START_DATE": Col("date"),
+}
+
+PNC_SPEC = {
+    "MoJUID": Col("id", required=True),
+    "PNC_OFFENCE_DATE": Col("date"),
+    "PNC_DISPOSAL_DATE": Col("date", required=True),
+    "PNC_DISPOSAL": Col("code", "pnc_disposal", required=True),
+}
+
+LA_SPEC = {
+    "LA_CODE": Col("text", required=True, pattern=r"^\d{3}$"),
+    "LA_NAME": Col("text"),
+    "CHILD_POPULATION_0_17": Col("int", lo=0, hi=10_000_000),
+    "IDACI_AVERAGE_SCORE": Col("float", lo=0, hi=1),
+    "RECORDED_CRIME_RATE_PER_1000": Col("float", lo=0, hi=1000),
+}
+
+
 def end_of_collection_year(clean: pd.DataFrame) -> pd.Series:
     """31 March of each row's collection year: no date in the row can be later."""
     return pd.to_datetime(clean["academic_year_end"].astype("Float64").astype("Int64").astype("string") + "-03-31",
@@ -113,6 +156,23 @@ def delivered_lineage(extract: X.Extract, spec: dict[str, Col]) -> dg.TableColum
         for t in targets:
             deps[t] = [dg.TableColumnDep(raw, col)]
     return dg.TableColumnLineage(deps)
+
+
+def clean_absence(raw: pd.DataFrame) -> Cleaned:
+    def sessions_add_up(c: pd.DataFrame) -> dict[str, pd.Series]:
+        absent = c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0)
+        return {"ab_sessions_unauthorised: absences exceed sessions possible":
+                (absent > c["ab_sessions_possible"]).fillna(False)}
+
+    return clean_table(raw, X.ABSENCE, ABSENCE_SPEC, extra_rules=sessions_add_up)
+
+
+def clean_offending(raw: pd.DataFrame) -> Cleaned:
+    def disposal_after_offence(c: pd.DataFrame) -> dict[str, pd.Series]:
+        return {"pnc_disposal_date: before pnc_offence_date":
+                (c["pnc_disposal_date"] < c["pnc_offence_date"]).fillna(False)}
+
+    return clean_table(raw, X.PNC, PNC_SPEC, extra_rules=disposal_after_offence)
 
 
 def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str, spec: dict[str, Col]
@@ -176,6 +236,23 @@ spine_assets = clean_assets("spine", X.SPINE, SpineClean, clean_spine,
                             "for the same pupil is quarantined.", SPINE_SPEC)
 
 
+ks4_assets = clean_assets("ks4", X.KS4, Ks4Clean, lambda raw: clean_table(raw, X.KS4, KS4_SPEC),
+                          "Key stage 4 results, one row per pupil, typed.", KS4_SPEC)
+absence_assets = clean_assets("absence", X.ABSENCE, AbsenceClean, clean_absence,
+                              "Secondary-school absence, one row per pupil, typed. A row whose absences "
+                              "exceed the sessions possible is quarantined.", ABSENCE_SPEC)
+exclusions_assets = clean_assets("exclusions", X.EXCLUSIONS, ExclusionsClean,
+                                 lambda raw: clean_table(raw, X.EXCLUSIONS, EXCLUSIONS_SPEC),
+                                 "School exclusions, one row per exclusion, typed.", EXCLUSIONS_SPEC)
+offending_assets = clean_assets("offending", X.PNC, OffendingClean, clean_offending,
+                                "Cautions and convictions, one row per disposal, typed; disposals dated "
+                                "before their offence are quarantined.", PNC_SPEC)
+la_context_assets = clean_assets("la_context", X.LA_CONTEXT, LaContextClean,
+                                 lambda raw: clean_table(raw, X.LA_CONTEXT, LA_SPEC),
+                                 "Local authority context (child population, poverty rate, community crime "
+                                 "rate), one row per LA, typed.", LA_SPEC)
+
+
 @dg.asset(group_name=GROUP, kinds={"pandas", "parquet"},
           metadata={"dagster/column_schema": table_schema(CodeLookup)})
 def code_lookups() -> dg.Output:
@@ -190,4 +267,5 @@ def code_lookups() -> dg.Output:
         {k: int(v) for k, v in counts.items()})})
 
 
-clean_asset_defs = [cin_assets, cla_assets, spine_assets, code_lookups]
+clean_asset_defs = [cin_assets, cla_assets, spine_assets, ks4_assets, absence_assets, exclusions_assets,
+                    offending_assets, la_context_assets, code_lookups]

@@ -292,3 +292,64 @@ class InterventionLevel(_Derived):
     @pa.check("level", description="level is an ordered categorical")
     def ordered(cls, s: pd.Series) -> bool:
         return bool(s.cat.ordered)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcome extracts, cleaned
+
+
+class _PupilKeys(_Derived):
+    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
+    moj_uid: Text = pa.Field(nullable=True, description="MoJ person identifier (MoJUID)")
+    pupil_id: Text = pa.Field(description="Anonymised pupil matching reference")
+    academic_year: Text = pa.Field(str_matches=r"^\d{4}/\d{4}$", description="Academic year, normalised")
+    academic_year_start: Year = pa.Field(description="First calendar year of academic_year")
+    academic_year_end: Year = pa.Field(description="Second calendar year of academic_year")
+
+
+class Ks4Clean(_PupilKeys):
+    """Key stage 4 results, one row per pupil."""
+
+    ks4_level2_em: Flag = pa.Field(nullable=True, description=(
+        "5+ A*-C (9-4) incl. English and maths or equivalent (KS4_LEVEL2_EM); missing = no result"))
+    ks4_att8: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=90,
+                                                 description="Attainment 8 score (from 2015/16)")
+
+
+class AbsenceClean(_PupilKeys):
+    """Absence over secondary school, one row per pupil."""
+
+    ab_sessions_possible: Int = pa.Field(nullable=True, ge=0, le=5000, description="Half-day sessions possible")
+    ab_sessions_unauthorised: Int = pa.Field(nullable=True, ge=0, le=5000, description="Unauthorised absence sessions")
+    ab_sessions_authorised: Int = pa.Field(nullable=True, ge=0, le=5000, description="Authorised absence sessions")
+
+
+class ExclusionsClean(_PupilKeys):
+    """School exclusions, one row per exclusion."""
+
+    exc_category: Code = pa.Field(isin=codes("exclusion_category"), description="FIXD fixed period or PERM permanent")
+    exc_sessions: Int = pa.Field(nullable=True, ge=0, le=200, description="Sessions missed (fixed period)")
+    exc_start_date: Date = pa.Field(nullable=True, description="Start date of the exclusion")
+
+
+class OffendingClean(_Derived):
+    """Cautions and convictions (PNC), one row per disposal."""
+
+    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
+    moj_uid: Text = pa.Field(description="MoJ person identifier (MoJUID), the only key of PNC data")
+    pnc_offence_date: Date = pa.Field(nullable=True, description="Date of the offence")
+    pnc_disposal_date: Date = pa.Field(description="Date of the caution or conviction")
+    pnc_disposal: Code = pa.Field(isin=codes("pnc_disposal"), description="Disposal (code list pnc_disposal)")
+
+
+class LaContextClean(_Derived):
+    """Local authority context, one row per LA."""
+
+    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
+    la_code: Text = pa.Field(unique=True, str_matches=r"^\d{3}$", description="3-digit LA code")
+    la_name: Text = pa.Field(nullable=True, description="LA name")
+    child_population_0_17: Int = pa.Field(nullable=True, ge=0, description="Children aged 0-17")
+    idaci_average_score: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=1, description=(
+        "Income deprivation affecting children: average score (the LA's poverty rate)"))
+    recorded_crime_rate_per_1000: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=1000,
+                                                                      description="Community recorded crime per 1,000")

@@ -145,3 +145,20 @@ def test_identical_rows_without_any_identifier_are_not_duplicates(tmp_path):
     out = clean_cla(load(tmp_path, X.CLA, rows))
     assert list(out.clean["source_row"]) == [1, 2, 3]
     assert out.quarantine["source_row"].tolist() == [4]
+
+
+def test_outcome_extracts_clean_with_their_own_rules(tmp_path):
+    from mojdfe_assets.clean import clean_absence, clean_offending
+
+    ab = load(tmp_path, X.ABSENCE, ["M1,P1,2016/2017,1900,40,60", "M2,P2,2016/2017,1900,1000,950",
+                                    "M3,P3,2016/17,1880, ,12"])
+    out = clean_absence(ab)
+    assert list(out.clean["pupil_id"]) == ["P1", "P3"]
+    assert out.clean["ab_sessions_unauthorised"].tolist()[0] == 40 and pd.isna(out.clean["ab_sessions_unauthorised"][1])
+    assert out.quarantine["reasons"].tolist() == ["ab_sessions_unauthorised: absences exceed sessions possible"]
+    pnc = load(tmp_path, X.PNC, ["M1,01/02/2015,01/03/2015,YOUTH_CAUTION", "M2,01/05/2016,01/04/2016,FINE",
+                                 "M3,01/05/2016,02/05/2016,BIRCHING"])
+    out = clean_offending(pnc)
+    assert out.clean["pnc_disposal"].tolist() == ["YOUTH_CAUTION"]
+    assert dict(zip(out.quarantine["source_row"], out.quarantine["reasons"])) == {
+        2: "pnc_disposal_date: before pnc_offence_date", 3: "pnc_disposal: unknown code (not in pnc_disposal)"}

@@ -12,11 +12,12 @@ from . import timeline as tl
 from .params import PNC_END, WorldParams
 from .world import Children, LocalAuthorities, expit, logit, sample_cat
 
-# PNC disposal codes written by the generator, by severity (see code list `pnc_disposal`).
-CAUTIONS = ("REPRIMAND", "FINAL_WARNING", "YOUTH_CAUTION", "YOUTH_CONDITIONAL_CAUTION", "ADULT_CAUTION")
-NON_CUSTODIAL = ("CONDITIONAL_DISCHARGE", "FINE", "REFERRAL_ORDER", "YOUTH_REHABILITATION_ORDER",
-                 "COMMUNITY_ORDER", "SUSPENDED_SENTENCE")
-CUSTODIAL = ("DETENTION_TRAINING_ORDER", "IMMEDIATE_CUSTODY")
+from .. import codelists
+
+# PNC disposal codes by severity, from the code list `pnc_disposal`.
+_SEVERITY = codelists.groups("pnc_disposal")
+CAUTIONS, NON_CUSTODIAL, CUSTODIAL = (tuple(c for c, g in _SEVERITY.items() if g == group)
+                                      for group in ("caution", "non_custodial", "custodial"))
 
 
 def ks4(rng, p: WorldParams, ch: Children, spine: np.ndarray) -> dict:
