@@ -9,10 +9,11 @@ import dagster as dg
 
 from .clean import clean_asset_defs
 from .resources import RawExtracts, io_manager_from_env
+from .outcomes import outcome_assets
 from .social_care import social_care_assets
 from .sources import raw_assets
 
-all_assets = [*raw_assets, *clean_asset_defs, *social_care_assets]
+all_assets = [*raw_assets, *clean_asset_defs, *social_care_assets, *outcome_assets]
 
 defs = dg.Definitions(
     assets=all_assets,

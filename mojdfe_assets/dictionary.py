@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import codelists
 
-GROUP_ORDER = ("sources", "clean", "social_care")
+GROUP_ORDER = ("sources", "clean", "social_care", "outcomes")
 
 
 def _cell(text) -> str:

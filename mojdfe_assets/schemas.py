@@ -17,6 +17,11 @@ from . import codelists
 from .cleaning import LINE, PROBLEM, ROW
 from .extracts import Extract
 
+# Columns that identify a pupil: never in metadata, logs or tables that leave the SRS.
+IDENTIFIER_COLUMNS = frozenset({"pupil_id", "moj_uid", "MoJUID", "CIN_PupilMatchingRefAnonymous",
+                                "CLA_PupilMatchingRefAnonymous", "KS4_PupilMatchingRefAnonymous",
+                                "AB_PupilMatchingRefAnonymous", "EXC_PupilMatchingRefAnonymous"})
+
 Text = Series[Annotated[pd.StringDtype, "pyarrow", pd.NA]]
 Code = Series[pd.CategoricalDtype]
 Date = Series[pa.DateTime]
@@ -353,3 +358,54 @@ class LaContextClean(_Derived):
         "Income deprivation affecting children: average score (the LA's poverty rate)"))
     recorded_crime_rate_per_1000: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=1000,
                                                                       description="Community recorded crime per 1,000")
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes
+
+CONVICTION_GROUPS = ("none", "one", "two_or_more")
+SEVERITY = ("none", "caution", "non_custodial", "custodial")
+
+
+class PupilOutcomes(_Derived):
+    """One row per spine pupil: intervention level and the education and offending outcomes."""
+
+    pupil_id: Text = pa.Field(unique=True, description="← intervention_level.pupil_id")
+    level: Code = pa.Field(isin=list(LEVELS), description="Highest social-care level ← intervention_level.level")
+    sex: Text = pa.Field(nullable=True, description="← intervention_level.sex")
+    fsm: Flag = pa.Field(nullable=True, description="← intervention_level.fsm")
+    ks4_year: Text = pa.Field(description="KS4 cohort ← intervention_level.ks4_year")
+    la: Text = pa.Field(nullable=True, description="← intervention_level.la")
+    gcse_level2_em: Flag = pa.Field(nullable=True, description=(
+        "GCSE-or-equivalent level 2 incl. English and maths ← ks4_clean.ks4_level2_em (missing = no result)"))
+    attainment8: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=90, description="← ks4_clean.ks4_att8")
+    unauthorised_sessions: Int = pa.Field(nullable=True, ge=0, description=(
+        "Unauthorised absence in secondary school, half-day sessions ← absence_clean.ab_sessions_unauthorised"))
+    sessions_possible: Int = pa.Field(nullable=True, ge=0, description="← absence_clean.ab_sessions_possible")
+    fixed_period_exclusions: Int = pa.Field(ge=0, description="Fixed-period exclusions ← exclusions_clean.exc_category")
+    fixed_period_sessions: Int = pa.Field(ge=0, description=(
+        "Sessions missed through fixed-period exclusion ← exclusions_clean.exc_sessions"))
+    permanent_exclusion: Flag = pa.Field(description="Ever permanently excluded ← exclusions_clean.exc_category")
+    cautions: Int = pa.Field(nullable=True, ge=0, description="Cautions ← offending_clean.pnc_disposal")
+    convictions: Int = pa.Field(nullable=True, ge=0, description="Convictions ← offending_clean.pnc_disposal")
+    conviction_group: Code = pa.Field(nullable=True, isin=list(CONVICTION_GROUPS), description=(
+        "none / one / two_or_more (ordered) ← offending_clean.pnc_disposal"))
+    most_severe_disposal: Code = pa.Field(nullable=True, isin=list(SEVERITY), description=(
+        "none < caution < non_custodial < custodial ← offending_clean.pnc_disposal"))
+    first_cj_contact_date: Date = pa.Field(nullable=True, description=(
+        "Date of the first caution or conviction ← offending_clean.pnc_disposal_date"))
+
+
+class ContactSequence(_Derived):
+    """Pupils with both social-care and criminal-justice contact: which came first, by how long."""
+
+    pupil_id: Text = pa.Field(unique=True, description="← pupil_outcomes.pupil_id")
+    level: Code = pa.Field(isin=list(LEVELS), description="← pupil_outcomes.level")
+    first_social_care_date: Date = pa.Field(description=(
+        "Earliest social-care contact: first CLA date, or 1 April of the first CIN collection year "
+        "(CIN rows carry years, not dates) ← cla_pupil_summary.first_care_date, cin_pupil_summary.first_cin_year"))
+    first_cj_contact_date: Date = pa.Field(description="← pupil_outcomes.first_cj_contact_date")
+    social_care_first: Flag = pa.Field(description="Social care recorded before the first caution or conviction")
+    gap_days: Int = pa.Field(description="first_cj_contact_date − first_social_care_date (negative: CJ first)")
+    gap_group: Code = pa.Field(isin=["cj_first", "sc_first_under_1y", "sc_first_1y_plus"], description=(
+        "Criminal justice first; social care first by under a year; by a year or more"))
