@@ -76,7 +76,7 @@ class RawExtracts(dg.ConfigurableResource):
             return synthetic.generate(folder, pupils=self.synthetic_pupils, seed=self.synthetic_seed)
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+def _write_atomic(write, path: Path) -> None:
     """Write to a temporary file in the same folder, then rename: a killed run leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a run killed mid-write
@@ -84,11 +84,19 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    _write_atomic(lambda tmp: pq.write_table(table, tmp, compression="zstd"), path)
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    _write_atomic(lambda tmp: Path(tmp).write_bytes(data), path)
 
 
 _ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
@@ -117,8 +125,13 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def _path(self, key: dg.AssetKey) -> Path:
         return Path(self.base_dir).joinpath(*key.path).with_suffix(".parquet")
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | bytes) -> None:
         if obj is None:
+            return
+        if isinstance(obj, bytes):  # a chart asset (see plots.py): stored as a PNG file
+            path = self._path(context.asset_key).with_suffix(".png")
+            write_bytes_atomic(obj, path)
+            context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
             return
         write_parquet_atomic(to_arrow(obj), self._path(context.asset_key))
 
