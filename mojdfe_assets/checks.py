@@ -36,7 +36,8 @@ def table_schema(model) -> dg.TableSchema:
 def failure_counts(model, df: pd.DataFrame) -> dict[str, int]:
     """Validate lazily; return {"column: check": failing rows} (empty when valid)."""
     try:
-        _schema(model).validate(df, lazy=True)
+        # inplace: no copy of the frame (the schemas never coerce, so nothing is changed)
+        _schema(model).validate(df, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
         col = fc["column"].astype(str).where(fc["column"].notna(), "table")

@@ -9,6 +9,7 @@ raw rows = clean rows + quarantined rows, checked on every run.
 
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from . import codelists
@@ -113,9 +114,13 @@ LA_SPEC = {
 
 
 def end_of_collection_year(clean: pd.DataFrame) -> pd.Series:
-    """31 March of each row's collection year: no date in the row can be later."""
-    return pd.to_datetime(clean["academic_year_end"].astype("Float64").astype("Int64").astype("string") + "-03-31",
-                          errors="coerce")
+    """31 March of each row's collection year: no date in the row can be later (worked out once
+    per distinct year)."""
+    codes, years = pd.factorize(clean["academic_year_end"], use_na_sentinel=True)
+    march31 = pd.to_datetime(pd.Series(years).astype("Float64").astype("Int64").astype("string") + "-03-31",
+                             errors="coerce").to_numpy()
+    values = np.append(march31, np.datetime64("NaT", "ns"))  # code -1 (no year) -> NaT
+    return pd.Series(values[codes], index=clean.index)
 
 
 def clean_cin(raw: pd.DataFrame) -> Cleaned:
@@ -182,7 +187,9 @@ def clean_assets(name: str, extract: X.Extract, model, cleaner, what: str, spec:
 
     @dg.multi_asset(
         name=f"clean_{name}", group_name=GROUP,
-        ins={"raw": dg.AssetIn(f"{name}_raw")},
+        # Columns typed by distinct value are read as Parquet dictionaries (no re-hashing).
+        ins={"raw": dg.AssetIn(f"{name}_raw", metadata={"dictionary_columns": [
+            c for c in extract.columns if spec[c].kind != "id"]})},
         outs={
             clean_key: dg.AssetOut(
                 kinds={"pandas", "parquet"}, description=f"{what}\n\n{__doc__.split(chr(10) + chr(10))[1]}",

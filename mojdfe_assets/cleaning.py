@@ -88,8 +88,8 @@ def read_text(path: Path, extract: Extract) -> pd.DataFrame:
         return _read_tolerant(path, names)
     df = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
     df.insert(0, ROW, np.arange(1, len(df) + 1, dtype=np.int64))
-    empty = pd.Series(pd.NA, index=df.index, dtype=pd.StringDtype("pyarrow"))
-    df[PROBLEM], df[LINE] = empty, empty.copy()
+    df[PROBLEM] = pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(df), pa.string())), index=df.index)
+    df[LINE] = pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(df), pa.string())), index=df.index)
     return df
 
 
@@ -184,7 +184,9 @@ def blank_to_na(s: pd.Series) -> pd.Series:
     arr = pa.array(s.array) if not isinstance(s.array, pd.arrays.ArrowExtensionArray) else s.array._pa_array
     trimmed = pc.utf8_trim(arr, characters=" \t\r\n\"'")
     out = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    return pd.Series(pd.arrays.ArrowExtensionArray(out), index=s.index).astype(pd.StringDtype("pyarrow"))
+    if out.type != pa.string():
+        out = out.cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=s.index)  # string[pyarrow], no copy
 
 
 def parse_academic_year(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -271,6 +273,65 @@ class Cleaned:
     header: HeaderReport | None = None
 
 
+def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Row codes and the distinct values of a delivered text column (blanks made missing). A
+    column read as a categorical (Parquet dictionary) already has both."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy(dtype=np.int64)
+        uniques = pd.Series(pd.array(np.append(col.cat.categories.to_numpy(dtype=object), ""),
+                                     dtype=pd.StringDtype("pyarrow")))
+        codes = np.where(codes < 0, len(uniques) - 1, codes)  # a gap is a blank
+        return codes, blank_to_na(uniques)
+    if col.isna().any():  # only a tolerant read can leave gaps; a gap is a blank
+        col = col.fillna("")
+    codes, uniques = pd.factorize(col, sort=False)
+    return codes, blank_to_na(pd.Series(uniques))
+
+
+def _expand(x, codes: np.ndarray, index: pd.Index):
+    """Values (or a failure mask) of the distinct values, taken back to every row."""
+    if isinstance(x, pd.DataFrame):
+        return pd.DataFrame({c: _expand(x[c], codes, index) for c in x.columns}, index=index)
+    if isinstance(x, pd.Series):
+        return pd.Series(x.array.take(codes), index=index, name=x.name)
+    return pd.Series(np.asarray(x)[codes], index=index)
+
+
+def _type_column(s: pd.Series, c: Col, name: str) -> tuple[pd.Series | pd.DataFrame, dict[str, pd.Series]]:
+    """Type one column (text, blanks already missing) by its spec: the value and failure masks."""
+    fails: dict[str, pd.Series] = {}
+    if c.required:
+        fails[f"{name}: missing"] = s.isna()
+    if c.kind == "year":
+        years, bad = parse_academic_year(s)
+        fails[f"{name}: not an academic year like 2012/2013"] = bad & s.notna()
+        return years, fails
+    if c.kind == "date":
+        val, bad = parse_date(s)
+        fails[f"{name}: malformed or impossible date"] = bad
+    elif c.kind == "int":
+        val, bad, rng = parse_int(s, c.lo, c.hi)
+        fails[f"{name}: not a whole number"] = bad
+        fails[f"{name}: outside {c.lo:g}..{c.hi:g}"] = rng
+    elif c.kind == "float":
+        val, bad, rng = parse_float(s, c.lo, c.hi)
+        fails[f"{name}: not a number"] = bad
+        fails[f"{name}: outside {c.lo:g}..{c.hi:g}"] = rng
+    elif c.kind == "flag":
+        val, bad = parse_flag(s)
+        fails[f"{name}: not a 0/1 flag"] = bad
+    elif c.kind == "code":
+        val, bad = parse_code(s, c.code_list)
+        fails[f"{name}: unknown code (not in {c.code_list})"] = bad
+    elif c.kind in ("id", "text"):
+        val = s
+        if c.pattern:
+            fails[f"{name}: does not match {c.pattern}"] = s.notna() & ~s.str.match(c.pattern).fillna(False)
+    else:
+        raise ValueError(c.kind)
+    return val, fails
+
+
 def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, date_ceiling=None,
                 extra_rules=None) -> Cleaned:
     """Type every column of `raw` (text as delivered) by `spec`; quarantine failing rows.
@@ -280,50 +341,34 @@ def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, da
     further {reason: mask} pairs (e.g. ceased before commenced).
     """
     out: dict[str, pd.Series] = {ROW: raw[ROW]}
-    fails: dict[str, pd.Series] = {}
+    fails: dict[str, pd.Series | np.ndarray] = {}
     date_cols = []
     for col in extract.columns:
         c = spec[col]
         name = common_key(snake_case(col))
-        s = blank_to_na(raw[col])
-        if c.required:
-            fails[f"{name}: missing"] = s.isna()
+        if c.kind == "id":  # (nearly) one value per row: typed row by row
+            val, col_fails = _type_column(blank_to_na(raw[col]), c, name)
+        else:
+            # Few distinct values (codes, dates, years, counts): each distinct delivered value is
+            # typed once, then the result is expanded to every row (exactly the same values and
+            # failures as typing row by row, at a fraction of the time and memory).
+            codes, distinct = _distinct(raw[col])
+            val, col_fails = _type_column(distinct, c, name)
+            val = _expand(val, codes, raw.index)
+            col_fails = {k: _expand(m, codes, raw.index) for k, m in col_fails.items()}
+        fails.update(col_fails)
         if c.kind == "year":
-            years, bad = parse_academic_year(s)
-            fails[f"{name}: not an academic year like 2012/2013"] = bad & s.notna()
-            out.update({k: years[k] for k in years.columns})
+            out.update({k: val[k] for k in val.columns})
             continue
         if c.kind == "date":
-            val, bad = parse_date(s)
-            fails[f"{name}: malformed or impossible date"] = bad
             date_cols.append(name)
-        elif c.kind == "int":
-            val, bad, rng = parse_int(s, c.lo, c.hi)
-            fails[f"{name}: not a whole number"] = bad
-            fails[f"{name}: outside {c.lo:g}..{c.hi:g}"] = rng
-        elif c.kind == "float":
-            val, bad, rng = parse_float(s, c.lo, c.hi)
-            fails[f"{name}: not a number"] = bad
-            fails[f"{name}: outside {c.lo:g}..{c.hi:g}"] = rng
-        elif c.kind == "flag":
-            val, bad = parse_flag(s)
-            fails[f"{name}: not a 0/1 flag"] = bad
-        elif c.kind == "code":
-            val, bad = parse_code(s, c.code_list)
-            fails[f"{name}: unknown code (not in {c.code_list})"] = bad
-        elif c.kind in ("id", "text"):
-            val = s
-            if c.pattern:
-                fails[f"{name}: does not match {c.pattern}"] = s.notna() & ~s.str.match(c.pattern).fillna(False)
-        else:
-            raise ValueError(c.kind)
         out[name] = val
     clean = pd.DataFrame(out)
+    ceiling = date_ceiling(clean) if date_ceiling is not None and date_cols else None
     for name in date_cols:
         d = clean[name]
         fails[f"{name}: before 1980"] = d.notna() & (d < pd.Timestamp("1980-01-01"))
-        if date_ceiling is not None:
-            ceiling = date_ceiling(clean)
+        if ceiling is not None:
             fails[f"{name}: after the end of its collection year"] = (d.notna() & ceiling.notna()
                                                                       & (d > ceiling)).fillna(False)
     if extra_rules is not None:
@@ -339,17 +384,44 @@ def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, da
     # called duplicates.
     ids = [k for k in ("pupil_id", "moj_uid") if k in clean]
     identified = clean[ids].notna().any(axis=1) if ids else True
-    dup = raw.duplicated(subset=list(extract.columns), keep="first")
-    fails["row: exact duplicate of an earlier row"] = dup & identified
+    fails["row: exact duplicate of an earlier row"] = _exact_duplicates(raw, extract) & identified
     return split(raw, clean, fails)
 
 
+def _exact_duplicates(raw: pd.DataFrame, extract: Extract) -> np.ndarray:
+    """raw.duplicated(delivered columns, keep="first"), computed only among the rows whose first
+    identifier column repeats (an exact copy repeats every column), which are few."""
+    cols = list(extract.columns)
+    key = next((c for c in cols if common_key(snake_case(c)) == "pupil_id"),
+               next((c for c in cols if common_key(snake_case(c)) == "moj_uid"), None))
+    if key is None:
+        return raw.duplicated(subset=cols, keep="first").to_numpy(dtype=bool)
+    keys = [key, *(c for c in cols if common_key(snake_case(c)) == "academic_year")]
+    candidates = np.flatnonzero(raw.duplicated(subset=keys, keep=False).to_numpy(dtype=bool))
+    dup = np.zeros(len(raw), dtype=bool)
+    if len(candidates):
+        dup[candidates] = raw.iloc[candidates].duplicated(subset=cols, keep="first").to_numpy(dtype=bool)
+    return dup
+
+
+def _as_delivered(rows: pd.DataFrame) -> pd.DataFrame:
+    """Raw rows with every text column as text again (columns read as categoricals go back)."""
+    cats = [c for c in rows.columns if isinstance(rows[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return rows
+    return rows.assign(**{c: pd.array(rows[c].astype(object).to_numpy(), dtype=pd.StringDtype("pyarrow"))
+                          for c in cats})
+
+
 def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series]) -> Cleaned:
-    masks = {k: (pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) if hasattr(v, "fillna")
-                 else np.asarray(v, dtype=bool)) for k, v in fails.items()}
+    masks = {k: (np.asarray(v, dtype=bool) if isinstance(v, np.ndarray) and v.dtype == bool
+                 else pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)) for k, v in fails.items()}
     any_bad = np.zeros(len(raw), dtype=bool)
     for m in masks.values():
         any_bad |= m
+    if not any_bad.any():  # nothing to quarantine: no copy of the clean table
+        return Cleaned(clean, _as_delivered(raw.iloc[:0]).assign(
+            reasons=pd.Series([], dtype=pd.StringDtype("pyarrow"))).reset_index(drop=True), {})
     reasons = {k: int(m.sum()) for k, m in masks.items() if m.any()}
     bad_idx = np.flatnonzero(any_bad)
     text = pd.Series([""] * len(bad_idx), dtype=object)
@@ -357,6 +429,6 @@ def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series]) -
         hit = m[bad_idx]
         if hit.any():
             text[hit] = text[hit] + np.where(text[hit] == "", "", "; ") + k
-    quarantine = raw.iloc[bad_idx].reset_index(drop=True).copy()
+    quarantine = _as_delivered(raw.iloc[bad_idx].reset_index(drop=True)).copy()
     quarantine["reasons"] = pd.array(text.to_numpy(), dtype=pd.StringDtype("pyarrow"))
     return Cleaned(clean.loc[~any_bad].reset_index(drop=True), quarantine, reasons)

@@ -43,16 +43,30 @@ def _run(args) -> int:
 
     import dagster as dg
 
+    t = time.perf_counter()
+    # execute_job with the in-process executor, not job.execute_in_process: the latter keeps every
+    # asset's output in memory until the run ends (for its result object), which at national
+    # scale is the whole warehouse in RAM. Here each output is freed once it is stored.
+    with dg.DagsterInstance.get() as instance, dg.execute_job(
+            dg.reconstructable(asset_job), instance=instance, raise_on_error=False,
+            # Warnings only on the console (quarantine notices); the full event log is in the instance.
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                        "execution": {"config": {"in_process": {}}}}) as result:
+        return _summary(result, time.perf_counter() - t, home)
+
+
+def asset_job():
+    """Every asset of the project as one named job (importable, so Dagster can reconstruct it;
+    the implicit `__ASSET_JOB` cannot be reconstructed by name)."""
+    import dagster as dg
+
     from .definitions import defs
 
-    job = defs.resolve_implicit_global_asset_job_def()
-    t = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
-        # Warnings only on the console (quarantine notices); the full event log is in the instance.
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-    secs = time.perf_counter() - t
+    job = dg.define_asset_job("materialize_all", selection=dg.AssetSelection.all(), description="Every asset and check")
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("materialize_all")
+
+
+def _summary(result, secs: float, home: Path) -> int:
     print(f"materialised {len(result.get_asset_materialization_events())} assets in {secs:.1f}s "
           f"(run {result.run_id[:8]}, Dagster home {home})")
     for ev in result.get_asset_materialization_events():
@@ -61,12 +75,21 @@ def _run(args) -> int:
         rows = meta.get("dagster/row_count")
         q = meta.get("quarantined_rows")
         extra = f"  quarantined {q.value:,}" if q is not None and q.value else ""
-        print(f"  {mat.asset_key.to_user_string():<28} rows {rows.value if rows else '-':>12,}{extra}")
+        shown = f"{rows.value:>12,}" if rows else f"{'-':>12}"
+        print(f"  {mat.asset_key.to_user_string():<28} rows {shown}{extra}")
     evals = result.get_asset_check_evaluations()
-    failed = [e for e in evals if not e.passed]
-    print(f"asset checks: {len(evals) - len(failed)} passed, {len(failed)} failed")
+    # A warning-level check (e.g. the comparison with published statistics) that fails is
+    # reported, but does not fail the run.
+    from dagster import AssetCheckSeverity
+
+    warned = [e for e in evals if not e.passed and e.severity == AssetCheckSeverity.WARN]
+    failed = [e for e in evals if not e.passed and e not in warned]
+    print(f"asset checks: {len(evals) - len(failed) - len(warned)} passed, {len(failed)} failed, "
+          f"{len(warned)} warned")
     for e in failed:
         print(f"  FAILED {e.asset_key.to_user_string()}:{e.check_name}")
+    for e in warned:
+        print(f"  WARNING {e.asset_key.to_user_string()}:{e.check_name}")
     return 0 if result.success and not failed else 1
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import codelists
 
-GROUP_ORDER = ("sources", "clean", "social_care", "outcomes")
+GROUP_ORDER = ("sources", "clean", "social_care", "outcomes", "effects", "la_aggregates", "national")
 
 
 def _cell(text) -> str:

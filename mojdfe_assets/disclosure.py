@@ -5,7 +5,7 @@ Rules (as the ONS SRS output check expects):
 2. secondary suppression: no row or column of the table may hold exactly one suppressed cell,
    and no suppressed cell may be determined by the published totals (checked exactly, below);
 3. every published count, including totals, is rounded to the nearest multiple of `base`
-   (default 5); totals under the threshold are suppressed;
+   (default 5); totals from 1 to `threshold - 1` are suppressed;
 4. rates are recomputed from the published (rounded) numerator and denominator, never from the
    unrounded counts.
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 
 THRESHOLD = 10
 BASE = 5
@@ -61,20 +62,24 @@ def determined_cells(counts: pd.DataFrame, suppressed: pd.DataFrame) -> list[tup
     a = np.zeros((len(eqs), len(cells)))
     for i, idx in enumerate(eqs):
         a[i, idx] = 1.0
-    rank = np.linalg.matrix_rank(a)
-    out = []
-    for cell, i in pos.items():
-        unit = np.zeros((1, len(cells)))
-        unit[0, i] = 1.0
-        if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:  # e_i is a combination of the equations
-            out.append(cell)
-    return out
+    # Cell i is determined iff the unit vector e_i lies in the row space of the equations, i.e.
+    # every solution of the homogeneous system (every way to shift the suppressed values without
+    # changing a total) leaves cell i unchanged: its component is 0 in every null-space vector.
+    null = linalg.null_space(a)
+    free = np.abs(null).max(axis=1) > 1e-9 if null.size else np.zeros(len(cells), dtype=bool)
+    return [cell for cell, i in pos.items() if not free[i]]
 
 
-def protect(counts: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE) -> Protected:
+def protect(counts: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
+            force: pd.DataFrame | None = None) -> Protected:
+    """Suppress, protect and round `counts`. `force` marks cells to suppress whatever their value
+    (cells suppressed in a linked table, e.g. the denominators of a table of numerators); they
+    count as secondary suppressions and are protected like primary ones."""
     counts = counts.astype("int64")
     primary = (counts > 0) & (counts < threshold)
     mask = primary.copy()
+    if force is not None:
+        mask |= force.reindex(index=counts.index, columns=counts.columns, fill_value=False).astype(bool)
 
     changed = True
     while changed:
@@ -110,13 +115,30 @@ def protect(counts: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE) 
     row_tot = counts.sum(axis=1)
     col_tot = counts.sum(axis=0)
     published["total"] = pd.array(round_to_base(row_tot, base), dtype="Int64")
-    published.loc[row_tot < threshold, "total"] = pd.NA
+    published.loc[(row_tot > 0) & (row_tot < threshold), "total"] = pd.NA
     total_row = pd.array(list(round_to_base(col_tot, base)) + [int(round_to_base(col_tot.sum(), base))],
                          dtype="Int64")
     published.loc["total"] = total_row
-    for c in col_tot.index[col_tot < threshold]:
+    for c in col_tot.index[(col_tot > 0) & (col_tot < threshold)]:
         published.loc["total", c] = pd.NA
     return Protected(published, primary, mask & ~primary, threshold, base)
+
+
+def protect_linked(tables: dict[str, pd.DataFrame], threshold: int = THRESHOLD, base: int = BASE,
+                   force: pd.DataFrame | None = None) -> dict[str, Protected]:
+    """Protect tables over the same cells that a reader can combine (pupils, pupils with the
+    outcome, pupils without it): a cell suppressed in one is suppressed in all, so no suppressed
+    count can be recovered by subtraction, and each table's pattern is then protected against its
+    own totals. Repeats until the shared pattern is stable. `force`: cells to suppress anyway."""
+    shared = force
+    while True:
+        out = {name: protect(t, threshold, base, force=shared) for name, t in tables.items()}
+        union = None
+        for p in out.values():
+            union = p.suppressed if union is None else union | p.suppressed
+        if shared is not None and union.equals(shared):
+            return out
+        shared = union
 
 
 def publish_rate(numerator: pd.Series, denominator: pd.Series, per: float = 1.0) -> pd.Series:

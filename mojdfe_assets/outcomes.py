@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from . import codelists
+from . import arrowops as ops
+from .arrowops import lookup
 from .checks import checked_output, schema_spec, table_schema
 from .schemas import CONVICTION_GROUPS, SEVERITY, ContactSequence, PupilOutcomes
 
@@ -20,45 +22,73 @@ SOURCES = {"intervention_level", "ks4_clean", "absence_clean", "exclusions_clean
            "pupil_outcomes", "cla_pupil_summary", "cin_pupil_summary"}
 
 
-def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending) -> pd.DataFrame:
+def _to_pupils(per_code: pd.DataFrame | pd.Series, pupil_codes: np.ndarray):
+    """Per-key aggregates (indexed by key code) placed on each pupil's row; missing where none."""
+    return per_code.reindex(pupil_codes)
+
+
+def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: dict | None = None) -> pd.DataFrame:
+    """Outcomes per spine pupil. Keys are hashed once into shared integer codes
+    (`arrowops.codes`); every group-by and join below is on those integers."""
     df = levels[["pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]].copy()
-    k = ks4.sort_values("academic_year_end").drop_duplicates("pupil_id", keep="last").set_index("pupil_id")
-    df["gcse_level2_em"] = df["pupil_id"].map(k["ks4_level2_em"]).astype("boolean")
-    df["attainment8"] = df["pupil_id"].map(k["ks4_att8"]).astype("Float64")
-    a = absence.groupby("pupil_id")[["ab_sessions_unauthorised", "ab_sessions_possible"]].sum(min_count=1)
-    df["unauthorised_sessions"] = df["pupil_id"].map(a["ab_sessions_unauthorised"]).astype("Int64")
-    df["sessions_possible"] = df["pupil_id"].map(a["ab_sessions_possible"]).astype("Int64")
-    fixed = exclusions["exc_category"] == "FIXD"
-    fx = exclusions[fixed].groupby("pupil_id").agg(n=("exc_category", "size"), s=("exc_sessions", "sum"))
-    perm = set(exclusions.loc[exclusions["exc_category"] == "PERM", "pupil_id"])
-    df["fixed_period_exclusions"] = df["pupil_id"].map(fx["n"]).fillna(0).astype("Int64")
-    df["fixed_period_sessions"] = df["pupil_id"].map(fx["s"]).fillna(0).astype("Int64")
-    df["permanent_exclusion"] = df["pupil_id"].isin(perm).astype("boolean")
-    sev = offending["pnc_disposal"].astype("object").map(codelists.groups("pnc_disposal"))
-    rank = sev.map({s: i for i, s in enumerate(SEVERITY)})
-    o = pd.DataFrame({"moj_uid": offending["moj_uid"], "caution": sev == "caution",
-                      "conviction": sev.isin(["non_custodial", "custodial"]), "rank": rank,
-                      "date": offending["pnc_disposal_date"]}).groupby("moj_uid").agg(
+    p_lv, p_ks4, p_ab, p_exc = ops.codes(levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"],
+                                         exclusions["pupil_id"])
+    n = ops.n_codes(p_lv, p_ks4, p_ab, p_exc)
+    # KS4: the pupil's latest row (same sort as before: by year, last kept).
+    k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True).sort_values("academic_year_end")
+    latest = pd.DataFrame({"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array},
+                          index=p_ks4[k.index.to_numpy()])
+    latest = latest[~latest.index.duplicated(keep="last")]
+    ks = _to_pupils(latest, p_lv)
+    df["gcse_level2_em"] = ks["ks4_level2_em"].astype("boolean").array
+    df["attainment8"] = ks["ks4_att8"].astype("Float64").array
+    a = absence[["ab_sessions_unauthorised", "ab_sessions_possible"]].groupby(p_ab).sum(min_count=1)
+    a = _to_pupils(a, p_lv)
+    df["unauthorised_sessions"] = a["ab_sessions_unauthorised"].astype("Int64").array
+    df["sessions_possible"] = a["ab_sessions_possible"].astype("Int64").array
+    fixed = (exclusions["exc_category"] == "FIXD").to_numpy(dtype=bool)
+    g = exclusions.loc[fixed, "exc_sessions"].groupby(p_exc[fixed])
+    fx = _to_pupils(pd.DataFrame({"n": g.size(), "s": g.sum()}), p_lv)
+    df["fixed_period_exclusions"] = fx["n"].fillna(0).astype("Int64").array
+    df["fixed_period_sessions"] = fx["s"].fillna(0).astype("Int64").array
+    perm = (exclusions["exc_category"] == "PERM").to_numpy(dtype=bool)
+    df["permanent_exclusion"] = pd.array(ops.member(p_lv, p_exc[perm & (p_exc >= 0)], n), dtype="boolean")
+    # Offending, on moj_uid: severity per disposal code, worked out once per code (not per row).
+    disposal = pd.Categorical(offending["pnc_disposal"])
+    sev_of = codelists.groups("pnc_disposal")
+    sev_cat = np.array([sev_of.get(c) for c in disposal.categories] + [None], dtype=object)
+    rank_cat = np.array([SEVERITY.index(v) if v in SEVERITY else np.nan for v in sev_cat], dtype=float)
+    dcode = disposal.codes  # -1 (missing) -> the trailing None / NaN slot
+    sev = sev_cat[dcode]
+    m_lv, m_off = ops.codes(levels["moj_uid"], offending["moj_uid"])
+    o = pd.DataFrame({"caution": sev == "caution", "conviction": np.isin(sev, ["non_custodial", "custodial"]),
+                      "rank": rank_cat[dcode], "date": offending["pnc_disposal_date"].to_numpy()}).groupby(m_off).agg(
         cautions=("caution", "sum"), convictions=("conviction", "sum"), rank=("rank", "max"), first=("date", "min"))
+    o = o[o.index >= 0]  # rows with no moj_uid link to nobody
     linked = df["moj_uid"].notna()
-    m = df["moj_uid"].map(o["convictions"])
-    df["cautions"] = df["moj_uid"].map(o["cautions"]).where(linked).fillna(0).where(linked).astype("Int64")
-    df["convictions"] = m.where(linked).fillna(0).where(linked).astype("Int64")
-    n = df["convictions"].fillna(-1).to_numpy(dtype="int64")
-    groups = np.select([n == 0, n == 1], ["none", "one"], "two_or_more")
+    op = _to_pupils(o, m_lv)
+    op.index = df.index
+    df["cautions"] = op["cautions"].where(linked).fillna(0).where(linked).astype("Int64")
+    df["convictions"] = op["convictions"].where(linked).fillna(0).where(linked).astype("Int64")
+    nconv = df["convictions"].fillna(-1).to_numpy(dtype="int64")
+    groups = np.select([nconv == 0, nconv == 1], ["none", "one"], "two_or_more")
     df["conviction_group"] = pd.Categorical(pd.Series(groups).where(linked.to_numpy()), categories=list(CONVICTION_GROUPS),
                                             ordered=True)
-    worst = df["moj_uid"].map(o["rank"]).where(linked).fillna(0).where(linked)
+    worst = op["rank"].where(linked).fillna(0).where(linked)
     df["most_severe_disposal"] = pd.Categorical.from_codes(worst.fillna(-1).astype(int), categories=list(SEVERITY),
                                                            ordered=True)
-    df["first_cj_contact_date"] = df["moj_uid"].map(o["first"]).astype("datetime64[ms]")
+    df["first_cj_contact_date"] = op["first"].astype("datetime64[ms]")
+    if stats is not None:
+        spine_moj = m_lv[m_lv >= 0]
+        stats["pnc_rows_not_linked_to_spine"] = int((~ops.member(m_off, spine_moj, ops.n_codes(m_lv, m_off))).sum())
+        stats["pupils_with_pnc_record"] = int(ops.member(m_lv, m_off, ops.n_codes(m_lv, m_off)).sum())
     return df.drop(columns=["moj_uid"])
 
 
 def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
     both = outcomes[(outcomes["level"] != "none") & outcomes["first_cj_contact_date"].notna()]
-    cla_first = both["pupil_id"].map(cla_summary.set_index("pupil_id")["first_care_date"])
-    cin_year = both["pupil_id"].map(cin_summary.set_index("pupil_id")["first_cin_year"])
+    cla_first = lookup(both["pupil_id"], cla_summary.set_index("pupil_id")["first_care_date"])
+    cin_year = lookup(both["pupil_id"], cin_summary.set_index("pupil_id")["first_cin_year"])
     cin_first = pd.to_datetime((cin_year.astype("Float64") - 1).astype("Int64").astype("string") + "-04-01",
                                errors="coerce")
     first_sc = pd.concat([cla_first, cin_first], axis=1).min(axis=1)
@@ -76,7 +106,16 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
 
 
 @dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("pupil_outcomes", PupilOutcomes)],
-          metadata={"dagster/column_schema": table_schema(PupilOutcomes)})
+          metadata={"dagster/column_schema": table_schema(PupilOutcomes)},
+          # Only the columns used are read from storage (see ParquetIOManager.load_input).
+          ins={"intervention_level": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]}),
+               "ks4_clean": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "academic_year_end", "ks4_level2_em", "ks4_att8"]}),
+               "absence_clean": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "ab_sessions_unauthorised", "ab_sessions_possible"]}),
+               "exclusions_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "exc_category", "exc_sessions"]}),
+               "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal", "pnc_disposal_date"]})})
 def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, absence_clean: pd.DataFrame,
                    exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame):
     """One row per spine pupil: the intervention level with the outcomes of research question 1.
@@ -87,12 +126,11 @@ def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, ab
     caution < non-custodial < custodial) and the date of the first caution or conviction.
     Outcomes with no record are missing (KS4, absence) or zero (exclusions, offending for a
     linked pupil); a pupil with no `moj_uid` has offending outcomes missing."""
-    df = derive_pupil_outcomes(intervention_level, ks4_clean, absence_clean, exclusions_clean, offending_clean)
-    linked = set(offending_clean["moj_uid"])
-    unmatched = int((~offending_clean["moj_uid"].isin(set(intervention_level["moj_uid"].dropna()))).sum())
-    meta = {"pupils": len(df), "pnc_rows_not_linked_to_spine": unmatched,
+    stats: dict = {}
+    df = derive_pupil_outcomes(intervention_level, ks4_clean, absence_clean, exclusions_clean, offending_clean, stats)
+    meta = {"pupils": len(df), "pnc_rows_not_linked_to_spine": stats["pnc_rows_not_linked_to_spine"],
             "pupils_with_cj_contact": int(df["first_cj_contact_date"].notna().sum()),
-            "pupils_with_pnc_record": int(intervention_level["moj_uid"].isin(linked).sum())}
+            "pupils_with_pnc_record": stats["pupils_with_pnc_record"]}
     yield from checked_output(df, PupilOutcomes, "pupil_outcomes", meta, upstream="intervention_level",
                               assets=SOURCES)
 

@@ -409,3 +409,135 @@ class ContactSequence(_Derived):
     gap_days: Int = pa.Field(description="first_cj_contact_date − first_social_care_date (negative: CJ first)")
     gap_group: Code = pa.Field(isin=["cj_first", "sc_first_under_1y", "sc_first_1y_plus"], description=(
         "Criminal justice first; social care first by under a year; by a year or more"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Research question 1: outcomes by intervention level
+
+OUTCOME_NAMES = ("gcse_level2_em", "permanent_exclusion", "cj_contact", "custodial", "unauthorised_sessions",
+                 "fixed_period_sessions", "conviction_group", "most_severe_disposal")
+Real = Series[pd.Float64Dtype]
+
+
+class InterventionOutcomeSummary(_Derived):
+    """Per intervention level and outcome: n, and a rate, median or category share with its 95% CI."""
+
+    level: Code = pa.Field(isin=list(LEVELS), description="Intervention level ← pupil_outcomes.level")
+    outcome: Text = pa.Field(isin=list(OUTCOME_NAMES), description=(
+        "Outcome (a column of pupil_outcomes; cj_contact = first_cj_contact_date recorded, custodial = "
+        "most_severe_disposal is custodial)"))
+    measure: Text = pa.Field(isin=["rate", "median", "share"], description=(
+        "rate: share of pupils with the outcome (Wilson 95% CI); median: median count (order-statistic 95% CI); "
+        "share: share of pupils in `category` (Wilson 95% CI)"))
+    category: Text = pa.Field(nullable=True, description="Category of an ordinal outcome (for measure share)")
+    n: Series[int] = pa.Field(ge=0, description="Pupils at this level with the outcome recorded")
+    events: Real = pa.Field(nullable=True, ge=0, description="Pupils with the outcome (rates and shares)")
+    estimate: Real = pa.Field(nullable=True, ge=0, description="Rate, median or share")
+    ci_low: Real = pa.Field(nullable=True, ge=0, description="Lower 95% confidence limit")
+    ci_high: Real = pa.Field(nullable=True, ge=0, description="Upper 95% confidence limit")
+
+    @pa.dataframe_check(description="ci_low <= estimate <= ci_high where all are present")
+    def ci_brackets_estimate(cls, df: pd.DataFrame) -> pd.Series:
+        ok = (df["ci_low"] <= df["estimate"] + 1e-9) & (df["estimate"] <= df["ci_high"] + 1e-9)
+        return ok.fillna(True).astype(bool)
+
+
+class InterventionOutcomeModels(_Derived):
+    """Regression estimates (ratios) of each outcome on intervention level, sex, cohort and FSM."""
+
+    outcome: Text = pa.Field(isin=list(OUTCOME_NAMES), description="Outcome modelled")
+    model: Text = pa.Field(description="Model family (statsmodels)")
+    measure: Text = pa.Field(isin=["odds ratio", "rate ratio", "cumulative odds ratio"], description=(
+        "What `estimate` is: exp(coefficient)"))
+    term: Text = pa.Field(description=(
+        "Model term, 'variable:value' against the reference (level none, first sex, first cohort, not FSM)"))
+    estimate: Real = pa.Field(nullable=True, gt=0, description="Odds or rate ratio (missing: see note)")
+    ci_low: Real = pa.Field(nullable=True, ge=0, description="Lower 95% confidence limit")
+    ci_high: Real = pa.Field(nullable=True, gt=0, description="Upper 95% confidence limit")
+    p_value: Real = pa.Field(nullable=True, ge=0, le=1, description="Wald test p-value")
+    n: Series[int] = pa.Field(ge=0, description="Pupils in the model (outcome and covariates recorded)")
+    note: Text = pa.Field(nullable=True, description="Why a term has no estimate (missing when it has one)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Research question 2: local authorities
+
+OUTLIER_FLAGS = ("high_99.8", "high_95", "within", "low_95", "low_99.8")
+
+
+class LaAggregates(_Derived):
+    """Per LA × intervention level: caution or conviction, observed against expected."""
+
+    la: Text = pa.Field(str_matches=r"^\d{3}$", description="LA code ← pupil_outcomes.la")
+    level: Code = pa.Field(isin=list(LEVELS), description="← pupil_outcomes.level")
+    pupils: Series[int] = pa.Field(ge=1, description=(
+        "Spine pupils linked to MoJ data (offending outcome recorded) ← pupil_outcomes.most_severe_disposal"))
+    cj_contact: Series[int] = pa.Field(ge=0, description=(
+        "Pupils cautioned or convicted ← pupil_outcomes.first_cj_contact_date"))
+    rate: Series[float] = pa.Field(ge=0, le=1, description="Crude rate cj_contact / pupils")
+    expected: Series[float] = pa.Field(ge=0, description="pupils × the national rate at this level")
+    oe_ratio: Series[float] = pa.Field(nullable=True, ge=0, description="cj_contact / expected")
+    oe_ci_low: Series[float] = pa.Field(nullable=True, ge=0, description="Exact Poisson 95% CI, lower")
+    oe_ci_high: Series[float] = pa.Field(nullable=True, ge=0, description="Exact Poisson 95% CI, upper")
+    la_non_sc_rate: Series[float] = pa.Field(ge=0, le=1, description=(
+        "The LA's rate among pupils with no social-care contact (level none) ← pupil_outcomes.first_cj_contact_date"))
+    la_idaci: Series[float] = pa.Field(nullable=True, ge=0, le=1, description=(
+        "The LA's poverty rate ← la_context_clean.idaci_average_score"))
+    adjusted_expected: Series[float] = pa.Field(ge=0, description=(
+        "Expected count from the national model with level, sex, cohort, FSM and the LA covariates"))
+    adjusted_ratio: Series[float] = pa.Field(nullable=True, ge=0, description="cj_contact / adjusted_expected")
+    adjusted_ci_low: Series[float] = pa.Field(nullable=True, ge=0, description="Exact Poisson 95% CI, lower")
+    adjusted_ci_high: Series[float] = pa.Field(nullable=True, ge=0, description="Exact Poisson 95% CI, upper")
+    funnel_95_low: Series[float] = pa.Field(nullable=True, description="Funnel 95% control limit (ratio), lower")
+    funnel_95_high: Series[float] = pa.Field(nullable=True, description="Funnel 95% control limit (ratio), upper")
+    funnel_998_low: Series[float] = pa.Field(nullable=True, description="Funnel 99.8% control limit (ratio), lower")
+    funnel_998_high: Series[float] = pa.Field(nullable=True, description="Funnel 99.8% control limit (ratio), upper")
+    outlier: Code = pa.Field(isin=list(OUTLIER_FLAGS), description=(
+        "Where adjusted_ratio falls against the funnel: beyond 99.8% (outlier), beyond 95% (alert), or within"))
+
+
+class LaAggregatesPublishable(_Derived):
+    """la_aggregates after statistical disclosure control, for release from the SRS."""
+
+    la: Text = pa.Field(description="LA code, or 'total' (England) ← la_aggregates.la")
+    level: Text = pa.Field(isin=[*LEVELS, "all"], description="Intervention level, or 'all' ← la_aggregates.level")
+    pupils: Int = pa.Field(nullable=True, ge=0, description=(
+        "← la_aggregates.pupils, rounded to base 5; missing = suppressed"))
+    cj_contact: Int = pa.Field(nullable=True, ge=0, description=(
+        "← la_aggregates.cj_contact, rounded to base 5; missing = suppressed"))
+    rate: Real = pa.Field(nullable=True, ge=0, le=1, description="Published cj_contact / published pupils")
+    adjusted_ratio: Real = pa.Field(nullable=True, ge=0, description=(
+        "← la_aggregates.adjusted_ratio to 2 decimals, only where cj_contact is published"))
+    outlier: Text = pa.Field(nullable=True, isin=list(OUTLIER_FLAGS), description=(
+        "← la_aggregates.outlier, only where cj_contact is published"))
+    suppressed: Flag = pa.Field(description="Any count of this cell suppressed (primary or secondary)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison with England's published statistics (national.py)
+
+
+class NationalComparison(_Derived):
+    """One row per published figure: the published value, the extract's, and the tolerance band."""
+
+    figure_id: Text = pa.Field(unique=True, description="Figure key ← published_statistics.csv figure_id")
+    target: Text = pa.Field(description="Item of the calibration targets (national-statistics.md section 8)")
+    figure: Text = pa.Field(description="What is compared, in words")
+    year: Text = pa.Field(description="Year(s) of the published figure (years to 31 March, or KS4/academic years)")
+    unit: Text = pa.Field(description="%, ratio, children, days, points, per 10,000, ...")
+    published: Series[float] = pa.Field(description="Published value ← published_statistics.csv value")
+    tolerance: Series[float] = pa.Field(ge=0, description="Tolerance: absolute (in the unit) or relative (a fraction)")
+    tolerance_type: Code = pa.Field(isin=["absolute", "relative"], description="absolute or relative")
+    low: Series[float] = pa.Field(description="Lower edge of the tolerance band")
+    high: Series[float] = pa.Field(description="Upper edge of the tolerance band")
+    extract_value: Series[pd.Float64Dtype] = pa.Field(nullable=True, description=(
+        "The same figure from the extract (missing when it cannot be computed) ← cla_clean, cin_clean, "
+        "pupil_outcomes, spine_clean, absence_clean, exclusions_clean, offending_clean, la_context_clean"))
+    difference: Series[pd.Float64Dtype] = pa.Field(nullable=True, description="extract_value − published")
+    within_tolerance: Flag = pa.Field(nullable=True, description="low ≤ extract_value ≤ high (missing: not computable)")
+    status: Code = pa.Field(isin=["within", "outside", "not_computable"], description="within / outside / not_computable")
+    base: Int = pa.Field(ge=0, description="Rows or children the extract figure rests on (its denominator, or the count)")
+    source: Text = pa.Field(description="Publication (title and URL) ← published_statistics.csv source")
+    comparability: Text = pa.Field(description=(
+        "How the extract figure is made comparable (scaling, pooling, population covered) "
+        "← published_statistics.csv comparability"))

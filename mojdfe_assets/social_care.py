@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import codelists
+from . import arrowops as ops
 from .checks import checked_output, schema_spec, table_out, table_schema
 from .codelists import INTERVENTION_LEVELS as LEVELS
 from .schemas import CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags, InterventionLevel, TallyTable
@@ -117,16 +118,33 @@ def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
 # CIN and CPP
 
 
+def _by_pupil(cin: pd.DataFrame) -> tuple[pd.DataFrame, pd.api.extensions.ExtensionArray]:
+    """CIN rows with a pupil reference in (pupil, year) order, keyed by `_key`: the pupil's rank in
+    sorted pupil order. Grouping by the integer key is grouping by pupil_id (sorted), with the
+    ids hashed once instead of once per group-by."""
+    df = cin[cin["pupil_id"].notna()]
+    key, pupils = pd.factorize(df["pupil_id"], sort=True)
+    df = df.assign(_key=key).sort_values(["_key", "academic_year_end"], kind="stable")
+    return df, pupils
+
+
+def _with_pupil_ids(out: pd.DataFrame, pupils) -> pd.DataFrame:
+    """Per-key results (indexed by `_key`) as a table with a `pupil_id` column, in pupil order."""
+    out.index = pd.Index(pupils.take(out.index.to_numpy()), name="pupil_id")
+    return out.reset_index()
+
+
 def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
-    df = cin[cin["pupil_id"].notna()].sort_values(["pupil_id", "academic_year_end"], kind="stable")
-    g = df.groupby("pupil_id", sort=True)
+    df, pupils = _by_pupil(cin)
+    key = df["_key"]
+    g = df.groupby(key, sort=True)
     in_need = df["cin_cin_at31march"].fillna(False).astype(bool)
-    years_in_need = df.loc[in_need].groupby("pupil_id")["academic_year_end"].nunique()
+    years_in_need = df.loc[in_need].groupby(key[in_need])["academic_year_end"].nunique()
     out = pd.DataFrame({"cin_rows": g.size().astype("Int64")})
     out["years_in_need"] = years_in_need.reindex(out.index).fillna(0).astype("Int64")
     out["referral_only"] = (out["years_in_need"] == 0).astype("boolean")
-    out["at31march_missing_rows"] = df["cin_cin_at31march"].isna().groupby(df["pupil_id"]).sum().astype("Int64")
-    out["any_referral_nfa"] = df["cin_referral_nfa"].fillna(False).astype(bool).groupby(df["pupil_id"]).any().astype(
+    out["at31march_missing_rows"] = df["cin_cin_at31march"].isna().groupby(key).sum().astype("Int64")
+    out["any_referral_nfa"] = df["cin_referral_nfa"].fillna(False).astype(bool).groupby(key).any().astype(
         "boolean")
     ro, nfa = out["referral_only"].astype(bool), out["any_referral_nfa"].astype(bool)
     out["referral_check"] = pd.Categorical(
@@ -134,34 +152,35 @@ def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
         categories=["both", "flag_only", "nfa_only", "neither"])
     out["first_cin_year"] = g["academic_year_end"].min().astype("Int16")
     out["latest_cin_year"] = g["academic_year_end"].max().astype("Int16")
-    need = df[df["cin_primary_need_code"].notna()].drop_duplicates("pupil_id", keep="last").set_index("pupil_id")
+    need = df[df["cin_primary_need_code"].notna()].drop_duplicates("_key", keep="last").set_index("_key")
     out["latest_primary_need"] = pd.Categorical(need["cin_primary_need_code"].reindex(out.index),
                                                 categories=codelists.codes("cin_primary_need"))
     out["only_weak_coverage_years"] = (out["latest_cin_year"] <= WEAK_CIN_YEARS_END).astype("boolean")
-    return out.rename_axis("pupil_id").reset_index()
+    return _with_pupil_ids(out, pupils)
 
 
 def derive_cpp_flags(cin: pd.DataFrame) -> pd.DataFrame:
     """Method a: any category of abuse (current, initial or latest, coalesced) in any year.
     Method b: previous child protection plans summed over the pupil's years >= 1."""
-    df = cin[cin["pupil_id"].notna()].sort_values(["pupil_id", "academic_year_end"], kind="stable")
+    df, pupils = _by_pupil(cin)
+    key = df["_key"]
     cat = df["cin_category_of_abuse"].astype("object")
     for col in ("cin_initial_category_of_abuse", "cin_latest_category_of_abuse"):
         cat = cat.fillna(df[col].astype("object"))
-    g_a = cat.notna().groupby(df["pupil_id"], sort=True)
+    g_a = cat.notna().groupby(key, sort=True)
     out = pd.DataFrame({"cpp_method_a": g_a.any()})
-    out["previous_cpp_total"] = df["cin_number_of_previous_cpp"].groupby(df["pupil_id"], sort=True).sum().astype("Int64")
+    out["previous_cpp_total"] = df["cin_number_of_previous_cpp"].groupby(key, sort=True).sum().astype("Int64")
     out["cpp_method_b"] = out["previous_cpp_total"] >= 1
     a, b = out["cpp_method_a"].astype(bool), out["cpp_method_b"].astype(bool)
     out["cpp"] = a | b
     out["method_agreement"] = pd.Categorical(np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
                                              categories=["both", "a_only", "b_only", "neither"])
-    first_cat = cat.dropna().groupby(df["pupil_id"]).first()
+    first_cat = cat.dropna().groupby(key).first()
     out["first_category_of_abuse"] = pd.Categorical(first_cat.reindex(out.index),
                                                     categories=codelists.codes("cin_category_of_abuse"))
     for c in ("cpp_method_a", "cpp_method_b", "cpp"):
         out[c] = out[c].astype("boolean")
-    return out.rename_axis("pupil_id").reset_index()
+    return _with_pupil_ids(out, pupils)
 
 
 def tally(values: pd.Series, categories, what: str) -> pd.DataFrame:
@@ -175,14 +194,37 @@ def tally(values: pd.Series, categories, what: str) -> pd.DataFrame:
 
 def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
                         cin: pd.DataFrame, cla: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    df, report, _ = _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla)
+    return df, report
+
+
+def _attach(df: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> None:
+    """Left join of a per-pupil table onto the spine rows, given each table row's spine row (-1:
+    not in the spine). Same result as `merge(how="left", validate="one_to_one")`."""
+    placed = rows >= 0
+    if len(df) and np.bincount(rows[placed], minlength=len(df)).max(initial=0) > 1:
+        raise ValueError("per-pupil table has more than one row for a pupil")
+    take = np.full(len(df), -1, dtype=np.int64)
+    take[rows[placed]] = np.flatnonzero(placed)
+    for c in columns:
+        df[c] = pd.Series(pd.api.extensions.take(table[c]._values, take, allow_fill=True), index=df.index)
+
+
+def _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla) -> tuple[pd.DataFrame, dict, dict]:
+    """The level per spine pupil, the linkage report, and spine-row memberships (for the checks).
+    Every id column is hashed once into shared integer codes (`arrowops.codes`); joins and set
+    logic are then integer array work, never Python sets or repeated string hashing."""
     base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
         columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"})
-    df = base.merge(cin_sum[["pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]],
-                    on="pupil_id", how="left", validate="one_to_one")
-    df = df.merge(cpp[["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]], on="pupil_id", how="left",
-                  validate="one_to_one")
-    df = df.merge(cla_sum[["pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]],
-                  on="pupil_id", how="left", validate="one_to_one")
+    sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows = ops.codes(
+        spine["pupil_id"], cin_sum["pupil_id"], cpp["pupil_id"], cla_sum["pupil_id"], cin["pupil_id"], cla["pupil_id"])
+    n = ops.n_codes(sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows)
+    df = base.copy()
+    _attach(df, cin_sum, ops.positions(c_sum, sp, n),
+            ["years_in_need", "referral_only", "first_cin_year", "latest_cin_year"])
+    _attach(df, cpp, ops.positions(c_cpp, sp, n), ["cpp", "cpp_method_a", "cpp_method_b"])
+    _attach(df, cla_sum, ops.positions(c_cla, sp, n),
+            ["days_in_care", "episodes", "first_care_date", "academic_years_in_care"])
     in_cin = df["years_in_need"].notna()
     in_cla = df["episodes"].notna()
     cpp_flag = df["cpp"].fillna(False).astype(bool)
@@ -191,22 +233,33 @@ def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.Data
     df.insert(2, "level", pd.Categorical(level, categories=list(LEVELS), ordered=True))
     df.insert(3, "in_cin_data", in_cin.astype("boolean"))
     df.insert(4, "in_cla_data", in_cla.astype("boolean"))
-    spine_ids, spine_moj = set(spine["pupil_id"]), set(spine["moj_uid"].dropna())
+    s_moj, moj_cin, moj_cla = ops.codes(spine["moj_uid"], cin["moj_uid"], cla["moj_uid"])
+    n_moj = ops.n_codes(s_moj, moj_cin, moj_cla)
+    spine_has_moj = s_moj[s_moj >= 0]
     report = {}
-    for name, t in (("cin", cin), ("cla", cla)):
-        no_pid = t["pupil_id"].isna()
-        not_in_spine = t["pupil_id"].notna() & ~t["pupil_id"].isin(spine_ids)
-        moj_links = no_pid & t["moj_uid"].isin(spine_moj)
+    for name, t, pid, moj in (("cin", cin, c_cin, moj_cin), ("cla", cla, c_cla_rows, moj_cla)):
+        no_pid = pid < 0
+        not_in_spine = ~no_pid & ~ops.member(pid, sp, n)
+        moj_links = no_pid & (moj >= 0) & ops.member(moj, spine_has_moj, n_moj)
+        # moj_uids of the spine pupils this table already reaches by pupil_id
+        reached = ops.member(sp, pid[~no_pid], n)
+        linked_moj = s_moj[reached & (s_moj >= 0)]
+        would_add = np.unique(moj[moj_links])
         report[name] = {
             "rows": int(len(t)),
             "rows_without_pupil_reference": int(no_pid.sum()),
             "rows_with_pupil_not_in_spine": int(not_in_spine.sum()),
-            "pupils_not_in_spine": int(t.loc[not_in_spine, "pupil_id"].nunique()),
+            "pupils_not_in_spine": int(np.unique(pid[not_in_spine]).size),
             "rows_linkable_by_moj_uid_only": int(moj_links.sum()),
-            "spine_pupils_moj_uid_would_add": int(
-                len(set(t.loc[moj_links, "moj_uid"]) - set(base.loc[base["pupil_id"].isin(t["pupil_id"]), "moj_uid"]))),
+            "spine_pupils_moj_uid_would_add": int((~ops.member(would_add, linked_moj, n_moj)).sum()),
         }
-    return df, report
+    cpp_true = cpp["cpp"].fillna(False).to_numpy(dtype=bool)
+    need = (cin_sum["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
+    members = {"spine_codes": sp, "n": n,
+               "cla": ops.member(sp, c_cla, n), "cpp": ops.member(sp, c_cpp[cpp_true], n),
+               "in_need": ops.member(sp, c_sum[need], n), "cin": ops.member(sp, c_sum, n),
+               "cla_in_spine": ops.member(c_cla, sp, n), "cin_in_spine": ops.member(c_sum, sp, n)}
+    return df, report, members
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +305,8 @@ held (e.g. ever on a care order) and the category of need of the first episode.
 
 
 @dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("cla_pupil_summary", ClaPupilSummary)],
-          description=CLA_SUMMARY_DOC, metadata={"dagster/column_schema": table_schema(ClaPupilSummary)})
+          description=CLA_SUMMARY_DOC, metadata={"dagster/column_schema": table_schema(ClaPupilSummary)},
+          ins={"cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end"]})})
 def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame):
     summary = summarise_cla(cla_episodes, cla_clean)
     yield from checked_output(summary, ClaPupilSummary, "cla_pupil_summary", upstream="cla_episodes", assets=SOURCES,
@@ -273,6 +327,8 @@ def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame):
         "Agreement of the two referral-only definitions, in pupils: both (never in need on 31 March "
         "and closed NFA), flag only (never in need, no NFA recorded), NFA only (NFA recorded but in "
         "need on a 31 March), neither."))},
+    ins={"cin_clean": dg.AssetIn(metadata={"columns": [
+        "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_referral_nfa", "cin_primary_need_code"]})},
     check_specs=[schema_spec("cin_pupil_summary", CinPupilSummary),
                  dg.AssetCheckSpec("referral_agreement", asset="cin_pupil_summary", blocking=False,
                                    description="Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)")],
@@ -301,6 +357,9 @@ def cin_summaries(cin_clean: pd.DataFrame):
         "plan is their first (no previous plans); method a misses plans whose categories were not "
         "recorded.")),
           "cpp_discrepancy": table_out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither.")},
+    ins={"cin_clean": dg.AssetIn(metadata={"columns": [
+        "pupil_id", "academic_year_end", "cin_category_of_abuse", "cin_initial_category_of_abuse",
+        "cin_latest_category_of_abuse", "cin_number_of_previous_cpp"]})},
     check_specs=[schema_spec("cpp_flags", CppFlags)],
 )
 def cpp_assets(cin_clean: pd.DataFrame):
@@ -326,7 +385,18 @@ LEVEL_CHECKS = [
 
 @dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("intervention_level", InterventionLevel),
                                                       *LEVEL_CHECKS],
-          metadata={"dagster/column_schema": table_schema(InterventionLevel)})
+          metadata={"dagster/column_schema": table_schema(InterventionLevel)},
+          # Only the columns used are read (see ParquetIOManager.load_input): of the row-level
+          # tables, just the linkage keys.
+          ins={"cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+               "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+               "spine_clean": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]}),
+               "cin_pupil_summary": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}),
+               "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
+               "cla_pupil_summary": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]})})
 def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFrame, cpp_flags: pd.DataFrame,
                        cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame):
     """The ordered intervention factor, one row per spine pupil: no social care contact < referral
@@ -335,31 +405,30 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     CLA record are "no social care contact" and their CIN/CLA-derived columns are missing, not
     zero. Linkage is on `pupil_id`; CIN/CLA rows with no pupil reference, and pupils not in the
     spine, are counted in this asset's metadata, with what linking on `moj_uid` would add."""
-    df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
-                                     cla_clean)
-    spine_ids = spine_clean["pupil_id"]
-    lvl = df["level"].astype(str)
+    df, report, m = _derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
+                                         cla_clean)
     counts = {k: int(v) for k, v in df["level"].value_counts().reindex(LEVELS, fill_value=0).items()}
-    cla_in_spine = cla_pupil_summary["pupil_id"].isin(spine_ids)
-    cin_in_spine = cin_pupil_summary["pupil_id"].isin(spine_ids)
-    cpp_ids = set(cpp_flags.loc[cpp_flags["cpp"].astype(bool), "pupil_id"])
-    cla_ids = set(cla_pupil_summary["pupil_id"])
-    in_need = set(cin_pupil_summary.loc[cin_pupil_summary["years_in_need"] > 0, "pupil_id"])
-    cin_ids = set(cin_pupil_summary["pupil_id"])
-    ids = set(spine_ids)
+    cla_in_spine, cin_in_spine = m["cla_in_spine"], m["cin_in_spine"]
+    # Expected level counts from the summaries, over the distinct spine pupils (set algebra
+    # cla ⊃ cpp ⊃ in need ⊃ cin on integer codes).
+    sp = m["spine_codes"]
+    first = ops.positions(sp, sp, m["n"]) == np.arange(len(sp))  # first row of each distinct pupil
+    in_cla, in_cpp, in_need, in_cin = (m[k][first] for k in ("cla", "cpp", "in_need", "cin"))
     expected = {
-        LEVELS[4]: len(cla_ids & ids),
-        LEVELS[3]: len((cpp_ids - cla_ids) & ids),
-        LEVELS[2]: len((in_need - cpp_ids - cla_ids) & ids),
-        LEVELS[1]: len((cin_ids - in_need - cpp_ids - cla_ids) & ids),
+        LEVELS[4]: int(in_cla.sum()),
+        LEVELS[3]: int((in_cpp & ~in_cla).sum()),
+        LEVELS[2]: int((in_need & ~in_cpp & ~in_cla).sum()),
+        LEVELS[1]: int((in_cin & ~in_need & ~in_cpp & ~in_cla).sum()),
     }
-    expected[LEVELS[0]] = len(ids) - sum(expected.values())
-    cla_level = lvl[df["pupil_id"].isin(cla_pupil_summary.loc[cla_in_spine, "pupil_id"])]
-    cin_level = df.loc[df["pupil_id"].isin(cin_pupil_summary.loc[cin_in_spine, "pupil_id"]), "level"]
+    expected[LEVELS[0]] = int(first.sum()) - sum(expected.values())
+    # df has one row per spine row, in spine order: a spine row's pupil is in a summary iff m[...]
+    cla_level = df.loc[m["cla"], "level"]
+    cin_level = df.loc[m["cin"], "level"]
+    same_ids = bool(len(df) == len(spine_clean) and first.all()
+                    and df["pupil_id"].array.equals(spine_clean["pupil_id"].array))
     checks = [
         dg.AssetCheckResult(asset_key="intervention_level", check_name="every_spine_pupil_once",
-                            passed=bool(len(df) == len(spine_clean) and df["pupil_id"].is_unique
-                                        and set(df["pupil_id"]) == ids),
+                            passed=same_ids,
                             metadata={"spine_pupils": len(spine_clean), "rows": len(df)}),
         dg.AssetCheckResult(asset_key="intervention_level", check_name="cla_pupils_at_cla_level",
                             passed=bool((cla_level == LEVELS[4]).all()),

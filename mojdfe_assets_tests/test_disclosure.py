@@ -18,7 +18,8 @@ def pupil_level_tables() -> set[str]:
     identifier column in their schema, and quarantines (delivered rows, as delivered)."""
     out = set()
     for spec in (s for a in all_assets for s in a.specs):
-        cols = {c.name for c in spec.metadata["dagster/column_schema"].columns}
+        schema = spec.metadata.get("dagster/column_schema")  # charts (PNG) have none
+        cols = {c.name for c in schema.columns} if schema is not None else set()
         name = spec.key.to_user_string()
         if cols & IDENTIFIER_COLUMNS or name.endswith("_quarantine"):
             out.add(name)

@@ -31,7 +31,12 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     evals = result.get_asset_check_evaluations()
     declared = sum(len(list(a.check_specs)) for a in all_assets)
     assert len(evals) == declared >= 2 * 3 + len(X.ALL) + 4  # every declared check ran
-    assert all(e.passed for e in evals), [(e.asset_key, e.check_name) for e in evals if not e.passed]
+    # The comparison with England's published figures is a warning-level check: a 4,000-pupil
+    # world is too small and noisy to match them, so it may warn; every other check must pass.
+    national = [e for e in evals if e.check_name == "within_published_tolerance"]
+    assert len(national) == 1 and national[0].severity == dg.AssetCheckSeverity.WARN
+    assert all(e.passed for e in evals if e not in national), \
+        [(e.asset_key, e.check_name) for e in evals if not e.passed]
     wh = tmp_path / "wh"
     for name in ("cin", "cla", "spine"):
         raw = pd.read_parquet(wh / f"{name}_raw.parquet")

@@ -119,7 +119,7 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     comm = np.where(start_bad & r["ceased"], r["end"] + rng.integers(1, 60, len(e)), r["start"])
     rpc = ep["rpc"][e]
     started_in_year = tl.collection_year(r["start"]) == y
-    rpc_ok = started_in_year & (y >= 2016) & (rpc != None) & (rng.random(len(e)) < 0.85)  # noqa: E711
+    rpc_ok = started_in_year & (y >= 2016) & (rpc != None) & (rng.random(len(e)) < params.rpc_recorded_share)  # noqa: E711
     cols = {
         "MoJUID": moj_for_row.take(pa.array(c)),
         "CLA_ACADYR": tl.year_label(y),

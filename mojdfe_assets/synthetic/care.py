@@ -69,8 +69,9 @@ def cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children) -> dict
         if k > 0:
             start = prev_end + 120 + rng.exponential(420, len(kids)).astype(np.int64)
             alive &= start < np.minimum(b18 - 30, CLA_END)
-        short = rng.random(len(kids)) < 0.32
-        dur = np.where(short, 3 + rng.exponential(45, len(kids)), rng.lognormal(np.log(700), 0.85, len(kids)))
+        short = rng.random(len(kids)) < p.cla_short_share
+        dur = np.where(short, 3 + rng.exponential(45, len(kids)),
+                       rng.lognormal(np.log(p.cla_long_median_days), 0.85, len(kids)))
         end = start + dur.astype(np.int64)
         at18 = end >= b18
         end = np.minimum(end, b18)
@@ -80,6 +81,7 @@ def cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children) -> dict
             start[early] += shift
             end[early] = np.minimum(end[early] + shift, b18[early])
             at18[early] = end[early] >= b18[early]
+            alive &= end > start  # 18 before the window opened: never looked after inside it
         periods.append((kids[alive], np.full(alive.sum(), k), start[alive], end[alive], at18[alive]))
         prev_end = end
     child, pk, pstart, pend, p18 = (np.concatenate(x) for x in zip(*periods))
@@ -87,10 +89,14 @@ def cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children) -> dict
     child, pk, pstart, pend, p18 = child[order], pk[order], pstart[order], pend[order], p18[order]
     npd = len(child)
     need = np.array(codelists.codes("cla_category_of_need"), dtype=object)[sample_cat(rng, p.cla_need, npd)]
+    # Periods for needs other than abuse or neglect end sooner more often (within months).
+    sooner = (need != "N1") & (rng.random(npd) < p.cla_non_n1_shorter) & (pstart >= CLA_START)
+    pend = np.where(sooner, np.minimum(pend, pstart + 60 + rng.exponential(150, npd).astype(np.int64)), pend)
+    p18 = p18 & ~sooner | (p18 & (pend >= tl.add_years(ch.birth[child], 18)))
 
     # Episodes: more placement moves in longer periods.
     years = (pend - pstart) / 365.25
-    n_ep = 1 + np.minimum(rng.poisson(0.30 + 0.45 * years), 9)
+    n_ep = 1 + np.minimum(rng.poisson(0.30 + p.cla_moves_per_year * years), 9)
     ep_period = np.repeat(np.arange(npd), n_ep)
     rank = _group_rank(ep_period)
     frac = np.where(rank == 0, 0.0, rng.random(len(ep_period)))
@@ -127,23 +133,28 @@ def cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children) -> dict
         # ~60% of children looked after at 31 March, s20 falling to ~20-30%).
         pl = legal[prev]
         u = rng.random(len(i))
-        progressed = np.where(pl == "C1", "C2", np.where((pl == "V2") & (u < 0.6), "C1", pl))
-        changes_legal = np.isin(rne[i], ["L", "B", "U"]) | (rng.random(len(i)) < 0.45)
+        young = age[i] < 10
+        progressed = np.select(
+            [pl == "C1", (pl == "V2") & (u < p.legal_v2_to_c1), np.isin(pl, ["L1", "L2", "L3"]),
+             (pl == "C2") & young & (u < p.legal_c2_to_e1_under10)],
+            ["C2", "C1", np.where(u < 0.6, "C1", "V2"), "E1"], pl)
+        changes_legal = np.isin(rne[i], ["L", "B", "U"]) | (rng.random(len(i)) < p.legal_change)
         legal[i] = np.where(changes_legal, progressed, pl)
     adopt = np.char.startswith(placement.astype(str), "A")
-    legal = np.where(adopt, np.where(e_start < tl.day(2005, 12, 30), "D1", "E1"), legal)
+    legal = np.where(adopt, "E1", legal)
+    legal = np.where((legal == "E1") & (e_start < tl.day(2005, 12, 30)), "D1", legal)  # freeing orders before 2006
 
     # Reason episode ceased: X1 between episodes of a period, otherwise by circumstance.
     rec = np.full(ne, "X1", dtype=object)
     last = np.flatnonzero(is_last)
     pr = ep_period[last]
-    general = _pick(rng, (("E4A", 0.36), ("E4B", 0.06), ("E13", 0.05), ("E41", 0.06), ("E43", 0.06),
-                          ("E44", 0.05), ("E8", 0.09), ("E3", 0.03), ("E9", 0.015), ("E5", 0.04), ("E6", 0.03),
-                          ("E11", 0.06), ("E12", 0.055), ("E2", 0.002), ("E14", 0.01), ("E16", 0.003)), len(last))
+    general = _pick(rng, (("E4A", 0.21), ("E4B", 0.05), ("E13", 0.04), ("E41", 0.06), ("E43", 0.065),
+                          ("E44", 0.055), ("E8", 0.09), ("E3", 0.03), ("E9", 0.09), ("E5", 0.09), ("E6", 0.05),
+                          ("E11", 0.09), ("E12", 0.07), ("E2", 0.002), ("E14", 0.01), ("E16", 0.003)), len(last))
     teen = tl.age_years(ch.birth[e_child[last]], e_end[last]) >= 16
     general = np.where(~teen & np.isin(general, ["E5", "E6", "E9", "E14"]), "E4A", general)
     general = np.where(teen & np.isin(general, ["E11", "E12"]), "E8", general)
-    aged18 = _pick(rng, (("E17", 0.30), ("E5", 0.30), ("E6", 0.12), ("E8", 0.28)), len(last))
+    aged18 = _pick(rng, (("E17", 0.25), ("E5", 0.35), ("E6", 0.15), ("E8", 0.25)), len(last))
     adopted = _pick(rng, (("E11", 0.55), ("E12", 0.35), ("E43", 0.1)), len(last))
     rec[last] = np.where(p18[pr], aged18, np.where(adopt[last], adopted, general))
     # Reason for placement change (collected from 2016). DfE records it on the ceasing episode; a
@@ -220,11 +231,11 @@ def cin_spells(rng: np.random.Generator, p: WorldParams, ch: Children, cla: dict
     spells(ref, s, e, kind=1)
 
     cin = np.flatnonzero((ch.level == 2) & can)
-    _, _, s, e = anchored(cin, 200)
+    _, _, s, e = anchored(cin, p.cin_days_after_march)
     spells(cin, s, e, kind=2)
 
     cpp = np.flatnonzero((ch.level == 3) & can)
-    a, m, s, e = anchored(cpp, 330)
+    a, m, s, e = anchored(cpp, p.cpp_days_after_march)
     hidden = rng.random(len(cpp)) < p.cpp_hidden_share
     cs = s + (rng.random(len(cpp)) * np.maximum(m - s, 1) * 0.6).astype(np.int64)
     ce = np.minimum(cs + rng.lognormal(np.log(270), 0.6, len(cpp)).astype(np.int64), e)
@@ -247,7 +258,7 @@ def cin_spells(rng: np.random.Generator, p: WorldParams, ch: Children, cla: dict
     e = np.where(pe[last] == OPEN, OPEN, pe[last] + rng.integers(0, 120, len(kids)))
     keep = (rng.random(len(kids)) < p.cla_in_cin_share) & (e > CIN_START) & (s < CIN_END)
     kids, s, e = kids[keep], np.maximum(s[keep], lo[kids[keep]]), e[keep]
-    with_plan = rng.random(len(kids)) < 0.5
+    with_plan = rng.random(len(kids)) < p.cla_with_plan_share
     cs = np.where(with_plan, s + rng.integers(5, 60, len(kids)), -1)
     ce = np.where(with_plan, np.maximum(ps[first][keep], cs + 14), -1)
     spells(kids, s, e, cs, ce, kind=4)
@@ -260,7 +271,7 @@ def cin_spells(rng: np.random.Generator, p: WorldParams, ch: Children, cla: dict
     need_codes = np.array(codelists.codes("cin_primary_need"), dtype=object)
     need = need_codes[sample_cat(rng, p.cin_need, n)]
     need = np.where((out["kind"] == 1) & (rng.random(n) < 0.3), "N0", need)
-    need = np.where((lvl >= 3) & (rng.random(n) < 0.5), "N1", need)
+    need = np.where((lvl >= 3) & (rng.random(n) < p.cin_need_n1_if_cpp), "N1", need)
     nfa = np.where(out["kind"] == 1, rng.random(n) < p.referral_only_nfa, rng.random(n) < 0.01)
     closure = np.where(nfa, "RC8", _pick(rng, (("RC7", 0.80), ("RC3", 0.05), ("RC4", 0.04), ("RC5", 0.08),
                                                 ("RC6", 0.02), ("RC1", 0.005), ("RC2", 0.005)), n))

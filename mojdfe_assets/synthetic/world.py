@@ -64,7 +64,7 @@ def make_las(rng: np.random.Generator, p: WorldParams) -> LocalAuthorities:
     share /= share.sum()
     poverty = np.clip(rng.beta(5.0, 23.0, p.n_las), 0.05, 0.34)
     z_pov = (poverty - 0.177) / 0.07
-    care_effect = rng.normal(0.0, 0.18, p.n_las)
+    care_effect = rng.normal(0.0, p.la_care_effect_sd, p.n_las)
     offending = 0.25 * z_pov + rng.normal(0.0, 0.2, p.n_las)
     return LocalAuthorities(code, share, poverty, care_effect, offending)
 
@@ -90,21 +90,25 @@ def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthoritie
     n = n_spine + n_extra
     in_spine = np.arange(n) < n_spine
     la = sample_cat(rng, las.share, n)
-    male = rng.random(n) < 0.512
-    # Spine: KS4 cohorts 2010/11..2017/18; outside the spine: younger cohorts (KS4 after 2018).
+    male = rng.random(n) < np.where(in_spine, 0.512, 0.55)
+    # Spine: KS4 cohorts 2010/11..2017/18; outside the spine: older and younger cohorts.
+    lo, hi = p.non_spine_ks4_years
+    other = np.setdiff1d(np.arange(lo, hi + 1), np.arange(KS4_YEARS[0], KS4_YEARS[1] + 1))
+    w = np.where(other < KS4_YEARS[0], p.non_spine_oldest_weight,
+                 1 + (p.non_spine_youngest_weight - 1) * np.clip((other - KS4_YEARS[1]) / max(hi - KS4_YEARS[1], 1), 0, 1))
     ks4 = np.where(in_spine, rng.integers(KS4_YEARS[0], KS4_YEARS[1] + 1, n),
-                   rng.integers(KS4_YEARS[1] + 1, KS4_YEARS[1] + 5, n)).astype(np.int32)
+                   other[sample_cat(rng, w, n)]).astype(np.int32)
     birth = tl.sep1(ks4 - 17) + rng.integers(0, 365, n).astype(np.int32)
     d = rng.standard_normal(n)
     z_pov = (las.poverty[la] - 0.177) / 0.07
     fsm = rng.random(n) < expit(-1.85 + 0.95 * d + 0.35 * z_pov)
-    risk = 0.85 * d + 0.45 * fsm + 0.25 * z_pov + las.care_effect[la] + 0.55 * rng.standard_normal(n)
+    risk = (0.85 * d + p.fsm_risk * fsm + p.male_risk * male + p.poverty_risk * z_pov + las.care_effect[la]
+            + 0.55 * rng.standard_normal(n))
     # Thresholds are the spine's own quantiles, so level shares are as declared.
     cuts = np.quantile(risk[in_spine], np.cumsum(p.level_shares)[:-1])
     level = np.searchsorted(cuts, risk).astype(np.int8)
-    # Non-spine children are in the social-care data by definition: level >= 1, same mix.
-    inv = np.asarray(p.level_shares[1:]) / sum(p.level_shares[1:])
-    level[~in_spine] = 1 + sample_cat(rng, inv, n_extra)
+    # Non-spine children are in the social-care data by definition: level >= 1.
+    level[~in_spine] = 1 + sample_cat(rng, p.non_spine_levels, n_extra)
     base = np.uint64(seed) << np.uint64(40)
     keys = np.arange(n, dtype=np.uint64) + base
     return Children(n_spine, _mix64(keys), _mix64(keys ^ np.uint64(0x5DEECE66D)), la, male, birth, ks4,

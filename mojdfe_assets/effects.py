@@ -1,0 +1,334 @@
+"""Research question 1: how each level of social-care intervention relates to education and
+offending outcomes.
+
+Both assets work on cells, not pupils: pupils are collapsed to one row per combination of
+intervention level, sex, KS4 cohort and FSM eligibility (a few hundred cells for ten million
+pupils), with the sums each model needs. A binomial GLM on (events, non-events) per cell, a
+Poisson GLM on summed counts with an exposure offset, and an ordinal model with frequency weights
+give exactly the estimates the pupil-level models give, in a fraction of the time and memory.
+"""
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+from . import plots
+from .disclosure import THRESHOLD
+from .checks import checked_output, schema_spec, table_schema
+from .schemas import CONVICTION_GROUPS, LEVELS, SEVERITY, InterventionOutcomeModels, InterventionOutcomeSummary
+from .stats import Z95, median_ci, wilson
+
+GROUP = "effects"
+KINDS = {"pandas", "parquet"}
+COVARIATES = ["sex", "ks4_year", "fsm"]
+
+# Outcomes of RQ1, by kind. Binary: share of pupils with a value; counts: sessions (with the
+# exposure each is measured over); ordinal: ordered categories.
+BINARY = {
+    "gcse_level2_em": "GCSE-or-equivalent level 2 incl. English and maths",
+    "permanent_exclusion": "Permanently excluded (ever)",
+    "cj_contact": "Cautioned or convicted (ever)",
+    "custodial": "Custodial sentence (ever)",
+}
+COUNTS = {
+    "unauthorised_sessions": ("Unauthorised absence sessions, secondary school", "sessions_possible"),
+    "fixed_period_sessions": ("Sessions missed through fixed-period exclusion", None),
+}
+ORDINAL = {
+    "conviction_group": ("Convictions: none / one / two or more", CONVICTION_GROUPS),
+    "most_severe_disposal": ("Most severe disposal: none < caution < non-custodial < custodial", SEVERITY),
+}
+
+
+def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The columns the models use, covariates as categoricals (cheap to group at national scale),
+    with the two derived binary outcomes (missing where the pupil has no MoJ link, as for the
+    other offending outcomes). No pupil identifier is carried."""
+    keep = ["level", "fsm", "first_cj_contact_date", "sessions_possible",
+            *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns]]
+    df = outcomes[keep].copy()
+    df["sex"] = outcomes["sex"].astype("category")
+    df["ks4_year"] = outcomes["ks4_year"].astype("category")
+    linked = df["most_severe_disposal"].notna()
+    df["cj_contact"] = df["first_cj_contact_date"].notna().astype("boolean").where(linked)
+    df["custodial"] = (df["most_severe_disposal"] == "custodial").astype("boolean").where(linked)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary: rates, medians and shares per level
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    """Per level and outcome: n with the outcome recorded, and a rate (binary), median (counts)
+    or category share (ordinal) with its 95% confidence interval."""
+    level = df["level"].astype(pd.CategoricalDtype(list(LEVELS), ordered=True))
+    parts = []
+    for name in BINARY:
+        y = df[name]
+        g = pd.DataFrame({"level": level, "y": y.astype("Float64")}).groupby("level", observed=False)["y"]
+        events, n = g.sum().to_numpy(float), g.count().to_numpy(float)
+        lo, hi = wilson(events, n)
+        parts.append(pd.DataFrame({"level": list(LEVELS), "outcome": name, "measure": "rate", "category": pd.NA,
+                                   "n": n, "events": events, "estimate": events / np.where(n > 0, n, np.nan),
+                                   "ci_low": lo, "ci_high": hi}))
+    for name in COUNTS:
+        values = df[name].astype("Float64")
+        rows = []
+        for lvl in LEVELS:  # five levels: a sort each, not a loop over pupils
+            x = np.sort(values[(level == lvl) & values.notna()].to_numpy(float))
+            est, lo, hi = median_ci(x) if len(x) else (np.nan, np.nan, np.nan)
+            rows.append({"level": lvl, "outcome": name, "measure": "median", "category": pd.NA, "n": len(x),
+                         "events": np.nan, "estimate": est, "ci_low": lo, "ci_high": hi})
+        parts.append(pd.DataFrame(rows))
+    for name, (_, cats) in ORDINAL.items():
+        tab = pd.crosstab(level, df[name].astype(pd.CategoricalDtype(list(cats))), dropna=False)
+        tab = tab.reindex(index=list(LEVELS), columns=list(cats), fill_value=0)
+        n = tab.sum(axis=1).to_numpy(float)
+        for cat in cats:
+            k = tab[cat].to_numpy(float)
+            lo, hi = wilson(k, n)
+            parts.append(pd.DataFrame({"level": list(LEVELS), "outcome": name, "measure": "share", "category": cat,
+                                       "n": n, "events": k, "estimate": k / np.where(n > 0, n, np.nan),
+                                       "ci_low": lo, "ci_high": hi}))
+    out = pd.concat(parts, ignore_index=True)
+    out["level"] = out["level"].astype(pd.CategoricalDtype(list(LEVELS), ordered=True))
+    out["outcome"] = out["outcome"].astype("string[pyarrow]")
+    out["measure"] = out["measure"].astype("string[pyarrow]")
+    out["category"] = out["category"].astype("string[pyarrow]")
+    out["n"] = out["n"].astype("int64")
+    for c in ("events", "estimate", "ci_low", "ci_high"):
+        out[c] = out[c].astype("Float64")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Models on cells
+
+
+def cells(df: pd.DataFrame, value: str, exposure: str | None = None) -> pd.DataFrame:
+    """Collapse pupils with the outcome and all covariates recorded to one row per covariate
+    cell: n, the sum of the outcome, the summed exposure, and the sum of outcome² / exposure
+    (what the pupil-level Pearson dispersion needs)."""
+    keep = df[value].notna()
+    for c in ["level", *COVARIATES]:
+        keep &= df[c].notna()
+    if exposure:
+        keep &= df[exposure].notna() & (df[exposure] > 0)
+    y = df.loc[keep, value].astype("float64")
+    t = df.loc[keep, exposure].astype("float64") if exposure else pd.Series(1.0, index=y.index)
+    frame = pd.DataFrame({"level": df.loc[keep, "level"], "sex": df.loc[keep, "sex"],
+                          "ks4_year": df.loc[keep, "ks4_year"], "fsm": df.loc[keep, "fsm"].astype(bool),
+                          "y": y, "y2t": y * y / t, "t": t})
+    out = frame.groupby(["level", "sex", "ks4_year", "fsm"], observed=True).agg(
+        n=("y", "size"), y=("y", "sum"), y2t=("y2t", "sum"), t=("t", "sum")).reset_index()
+    out = out[out["n"] > 0].reset_index(drop=True)
+    return out.astype({"level": str, "sex": str, "ks4_year": str})
+
+
+def design(c: pd.DataFrame, constant: bool = True) -> pd.DataFrame:
+    """Treatment-coded design: reference level `none`, the first sex, the first cohort, not FSM."""
+    level = pd.Categorical(c["level"], categories=[lv for lv in LEVELS])
+    x = pd.get_dummies(level, prefix="level", prefix_sep=":", dtype=float).iloc[:, 1:]
+    sexes = sorted(c["sex"].unique())
+    cohorts = sorted(c["ks4_year"].unique())
+    x = pd.concat([x,
+                   pd.get_dummies(pd.Categorical(c["sex"], categories=sexes), prefix="sex", prefix_sep=":",
+                                  dtype=float).iloc[:, 1:],
+                   pd.get_dummies(pd.Categorical(c["ks4_year"], categories=cohorts), prefix="ks4_year",
+                                  prefix_sep=":", dtype=float).iloc[:, 1:],
+                   pd.DataFrame({"fsm": c["fsm"].astype(float).to_numpy()})], axis=1)
+    x = x.loc[:, x.std(axis=0) > 0]  # a level or cohort absent from the data has no estimate
+    x.index = c.index
+    return sm.add_constant(x, has_constant="add") if constant else x
+
+
+# A log-ratio standard error above this means the term is not identified by the data (a group
+# with no or all events: quasi-separation); its ratio would be a meaningless 0 or infinity.
+MAX_LOG_SE = 5.0
+
+
+def _tidy(outcome: str, model: str, measure: str, params, bse, pvalues, n: int) -> pd.DataFrame:
+    terms = [t for t in params.index if t != "const" and "/" not in t]
+    b, se = params[terms].to_numpy(float), bse[terms].to_numpy(float)
+    ok = np.isfinite(b) & np.isfinite(se) & (se < MAX_LOG_SE)
+    with np.errstate(over="ignore", invalid="ignore"):
+        est, lo, hi = (np.where(ok, np.exp(v), np.nan) for v in (b, b - Z95 * se, b + Z95 * se))
+    return pd.DataFrame({"outcome": outcome, "model": model, "measure": measure, "term": terms,
+                         "estimate": est, "ci_low": lo, "ci_high": hi,
+                         "p_value": np.where(ok, pvalues[terms].to_numpy(float), np.nan), "n": n,
+                         "note": np.where(ok, None, "not estimable: too few pupils with (or without) the "
+                                                   "outcome in this group")})
+
+
+def _not_fitted(outcome: str, model: str, measure: str, reason: str) -> pd.DataFrame:
+    terms = [f"level:{lv}" for lv in LEVELS[1:]]
+    return pd.DataFrame({"outcome": outcome, "model": model, "measure": measure, "term": terms,
+                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": 0,
+                         "note": f"model not fitted: {reason}"})
+
+
+def fit_binary(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Logistic regression (binomial GLM on events / non-events per cell): odds ratios."""
+    c = cells(df, outcome)
+    res = sm.GLM(np.column_stack([c["y"], c["n"] - c["y"]]), design(c), family=sm.families.Binomial()).fit()
+    return _tidy(outcome, "logistic (binomial GLM)", "odds ratio", res.params, res.bse, res.pvalues,
+                 int(c["n"].sum()))
+
+
+def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None) -> pd.DataFrame:
+    """Log-linear count model: Poisson GLM on the cell sums with log exposure as offset (the same
+    estimates as the pupil-level model), standard errors scaled by the pupil-level Pearson
+    dispersion (quasi-Poisson), computed from each cell's sum of squares. Rate ratios."""
+    c = cells(df, outcome, exposure)
+    x = design(c)
+    model = sm.GLM(c["y"], x, family=sm.families.Poisson(), offset=np.log(c["t"]))
+    first = model.fit()
+    # Pupil i of cell j has mean r_j * t_i, so its Pearson sum is
+    # sum((y - r t)^2 / (r t)) = sum(y^2 / t) / r - 2 sum(y) + r sum(t).
+    r = first.fittedvalues.to_numpy() / c["t"].to_numpy()
+    pearson = (c["y2t"] / r - 2 * c["y"] + r * c["t"]).sum()
+    phi = max(float(pearson) / (c["n"].sum() - x.shape[1]), 1.0)
+    res = model.fit(scale=phi)
+    return _tidy(outcome, "quasi-Poisson (log link)", "rate ratio", res.params, res.bse, res.pvalues,
+                 int(c["n"].sum()))
+
+
+class WeightedOrderedModel(OrderedModel):
+    """statsmodels' ordinal (proportional-odds) model with frequency weights: each row stands
+    for `weights` identical pupils, so the log-likelihood is the weighted sum."""
+
+    def __init__(self, endog, exog, weights, **kwargs):
+        super().__init__(endog, exog, **kwargs)
+        self.freq_weights = np.asarray(weights, dtype=float)
+
+    def loglike(self, params):
+        return float((self.freq_weights * self.loglikeobs(params)).sum())
+
+
+def fit_ordinal(df: pd.DataFrame, outcome: str, categories) -> pd.DataFrame:
+    """Proportional-odds logistic model: cumulative odds ratios of a worse category."""
+    sub = df[df[outcome].notna() & df[["level", *COVARIATES]].notna().all(axis=1)]
+    counts = pd.DataFrame({"level": sub["level"], "sex": sub["sex"], "ks4_year": sub["ks4_year"],
+                           "fsm": sub["fsm"].astype(bool), "cat": sub[outcome]}).groupby(
+        ["level", "sex", "ks4_year", "fsm", "cat"], observed=True).size().rename("w").reset_index()
+    counts = counts[counts["w"] > 0].astype({"level": str, "sex": str, "ks4_year": str, "cat": str})
+    present = [k for k in categories if k in set(counts["cat"])]
+    endog = pd.Series(pd.Categorical(counts["cat"], categories=present, ordered=True))
+    model = WeightedOrderedModel(endog, design(counts, constant=False), counts["w"].to_numpy(), distr="logit")
+    res = model.fit(method="bfgs", maxiter=1000, disp=False)
+    return _tidy(outcome, "ordinal logistic (proportional odds)", "cumulative odds ratio", res.params, res.bse,
+                 res.pvalues, int(counts["w"].sum()))
+
+
+def fit_models(df: pd.DataFrame) -> pd.DataFrame:
+    """Every model of the table; a model the data cannot support (e.g. an outcome nobody has)
+    gives rows that say so instead of stopping the run."""
+    jobs = [(name, "logistic (binomial GLM)", "odds ratio", lambda n=name: fit_binary(df, n)) for name in BINARY]
+    jobs += [(name, "quasi-Poisson (log link)", "rate ratio", lambda n=name, e=exposure: fit_count(df, n, e))
+             for name, (_, exposure) in COUNTS.items()]
+    jobs += [(name, "ordinal logistic (proportional odds)", "cumulative odds ratio",
+              lambda n=name, c=cats: fit_ordinal(df, n, c)) for name, (_, cats) in ORDINAL.items()]
+    parts = []
+    for name, model, measure, fit in jobs:
+        try:
+            parts.append(fit())
+        except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as err:
+            parts.append(_not_fitted(name, model, measure, str(err).splitlines()[0][:120]))
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("outcome", "model", "measure", "term", "note"):
+        out[c] = out[c].astype("string[pyarrow]")
+    for c in ("estimate", "ci_low", "ci_high", "p_value"):
+        out[c] = out[c].astype("Float64")
+    out["n"] = out["n"].astype("int64")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Assets
+
+SOURCES = {"pupil_outcomes"}
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS,
+          metadata={"dagster/column_schema": table_schema(InterventionOutcomeSummary)},
+          check_specs=[schema_spec("intervention_outcome_summary", InterventionOutcomeSummary)])
+def intervention_outcome_summary(pupil_outcomes: pd.DataFrame):
+    """Research question 1, descriptive: for each level of social-care intervention (none,
+    referral only, child in need, child protection plan, looked after), the number of pupils and
+    each outcome with a 95% confidence interval. Rates (Wilson interval) for GCSE-or-equivalent
+    level 2 incl. English and maths, permanent exclusion, any caution or conviction and any
+    custodial sentence; medians (distribution-free interval from order statistics) for
+    unauthorised absence sessions and sessions lost to fixed-period exclusion; the share in each
+    category of the conviction count (none / one / two or more) and of the most severe disposal.
+    `n` counts pupils with the outcome recorded: pupils without a KS4 result, absence record or
+    MoJ link are left out of that outcome only. Unadjusted: see intervention_outcome_models."""
+    df = summarise(outcome_frame(pupil_outcomes))
+    meta = {"pupils": len(pupil_outcomes),
+            "pupils_by_level": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in pupil_outcomes["level"].value_counts(sort=False).items()})}
+    yield from checked_output(df, InterventionOutcomeSummary, "intervention_outcome_summary", meta,
+                              upstream="pupil_outcomes", assets=SOURCES)
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas", "parquet", "statsmodels"},
+          metadata={"dagster/column_schema": table_schema(InterventionOutcomeModels)},
+          check_specs=[schema_spec("intervention_outcome_models", InterventionOutcomeModels)])
+def intervention_outcome_models(pupil_outcomes: pd.DataFrame):
+    """Research question 1, adjusted: each outcome regressed on intervention level (reference:
+    no social-care contact), sex, KS4 cohort and FSM eligibility, fitted with statsmodels.
+    Logistic regression for the binary outcomes (odds ratios); a quasi-Poisson log-linear model
+    for unauthorised absence sessions (exposure: sessions possible) and sessions lost to
+    fixed-period exclusion (rate ratios; standard errors allow for over-dispersion); a
+    proportional-odds ordinal logistic model for the conviction count group and the most severe
+    disposal (cumulative odds ratios: the odds of being in a worse category). One row per model
+    term with its 95% confidence interval and Wald p-value; read the `level:` rows for the
+    research question. Associations, not causal effects: the models adjust only for the
+    covariates named."""
+    df = fit_models(outcome_frame(pupil_outcomes))
+    lv = df[df["term"].str.startswith("level:")]
+    meta = {"models": int(df["outcome"].nunique()),
+            "looked_after_vs_none": dg.MetadataValue.json(
+                {r.outcome: (r.note if pd.isna(r.estimate) else
+                             f"{r.measure} {r.estimate:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})")
+                 for r in lv[lv["term"] == "level:looked_after"].itertuples()}),
+            "terms_not_estimable": int(df["estimate"].isna().sum())}
+    yield from checked_output(df, InterventionOutcomeModels, "intervention_outcome_models", meta)
+
+
+def draw_outcomes_by_level(summary: pd.DataFrame) -> bytes:
+    """Rates (binary outcomes) and medians (sessions) by level, with their 95% CIs."""
+    names = [*BINARY, *COUNTS]
+    fig, axes = plots.figure(12, 6.5, ncols=3, nrows=2)
+    labels = [lv.replace("_", " ") for lv in LEVELS]
+    for ax, name in zip(axes.ravel(), names):
+        s = summary[summary["outcome"] == name].set_index("level").reindex(list(LEVELS))
+        # Disclosure control: a rate resting on fewer than THRESHOLD pupils (either way) is not drawn.
+        small = (s["events"].lt(THRESHOLD) | (s["n"] - s["events"]).lt(THRESHOLD)).fillna(False).to_numpy(bool)
+        small |= s["n"].lt(THRESHOLD).to_numpy(bool)
+        est = np.where(small, np.nan, s["estimate"].astype(float).to_numpy())
+        err = np.vstack([est - s["ci_low"].astype(float).to_numpy(), s["ci_high"].astype(float).to_numpy() - est])
+        pct = name in BINARY
+        scale = 100 if pct else 1
+        ax.bar(range(len(LEVELS)), est * scale, yerr=err * scale, capsize=3, color="#4c72b0")
+        ax.set_xticks(range(len(LEVELS)), labels, rotation=30, ha="right", fontsize=8)
+        ax.set_title(BINARY[name] if pct else COUNTS[name][0], fontsize=9)
+        ax.set_ylabel("% of pupils" if pct else "median sessions", fontsize=8)
+    fig.suptitle("Outcomes by level of social-care intervention (95% CI)", fontsize=11)
+    return plots.render(fig)
+
+
+@dg.asset(group_name=GROUP, kinds={"matplotlib", "png"})
+def outcomes_by_level_chart(context: dg.AssetExecutionContext, intervention_outcome_summary: pd.DataFrame) -> bytes:
+    """Chart of intervention_outcome_summary: each outcome's rate or median by intervention level
+    with 95% confidence intervals, stored as `outcomes_by_level_chart.png` in the warehouse and
+    shown here. Drawn from level totals only, with no pupil-level values; a rate or median that
+    rests on fewer than 10 pupils (with or without the outcome) is left out of the chart."""
+    png = draw_outcomes_by_level(intervention_outcome_summary)
+    context.add_output_metadata(plots.image_metadata(png, "Outcomes by level"))
+    return png
+
+
+effect_assets = [intervention_outcome_summary, intervention_outcome_models, outcomes_by_level_chart]

@@ -1,0 +1,273 @@
+"""Research question 2: are criminal-justice outcomes equal across local authorities, compared with
+the national average, once the LA's offending in its non-social-care population and its poverty
+are allowed for?
+
+The outcome is a caution or conviction (any PNC disposal), among spine pupils linked to MoJ data.
+Each LA × intervention level is compared with two expectations:
+- crude: its pupils × the national rate at that level;
+- adjusted: the sum over its pupils of the probability a national logistic model gives them,
+  from level, sex, KS4 cohort, FSM and two LA covariates: the LA's rate among pupils with no
+  social-care contact (its non-social-care offending) and its IDACI score (poverty).
+Observed / adjusted expected is the LA's standardised ratio against the national average; the
+funnel plot sets it against Poisson control limits (95%, 99.8%) that narrow as the expected count
+grows, so small LAs are not flagged for noise.
+"""
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from . import plots
+from .checks import checked_output, schema_spec, table_schema
+from .disclosure import BASE, THRESHOLD, determined_cells, protect_linked, publish_rate
+from .schemas import LEVELS, OUTLIER_FLAGS, LaAggregates, LaAggregatesPublishable
+from .stats import funnel_limits, poisson_ratio_ci
+
+GROUP = "la_aggregates"
+KINDS = {"pandas", "parquet"}
+SOURCES = {"pupil_outcomes", "la_context_clean", "la_aggregates"}
+SOCIAL_CARE_LEVELS = [lv for lv in LEVELS if lv != "none"]
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def la_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Linked pupils with an LA, collapsed to LA × level × sex × cohort × FSM cells: pupils and
+    pupils cautioned or convicted. Pupils with sex or FSM missing form their own cell value."""
+    linked = outcomes["most_severe_disposal"].notna() & outcomes["la"].notna()
+    sub = outcomes.loc[linked, ["la", "level", "sex", "ks4_year", "fsm", "first_cj_contact_date"]]
+    frame = pd.DataFrame({"la": sub["la"].astype("category"), "level": sub["level"],
+                          "sex": sub["sex"].astype("category").cat.add_categories("unknown").fillna("unknown"),
+                          "ks4_year": sub["ks4_year"].astype("category"),
+                          "fsm": sub["fsm"].map({True: "yes", False: "no"}).astype("category")
+                          .cat.set_categories(["no", "yes", "unknown"]).fillna("unknown"),
+                          "y": sub["first_cj_contact_date"].notna().to_numpy(int)})
+    out = frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True).agg(
+        pupils=("y", "size"), cj=("y", "sum")).reset_index()
+    out = out[out["pupils"] > 0].reset_index(drop=True)
+    return out.astype({c: str for c in ("la", "level", "sex", "ks4_year", "fsm")})
+
+
+def _dummies(s: pd.Series, categories, prefix: str) -> pd.DataFrame:
+    return pd.get_dummies(pd.Categorical(s, categories=categories), prefix=prefix, prefix_sep=":",
+                          dtype=float).iloc[:, 1:]
+
+
+def adjusted_expected(c: pd.DataFrame) -> np.ndarray:
+    """Per cell, the expected count under a national binomial GLM (logit link) of caution or
+    conviction on level, sex, cohort, FSM and the LA covariates (no LA effects): the national
+    average for pupils like these in an LA like this."""
+    x = pd.concat([_dummies(c["level"], list(LEVELS), "level"),
+                   _dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
+                   _dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
+                   _dummies(c["fsm"], sorted(c["fsm"].unique()), "fsm")], axis=1)
+    x["la_non_sc_logit"] = _logit(c["la_non_sc_rate"])
+    x["la_idaci"] = c["la_idaci"].to_numpy(float)
+    x = x.loc[:, x.std(axis=0) > 0]
+    x.index = c.index
+    x = sm.add_constant(x, has_constant="add")
+    res = sm.GLM(np.column_stack([c["cj"], c["pupils"] - c["cj"]]), x, family=sm.families.Binomial()).fit()
+    return res.predict(x).to_numpy() * c["pupils"].to_numpy()
+
+
+def flag(ratio, lo95, hi95, lo998, hi998) -> np.ndarray:
+    return np.select([ratio > hi998, ratio > hi95, ratio < lo998, ratio < lo95],
+                     ["high_99.8", "high_95", "low_99.8", "low_95"], "within")
+
+
+def compare_las(outcomes: pd.DataFrame, la_context: pd.DataFrame) -> pd.DataFrame:
+    c = la_cells(outcomes)
+    # LA covariates. The non-social-care rate is the LA's rate at level none (so the adjusted
+    # comparison at level none is nearly 1 by construction: read it for the social-care levels).
+    none = c[c["level"] == "none"].groupby("la")[["cj", "pupils"]].sum()
+    national_none = none["cj"].sum() / max(none["pupils"].sum(), 1)
+    non_sc = (none["cj"] / none["pupils"]).reindex(c["la"].unique()).fillna(national_none)
+    idaci = la_context.set_index(la_context["la_code"].astype(str))["idaci_average_score"].astype(float)
+    c["la_non_sc_rate"] = c["la"].map(non_sc).to_numpy(float)
+    c["la_idaci"] = c["la"].map(idaci).astype(float)
+    c["la_idaci"] = c["la_idaci"].fillna(c["la_idaci"].median())  # an LA missing from the context file
+    c["adjusted_expected"] = adjusted_expected(c)
+
+    national = c.groupby("level")[["cj", "pupils"]].sum()
+    c["expected"] = c["pupils"] * c["level"].map(national["cj"] / national["pupils"]).to_numpy(float)
+    g = c.groupby(["la", "level"], observed=True).agg(
+        pupils=("pupils", "sum"), cj_contact=("cj", "sum"), expected=("expected", "sum"),
+        adjusted_expected=("adjusted_expected", "sum"), la_non_sc_rate=("la_non_sc_rate", "first")).reset_index()
+    g["la_idaci"] = g["la"].map(idaci).astype(float)
+    o = g["cj_contact"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g["rate"] = o / g["pupils"].to_numpy(float)
+        e, ea = g["expected"].to_numpy(float), g["adjusted_expected"].to_numpy(float)
+        g["oe_ratio"] = np.where(e > 0, o / e, np.nan)
+        g["oe_ci_low"], g["oe_ci_high"] = poisson_ratio_ci(o, np.where(e > 0, e, np.nan))
+        g["adjusted_ratio"] = np.where(ea > 0, o / ea, np.nan)
+        g["adjusted_ci_low"], g["adjusted_ci_high"] = poisson_ratio_ci(o, np.where(ea > 0, ea, np.nan))
+    lo95, hi95 = funnel_limits(ea, 0.025)
+    lo998, hi998 = funnel_limits(ea, 0.001)
+    g["funnel_95_low"], g["funnel_95_high"] = np.maximum(lo95, 0), hi95
+    g["funnel_998_low"], g["funnel_998_high"] = np.maximum(lo998, 0), hi998
+    g["outlier"] = pd.Categorical(flag(g["adjusted_ratio"], lo95, hi95, lo998, hi998), categories=list(OUTLIER_FLAGS))
+    g["level"] = pd.Categorical(g["level"], categories=list(LEVELS), ordered=True)
+    g["la"] = g["la"].astype("string[pyarrow]")
+    for col in ("pupils", "cj_contact"):
+        g[col] = g[col].astype("int64")
+    cols = list(LaAggregates.to_schema().columns)
+    return g.sort_values(["la", "level"])[cols].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Disclosure control
+
+
+def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE) -> tuple[pd.DataFrame, dict]:
+    """LA × level counts of pupils, of pupils with a caution or conviction, and of pupils without,
+    protected together (a count suppressed in one is suppressed in all, so none can be recovered by
+    subtraction; a cell where every pupil offended is suppressed as well), rounded to `base`, with
+    England totals; rates recomputed from the published counts."""
+    wide = {name: agg.pivot(index="la", columns="level", values=col).reindex(columns=list(LEVELS)).fillna(0)
+            .astype("int64") for name, col in (("pupils", "pupils"), ("cj_contact", "cj_contact"))}
+    wide["not_cj"] = wide["pupils"] - wide["cj_contact"]
+    wide = {k: v.rename(columns=str) for k, v in wide.items()}
+    everyone = (wide["not_cj"] == 0) & (wide["pupils"] > 0)
+    prot = protect_linked(wide, threshold, base, force=everyone)
+    long = {}
+    for name in ("pupils", "cj_contact"):
+        pub = prot[name].published.rename(columns={"total": "all"})
+        long[name] = pub.stack(future_stack=True).rename(name)
+    out = pd.concat(long.values(), axis=1).reset_index()
+    out.columns = ["la", "level", "pupils", "cj_contact"]
+    sup = prot["pupils"].suppressed.stack(future_stack=True).rename("suppressed").reset_index()
+    sup.columns = ["la", "level", "suppressed"]
+    out = out.merge(sup, on=["la", "level"], how="left")
+    out["suppressed"] = (out["suppressed"].astype("boolean").fillna(False).to_numpy(bool)
+                         | out["pupils"].isna().to_numpy() | out["cj_contact"].isna().to_numpy())
+    out["rate"] = publish_rate(out["cj_contact"], out["pupils"])
+    # The published ratio uses the published (rounded) count, so it reveals no more than the count.
+    keyed = agg.assign(level=agg["level"].astype(str), la=agg["la"].astype(str)).set_index(["la", "level"])
+    idx = pd.MultiIndex.from_frame(out[["la", "level"]].astype(str))
+    shown = out["cj_contact"].notna().to_numpy() & idx.isin(keyed.index)
+    expected = keyed["adjusted_expected"].reindex(idx).to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = out["cj_contact"].astype("float64").to_numpy() / expected
+    out["adjusted_ratio"] = pd.array(np.where(shown & (expected > 0), np.round(ratio, 2), np.nan), dtype="Float64")
+    out["outlier"] = pd.array(np.where(shown, keyed["outlier"].astype(str).reindex(idx).to_numpy(object), None),
+                              dtype="string[pyarrow]")
+    out["la"] = out["la"].astype("string[pyarrow]")
+    out["level"] = out["level"].astype("string[pyarrow]")
+    for col in ("pupils", "cj_contact"):
+        out[col] = out[col].astype("Int64")
+    out["suppressed"] = out["suppressed"].astype("boolean")
+    leaks = sum(len(determined_cells(wide[n], prot[n].suppressed)) for n in wide)
+    meta = {"threshold": threshold, "rounding_base": base,
+            "la_level_cells": len(agg),
+            "primary_suppressions": int((prot["pupils"].primary | prot["cj_contact"].primary
+                                         | prot["not_cj"].primary).to_numpy().sum()),
+            "suppressed_cells": int(prot["pupils"].suppressed.to_numpy().sum()),
+            "recoverable_suppressed_cells": int(leaks)}
+    return out[list(LaAggregatesPublishable.to_schema().columns)], meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Assets
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, metadata={"dagster/column_schema": table_schema(LaAggregates)},
+          check_specs=[schema_spec("la_aggregates", LaAggregates)])
+def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame):
+    """Research question 2: for each local authority (the pupil's KS4 LA) and intervention level,
+    the pupils linked to MoJ data, those cautioned or convicted, and the crude rate; the count
+    expected from the national rate at that level, with observed/expected and its exact 95% CI;
+    and the adjusted comparison: the count expected from a national logistic model of level, sex,
+    KS4 cohort, FSM, the LA's offending rate among pupils with no social-care contact and its
+    IDACI poverty score, so that observed/adjusted expected compares the LA with the national
+    average for similar pupils in a similar LA. Funnel-plot control limits for that ratio at 95%
+    and 99.8% and an outlier flag (beyond 99.8%: outlier; beyond 95%: alert). Stays in the SRS:
+    small cells are not suppressed here (see la_aggregates_publishable). At level none the
+    adjusted ratio is close to 1 by construction, since that level defines the covariate."""
+    df = compare_las(pupil_outcomes, la_context_clean)
+    sc = df[df["level"] != "none"]
+    meta = {"las": int(df["la"].nunique()),
+            "outliers_99_8_by_level": dg.MetadataValue.json(
+                {lv: int(sc[(sc["level"] == lv) & sc["outlier"].isin(["high_99.8", "low_99.8"])].shape[0])
+                 for lv in SOCIAL_CARE_LEVELS}),
+            # About 5% expected by chance: a much larger share means between-LA variation that
+            # the adjustment does not explain, and single flags should be read with care.
+            "share_outside_95_social_care_levels": round(float((sc["outlier"] != "within").mean()), 4) if len(sc) else 0.0,
+            "pupils_without_la_or_moj_link": int(len(pupil_outcomes) - df["pupils"].sum())}
+    yield from checked_output(df, LaAggregates, "la_aggregates", meta, upstream="pupil_outcomes", assets=SOURCES)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, metadata={"dagster/column_schema": table_schema(LaAggregatesPublishable)},
+          check_specs=[
+    schema_spec("la_aggregates_publishable", LaAggregatesPublishable),
+    dg.AssetCheckSpec("disclosure_control", asset="la_aggregates_publishable", blocking=True,
+                      description="No published count under 10 (except 0); no suppressed cell recoverable "
+                                  "from the totals; every count a multiple of the rounding base")])
+def la_aggregates_publishable(la_aggregates: pd.DataFrame):
+    """la_aggregates prepared for release from the SRS under the output-checking rules: counts
+    of 1 to 9 pupils are suppressed (primary); further cells are suppressed (secondary) so that no
+    suppressed count can be recovered from the row (LA) or column (level) totals, or by
+    subtracting pupils cautioned or convicted from pupils, and a cell where every pupil was
+    cautioned or convicted is suppressed; every published count, including the LA totals (level
+    'all') and England totals (LA 'total'), is rounded to the nearest 5. Rates, and the adjusted
+    ratio (published count / adjusted expected, 2 decimals), are recomputed from the published,
+    rounded counts; the ratio and the outlier flag (from la_aggregates) are shown only where the
+    count of pupils cautioned or convicted is published. No pupil identifiers, no unrounded
+    counts."""
+    df, meta = publishable(la_aggregates)
+    counts = pd.concat([df["pupils"], df["cj_contact"]]).dropna().astype(int)
+    bad = int(((counts > 0) & (counts < THRESHOLD)).sum() + (counts % BASE != 0).sum())
+    check = dg.AssetCheckResult(
+        asset_key="la_aggregates_publishable", check_name="disclosure_control",
+        passed=bad == 0 and meta["recoverable_suppressed_cells"] == 0,
+        metadata={"small_or_unrounded_counts": bad, "recoverable_suppressed_cells": meta["recoverable_suppressed_cells"]})
+    yield from checked_output(df, LaAggregatesPublishable, "la_aggregates_publishable", meta, extra_checks=[check],
+                              upstream="la_aggregates", assets=SOURCES)
+
+
+def draw_funnels(agg: pd.DataFrame, published: pd.DataFrame) -> bytes:
+    """Published adjusted ratio against adjusted expected count, one panel per social-care
+    level, with the 95% and 99.8% limits; only LA × level cells with a published count are drawn."""
+    pub = published[published["adjusted_ratio"].notna() & published["level"].isin(SOCIAL_CARE_LEVELS)]
+    pub = pub.astype({"la": str, "level": str}).merge(
+        agg[["la", "level", "adjusted_expected"]].astype({"la": str, "level": str}), on=["la", "level"])
+    fig, axes = plots.figure(11, 8, ncols=2, nrows=2)
+    for ax, lv in zip(axes.ravel(), SOCIAL_CARE_LEVELS):
+        d = pub[pub["level"] == lv]
+        emax = max(float(d["adjusted_expected"].max()) if len(d) else 10.0, 10.0)
+        grid = np.linspace(1.0, emax * 1.05, 300)
+        for p, style in ((0.025, "--"), (0.001, "-")):
+            lo, hi = funnel_limits(grid, p)
+            ax.plot(grid, np.maximum(lo, 0), style, color="grey", lw=0.8)
+            ax.plot(grid, hi, style, color="grey", lw=0.8)
+        ax.axhline(1.0, color="black", lw=0.8)
+        outlier = d["outlier"].astype(str)
+        colour = np.where(outlier.isin(["high_99.8", "low_99.8"]), "#c44e52",
+                          np.where(outlier == "within", "#4c72b0", "#dd8452"))
+        ax.scatter(d["adjusted_expected"], d["adjusted_ratio"].astype(float), s=12, c=colour)
+        ax.set_title(f"{lv.replace('_', ' ')}: {len(d)} LAs", fontsize=9)
+        ax.set_xlabel("expected cautioned or convicted (adjusted)", fontsize=8)
+        ax.set_ylabel("observed / expected", fontsize=8)
+    fig.suptitle("Caution or conviction by LA against the national average (95% dashed, 99.8% solid)",
+                 fontsize=10)
+    return plots.render(fig)
+
+
+@dg.asset(group_name=GROUP, kinds={"matplotlib", "png"})
+def la_funnel_chart(context: dg.AssetExecutionContext, la_aggregates: pd.DataFrame,
+                    la_aggregates_publishable: pd.DataFrame) -> bytes:
+    """Funnel plots, one per social-care level: each LA's adjusted ratio of pupils cautioned or
+    convicted (observed / expected from the national model) against its expected count, with 95%
+    (dashed) and 99.8% (solid) control limits; red points lie beyond 99.8%, orange beyond 95%.
+    Stored as `la_funnel_chart.png`. Only cells published in la_aggregates_publishable are drawn,
+    so the chart discloses no more than that table."""
+    png = draw_funnels(la_aggregates, la_aggregates_publishable)
+    context.add_output_metadata(plots.image_metadata(png, "LA funnel plots"))
+    return png
+
+
+la_assets = [la_aggregates, la_aggregates_publishable, la_funnel_chart]

@@ -1,0 +1,691 @@
+"""Comparison of the extract with England's published statistics.
+
+The published figures are data, not code: `data/published_statistics.csv` holds one row per
+figure (its value, year, tolerance, unit, source and how the extract's figure is made comparable;
+items of `shared/reference/national-statistics.md` section 8). Each row names a *measure*, a pure
+function here that computes the same figure from the cleaned and derived tables over the row's
+years. The asset `national_comparison` sets the two side by side; `national_comparison_chart`
+draws them. On the synthetic world this measures realism; on a real extract it is quality
+assurance, so the check is a warning, never a blocker.
+
+The extract covers a cohort spine (KS4 cohorts) and the social-care records of those and nearby
+children, not all of England's children, so shares and ratios are compared directly and counts
+are scaled explicitly (`count_scale`; every row's `comparability` says what was done). Nothing
+here holds or reports pupil identifiers: only counts, shares and means.
+"""
+
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import codelists, plots
+from .checks import checked_output, schema_spec, table_schema
+from .codelists import INTERVENTION_LEVELS as LEVELS
+from .schemas import NationalComparison
+
+GROUP = "national"
+PUBLISHED_CSV = Path(__file__).parent / "data" / "published_statistics.csv"
+# The synthetic generator's national scale: a world of 10 million spine pupils has England's
+# numbers of children looked after and in need (README, calibration). Counts of a smaller world
+# are multiplied by NATIONAL_SCALE_PUPILS / spine pupils unless `count_scale` is given.
+NATIONAL_SCALE_PUPILS = 10_000_000
+SHARE_WITHIN_FOR_PASS = 0.90  # the check passes when at least 90% of computable figures are within tolerance
+PUBLISHED_COLUMNS = ["figure_id", "target", "figure", "measure", "year", "year_from", "year_to", "value",
+                     "tolerance", "tolerance_type", "unit", "source", "comparability"]
+
+# Published placement groups at 31 March (DfE SFR tables) as sets of placement codes.
+_PLACEMENT_GROUPS = codelists.groups("cla_placement")
+PLACEMENT_SETS = {
+    "foster": {c for c, g in _PLACEMENT_GROUPS.items() if g in ("foster", "kinship")},
+    "secure_homes_hostels": {"K1", "K2", "K3", "H5"},
+    "with_parents": {c for c, g in _PLACEMENT_GROUPS.items() if g == "with_parents"},
+    "adoption": {c for c, g in _PLACEMENT_GROUPS.items() if g == "adoption"},
+    "independent_living": {c for c, g in _PLACEMENT_GROUPS.items() if g == "independent_living"},
+}
+
+
+def load_published(path: Path | str = PUBLISHED_CSV) -> pd.DataFrame:
+    """The published figures, one row each (see the module docstring)."""
+    df = pd.read_csv(path, dtype={"target": str, "year": str})
+    missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}")
+    return df[PUBLISHED_COLUMNS]
+
+
+def _pct(num, den) -> float:
+    return float(100.0 * num / den) if den else float("nan")
+
+
+def _share(mask: pd.Series, base: pd.Series) -> tuple[float, int]:
+    """Percentage of `base` rows where `mask` holds."""
+    n = int(base.sum())
+    return _pct(int((mask & base).sum()), n), n
+
+
+def _end_year(label: pd.Series) -> pd.Series:
+    """'2016/2017' -> 2017."""
+    return pd.to_numeric(label.astype("string").str[-4:], errors="coerce").astype("Int64")
+
+
+def _arrow_text(s: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (no copy for Arrow-backed columns)."""
+    arr = pa.array(s.astype(pd.StringDtype("pyarrow")).array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _collection_year(dates: pd.Series) -> pd.Series:
+    """End year of the collection year (1 April - 31 March) holding each date."""
+    return (dates.dt.year + (dates.dt.month >= 4)).astype("Int64")
+
+
+@dataclass
+class Extract:
+    """The tables the figures are computed from (cleaned and derived tables, as stored)."""
+
+    cla: pd.DataFrame          # cla_clean
+    cin: pd.DataFrame          # cin_clean
+    outcomes: pd.DataFrame     # pupil_outcomes (level, sex, fsm, ks4_year, education and offending)
+    spine: pd.DataFrame        # spine_clean (birth year/month, moj_uid)
+    absence: pd.DataFrame      # absence_clean
+    exclusions: pd.DataFrame   # exclusions_clean
+    offending: pd.DataFrame    # offending_clean
+    la_context: pd.DataFrame   # la_context_clean
+    count_scale: float = 1.0
+
+    # --- CLA -------------------------------------------------------------------------------
+    @cached_property
+    def cla_year(self) -> pd.Series:
+        return self.cla["academic_year_end"].astype("Int64")
+
+    @cached_property
+    def cla_at31(self) -> pd.Series:
+        flag = self.cla["cla_cla_31_march"].astype("boolean")
+        return flag.fillna(self.cla["cla_date_epi_ceased"].isna()).astype(bool)
+
+    @cached_property
+    def cla_starter(self) -> pd.Series:
+        """Rows whose period of care began in the row's collection year."""
+        return (_collection_year(self.cla["cla_poc_start"]) == self.cla_year).fillna(False).astype(bool)
+
+    @cached_property
+    def cla_ended(self) -> pd.Series:
+        """Rows whose episode ceased with care ending (reason other than X1)."""
+        rec = self.cla["cla_rec"].astype("string")
+        return (self.cla["cla_date_epi_ceased"].notna() & rec.notna() & (rec != "X1")).fillna(False).astype(bool)
+
+    def cla_years(self, yf: int, yt: int) -> pd.Series:
+        return self.cla_year.between(yf, yt).fillna(False).astype(bool)
+
+    @cached_property
+    def cla_care_days(self) -> pd.Series:
+        return (self.cla["cla_date_epi_ceased"] - self.cla["cla_poc_start"]).dt.days
+
+    # --- CIN -------------------------------------------------------------------------------
+    @cached_property
+    def cin_year(self) -> pd.Series:
+        return self.cin["academic_year_end"].astype("Int64")
+
+    @cached_property
+    def cin_at31(self) -> pd.Series:
+        return self.cin["cin_cin_at31march"].astype("boolean").fillna(False).astype(bool)
+
+    @cached_property
+    def cpp_category(self) -> pd.Series:
+        """Initial category of abuse, else the older single category, else the latest."""
+        c = self.cin
+        return (c["cin_initial_category_of_abuse"].astype("string")
+                .fillna(c["cin_category_of_abuse"].astype("string"))
+                .fillna(c["cin_latest_category_of_abuse"].astype("string")))
+
+    @cached_property
+    def cpp_at31(self) -> pd.Series:
+        return self.cin_at31 & self.cpp_category.notna().astype(bool)
+
+    def cin_years(self, yf: int, yt: int) -> pd.Series:
+        return self.cin_year.between(yf, yt).fillna(False).astype(bool)
+
+    # --- spine and outcomes ------------------------------------------------------------------
+    # Pupil attributes are arrays aligned with the rows of `outcomes` (one row per spine pupil);
+    # other tables find their pupils' rows with `position` (an Arrow hash lookup, no Python objects).
+
+    @cached_property
+    def _pupil_ids(self) -> pa.Array:
+        return _arrow_text(self.outcomes["pupil_id"])
+
+    def position(self, pupil_id: pd.Series) -> np.ndarray:
+        """Row of `outcomes` holding each pupil (-1 when not a spine pupil or missing)."""
+        idx = pc.index_in(_arrow_text(pupil_id), value_set=self._pupil_ids)
+        return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def pupil_values(self, values: np.ndarray, pos: np.ndarray, missing=np.nan) -> np.ndarray:
+        """`values` (aligned with outcomes rows) at positions `pos`; `missing` where pos is -1."""
+        return np.where(pos >= 0, values[np.maximum(pos, 0)], missing)
+
+    @cached_property
+    def birth_month(self) -> np.ndarray:
+        """Months since year 0 of each pupil's birth (month precision, from the spine), NaN if unknown."""
+        s = self.spine
+        months = (s["ks4_year_of_birth"].astype("Float64") * 12 + s["ks4_month_of_birth"].astype("Float64") - 1)
+        pos = pd.Series(self.position(s["pupil_id"]))
+        out = np.full(len(self.outcomes), np.nan)
+        ok = (pos >= 0).to_numpy()
+        out[pos[ok].to_numpy()] = months.to_numpy(dtype=float, na_value=np.nan)[ok]
+        return out
+
+    @cached_property
+    def male(self) -> np.ndarray:
+        return (self.outcomes["sex"].astype("string") == "M").fillna(False).to_numpy(dtype=bool)
+
+    @cached_property
+    def sex_known(self) -> np.ndarray:
+        return self.outcomes["sex"].astype("string").isin(["M", "F"]).fillna(False).to_numpy(dtype=bool)
+
+    @cached_property
+    def la_code(self) -> pd.Categorical:
+        return pd.Categorical(self.outcomes["la"])
+
+    @cached_property
+    def level_code(self) -> pd.Series:
+        """Ordered level as 0..4 (index into LEVELS), one per outcomes row."""
+        return pd.Series(pd.Categorical(self.outcomes["level"], categories=list(LEVELS)).codes.astype(np.int8),
+                         index=self.outcomes.index)
+
+    @cached_property
+    def absence_pos(self) -> np.ndarray:
+        return self.position(self.absence["pupil_id"])
+
+    @cached_property
+    def absence_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """KS4 year, sessions missed (authorised + unauthorised) and possible, per absence row."""
+        a = self.absence
+        year = _end_year(a["academic_year"]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        missed = (a["ab_sessions_authorised"].astype("Float64").fillna(0)
+                  + a["ab_sessions_unauthorised"].astype("Float64").fillna(0)).to_numpy(dtype=float)
+        possible = a["ab_sessions_possible"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        return year, missed, possible
+
+    @cached_property
+    def exclusions_pos(self) -> np.ndarray:
+        return self.position(self.exclusions["pupil_id"])
+
+    @cached_property
+    def cohort(self) -> pd.Series:
+        return _end_year(self.outcomes["ks4_year"])
+
+    def cohorts(self, yf: int, yt: int) -> pd.Series:
+        return self.cohort.between(yf, yt).fillna(False).astype(bool)
+
+    def level_mask(self, group: str) -> pd.Series:
+        """A level name, 'min_<level>' (that level or higher), 'not_looked_after', or 'all'."""
+        if group == "all":
+            return pd.Series(True, index=self.outcomes.index)
+        if group == "not_looked_after":
+            return self.level_code != LEVELS.index("looked_after")
+        if group.startswith("min_"):  # this level or higher
+            return self.level_code >= LEVELS.index(group[4:])
+        return self.level_code == LEVELS.index(group)
+
+    def la_rates(self, counts: pd.Series) -> pd.Series:
+        """Counts by LA code -> per 10,000 children (LA context population), every LA with a population."""
+        la = self.la_context
+        pop = pd.Series(la["child_population_0_17"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+                        index=la["la_code"].astype(object))
+        pop = pop[pop > 0]
+        n = counts.reindex(pop.index).fillna(0).astype(float)
+        return n / pop * 10_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Measures: name -> f(extract, argument, year_from, year_to) -> (value, base). `base` is the
+# number of rows or children the figure rests on (the denominator, or the count itself).
+
+def cla_at_31_march(x: Extract, arg, yf, yt):
+    n = int((x.cla_at31 & x.cla_years(yf, yt)).sum())
+    return n / (yt - yf + 1) * x.count_scale, n
+
+
+def cla_growth(x: Extract, arg, yf, yt):
+    a, b = (int((x.cla_at31 & x.cla_years(y, y)).sum()) for y in (yf, yt))
+    return (100.0 * (b / a - 1) if a else float("nan")), a
+
+
+def cla_starts_ratio(x: Extract, arg, yf, yt):
+    yrs = x.cla_years(yf, yt)
+    den = int((x.cla_at31 & yrs).sum())
+    return (int((x.cla_starter & yrs).sum()) / den if den else float("nan")), den
+
+
+def cla_ceased_ratio(x: Extract, arg, yf, yt):
+    yrs = x.cla_years(yf, yt)
+    den = int((x.cla_at31 & yrs).sum())
+    return (int((x.cla_ended & yrs).sum()) / den if den else float("nan")), den
+
+
+def cla_during_ratio(x: Extract, arg, yf, yt):
+    yrs = x.cla_years(yf, yt)
+    den = int((x.cla_at31 & yrs).sum())
+    return (int(yrs.sum()) / den if den else float("nan")), den
+
+
+def cla_child_years(x: Extract, arg, yf, yt):
+    n = int(x.cla_years(yf, yt).sum())
+    return n * x.count_scale, n
+
+
+def cla_male_share(x: Extract, arg, yf, yt):
+    rows = x.cla_at31 & x.cla_years(yf, yt)
+    pos = x.position(x.cla.loc[rows, "pupil_id"])
+    known = x.pupil_values(x.sex_known, pos, False).astype(bool)
+    male = x.pupil_values(x.male, pos, False).astype(bool)
+    return _pct(int((male & known).sum()), int(known.sum())), int(known.sum())
+
+
+def _code_share(codes: pd.Series, base: pd.Series, wanted) -> tuple[float, int]:
+    """Percentage of `base` rows with a code recorded whose code is in `wanted`."""
+    codes = codes[base.to_numpy(dtype=bool)].astype("string")
+    wanted = {wanted} if isinstance(wanted, str) else set(wanted)
+    n = int(codes.notna().sum())
+    return _pct(int(codes.isin(wanted).fillna(False).sum()), n), n
+
+
+def cla_need_31_march(x: Extract, code, yf, yt):
+    return _code_share(x.cla["cla_cat_need"], x.cla_at31 & x.cla_years(yf, yt), code)
+
+
+def cla_need_starters(x: Extract, code, yf, yt):
+    return _code_share(x.cla["cla_cat_need"], x.cla_starter & x.cla_years(yf, yt), code)
+
+
+def cla_placement_31_march(x: Extract, group, yf, yt):
+    return _code_share(x.cla["cla_placement"], x.cla_at31 & x.cla_years(yf, yt), PLACEMENT_SETS[group])
+
+
+def cla_legal_31_march(x: Extract, group, yf, yt):
+    codes = {c for c, g in codelists.groups("cla_legal_status").items() if g == group}
+    return _code_share(x.cla["cla_legal_status"], x.cla_at31 & x.cla_years(yf, yt), codes)
+
+
+def cla_legal_start(x: Extract, code, yf, yt):
+    comm = x.cla["cla_date_epi_comm"]
+    first = (comm == x.cla["cla_poc_start"]).fillna(False).astype(bool)
+    new = (_collection_year(comm) == x.cla_year).fillna(False).astype(bool)
+    return _code_share(x.cla["cla_legal_status"], first & new & x.cla_years(yf, yt), code)
+
+
+def cla_ceased_reason(x: Extract, group, yf, yt):
+    codes = {c for c, g in codelists.groups("cla_reason_episode_ceased").items() if g == group}
+    return _code_share(x.cla["cla_rec"], x.cla_ended & x.cla_years(yf, yt), codes)
+
+
+def cla_ceased_duration_mean(x: Extract, arg, yf, yt):
+    d = x.cla_care_days[x.cla_ended & x.cla_years(yf, yt)].dropna()
+    return (float(d.mean()) if len(d) else float("nan")), len(d)
+
+
+def cla_ceased_duration_under(x: Extract, days, yf, yt):
+    d = x.cla_care_days[x.cla_ended & x.cla_years(yf, yt)].dropna()
+    return _pct(int((d < int(days)).sum()), len(d)), len(d)
+
+
+def cin_at_31_march(x: Extract, arg, yf, yt):
+    n = int((x.cin_at31 & x.cin_years(yf, yt)).sum())
+    return n / (yt - yf + 1) * x.count_scale, n
+
+
+def cin_during_ratio(x: Extract, arg, yf, yt):
+    yrs = x.cin_years(yf, yt)
+    den = int((x.cin_at31 & yrs).sum())
+    return (int(yrs.sum()) / den if den else float("nan")), den
+
+
+def cpp_at_31_march(x: Extract, arg, yf, yt):
+    n = int((x.cpp_at31 & x.cin_years(yf, yt)).sum())
+    return n / (yt - yf + 1) * x.count_scale, n
+
+
+def cpp_per_cin(x: Extract, arg, yf, yt):
+    yrs = x.cin_years(yf, yt)
+    return _share(x.cpp_at31, x.cin_at31 & yrs)
+
+
+def cpp_category(x: Extract, code, yf, yt):
+    return _code_share(x.cpp_category, x.cpp_at31 & x.cin_years(yf, yt), code)
+
+
+def cin_need(x: Extract, code, yf, yt):
+    return _code_share(x.cin["cin_primary_need_code"], x.cin_at31 & x.cin_years(yf, yt), code)
+
+
+def cla_per_cin(x: Extract, arg, yf, yt):
+    den = int((x.cin_at31 & x.cin_years(yf, yt)).sum())
+    return _pct(int((x.cla_at31 & x.cla_years(yf, yt)).sum()), den), den
+
+
+def spine_level_at_least(x: Extract, level, yf, yt):
+    return _share(x.level_code >= LEVELS.index(level), x.cohorts(yf, yt))
+
+
+def ks4_l2em(x: Extract, group, yf, yt):
+    v = x.outcomes["gcse_level2_em"].astype("boolean")
+    return _share(v.fillna(False).astype(bool), x.cohorts(yf, yt) & x.level_mask(group) & v.notna().astype(bool))
+
+
+def att8(x: Extract, group, yf, yt):
+    v = x.outcomes["attainment8"].astype("Float64")[x.cohorts(yf, yt) & x.level_mask(group)].dropna()
+    return (float(v.mean()) if len(v) else float("nan")), len(v)
+
+
+def absence_rate(x: Extract, group, yf, yt):
+    pos = x.absence_pos
+    year, missed, possible = x.absence_arrays
+    keep = (year >= yf) & (year <= yt) & (pos >= 0)
+    if group != "all":
+        keep &= x.pupil_values(x.level_code.to_numpy(), pos, -1) == LEVELS.index(group)
+    return _pct(float(missed[keep].sum()), float(np.nansum(possible[keep]))), int(keep.sum())
+
+
+def _exclusion_share(x: Extract, category: str, group: str, yf: int, yt: int):
+    """Pupils with an exclusion of `category` in an academic year / spine pupils in secondary school
+    that year (Years 7-11 = KS4 year - 4 .. KS4 year), pooled over academic years yf..yt."""
+    mask = x.level_mask(group)
+    cohort = x.cohort[mask].dropna().astype(int)
+    sizes = cohort.value_counts()
+    years = np.arange(yf, yt + 1)
+    pupil_years = int(sum(sizes.reindex(range(y, y + 5)).fillna(0).sum() for y in years))
+    e = x.exclusions
+    pos = x.exclusions_pos
+    year = e["academic_year_end"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    keep = ((e["exc_category"].astype("string") == category).fillna(False).to_numpy(dtype=bool)
+            & (year >= yf) & (year <= yt) & (pos >= 0))
+    keep[keep] &= mask.to_numpy(dtype=bool)[pos[keep]]
+    c = x.cohort.astype("Float64").to_numpy(dtype=float, na_value=np.nan)[pos[keep]]
+    pupil_year = pd.DataFrame({"pupil": pos[keep], "year": year[keep], "cohort": c}).drop_duplicates(["pupil", "year"])
+    in_school = (pupil_year["year"] >= pupil_year["cohort"] - 4) & (pupil_year["year"] <= pupil_year["cohort"])
+    n = int(in_school.sum())
+    return _pct(n, pupil_years), pupil_years
+
+
+def perm_exclusion(x: Extract, group, yf, yt):
+    return _exclusion_share(x, "PERM", group, yf, yt)
+
+
+def fixed_exclusion(x: Extract, group, yf, yt):
+    return _exclusion_share(x, "FIXD", group, yf, yt)
+
+
+def fsm(x: Extract, group, yf, yt):
+    v = x.outcomes["fsm"].astype("boolean")
+    return _share(v.fillna(False).astype(bool), x.cohorts(yf, yt) & x.level_mask(group) & v.notna().astype(bool))
+
+
+def cla_offending_in_year(x: Extract, arg, yf, yt):
+    c = x.cla
+    twelve = c["cla_cla_12_months"].astype("boolean").fillna(False).astype(bool)
+    rows = x.cla_at31 & twelve & x.cla_years(yf, yt) & c["moj_uid"].notna().astype(bool)
+    birth = x.pupil_values(x.birth_month, x.position(c.loc[rows, "pupil_id"]))
+    year = x.cla_year[rows].astype(float).to_numpy()
+    age = np.floor(((year * 12 + 2) - birth) / 12)  # completed years on 31 March (month precision)
+    keep = (age >= 10) & (age <= 17)
+    base = pd.DataFrame({"moj_uid": c.loc[rows, "moj_uid"], "year": x.cla_year[rows]})[keep]
+    base = base.drop_duplicates()
+    o = x.offending
+    off = pd.DataFrame({"moj_uid": o["moj_uid"],
+                        "year": _collection_year(o["pnc_disposal_date"])}).dropna().drop_duplicates()
+    hit = base.merge(off, on=["moj_uid", "year"], how="left", indicator=True)["_merge"] == "both"
+    return _pct(int(hit.sum()), len(base)), len(base)
+
+
+def _disposal(x: Extract, yf: int, yt: int):
+    d = x.outcomes["most_severe_disposal"].astype("string")
+    base = x.cohorts(yf, yt) & d.notna().astype(bool)
+    return d.fillna("none"), base
+
+
+def offending_any(x: Extract, group, yf, yt):
+    d, base = _disposal(x, yf, yt)
+    return _share(d != "none", base & x.level_mask(group))
+
+
+def custody(x: Extract, group, yf, yt):
+    d, base = _disposal(x, yf, yt)
+    return _share(d == "custodial", base & x.level_mask(group))
+
+
+def noncustodial_or_caution(x: Extract, group, yf, yt):
+    d, base = _disposal(x, yf, yt)
+    return _share(d.isin(["caution", "non_custodial"]), base & x.level_mask(group))
+
+
+def custody_share_level(x: Extract, level, yf, yt):
+    d, base = _disposal(x, yf, yt)
+    return _share(x.level_code >= LEVELS.index(level), base & (d == "custodial"))
+
+
+def _youth_sanctioned(x: Extract, yf: int, yt: int):
+    o = x.outcomes
+    linked = o["most_severe_disposal"].notna().astype(bool) & x.cohorts(yf, yt)
+    first = o["first_cj_contact_date"]
+    first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
+    youth = pd.Series((first_month - x.birth_month) < 18 * 12, index=o.index) & first.notna().astype(bool)
+    return youth, linked
+
+
+def youth_sanction_share(x: Extract, arg, yf, yt):
+    youth, linked = _youth_sanctioned(x, yf, yt)
+    return _share(youth, linked)
+
+
+def youth_sanction_male(x: Extract, arg, yf, yt):
+    youth, linked = _youth_sanctioned(x, yf, yt)
+    return _share(pd.Series(x.male, index=youth.index), youth & linked & pd.Series(x.sex_known, index=youth.index))
+
+
+def la_count(x: Extract, arg, yf, yt):
+    la = x.cla.loc[x.cla_years(yf, yt), "cla_cla_la"].dropna()
+    return float(la.nunique()), len(la)
+
+
+def _cla_la_rates(x: Extract, yf: int, yt: int) -> pd.Series:
+    rows = x.cla_at31 & x.cla_years(yf, yt)
+    counts = x.cla.loc[rows, "cla_cla_la"].value_counts() / (yt - yf + 1)
+    return x.la_rates(counts * x.count_scale)
+
+
+def la_cla_rate(x: Extract, q, yf, yt):
+    r = _cla_la_rates(x, yf, yt)
+    return float(r.quantile(float(q))), len(r)
+
+
+def la_cla_rate_ratio(x: Extract, q, yf, yt):
+    r = _cla_la_rates(x, yf, yt)
+    med = r.median()
+    return (float(r.quantile(float(q)) / med) if med else float("nan")), len(r)
+
+
+def la_cin_rate_ratio(x: Extract, q, yf, yt):
+    rows = x.cin_at31 & x.cin_years(yf, yt)
+    pos = x.position(x.cin.loc[rows, "pupil_id"])
+    codes = x.pupil_values(x.la_code.codes, pos, -1)
+    n = np.bincount(codes[codes >= 0], minlength=len(x.la_code.categories))
+    r = x.la_rates(pd.Series(n, index=x.la_code.categories.astype(str)))
+    med = r.median()
+    return (float(r.quantile(float(q)) / med) if med else float("nan")), len(r)
+
+
+def idaci(x: Extract, stat, yf, yt):
+    s = x.la_context["idaci_average_score"].astype("Float64").dropna().astype(float)
+    return (float(getattr(s, stat)()) if len(s) else float("nan")), len(s)
+
+
+MEASURES = {f.__name__: f for f in (
+    cla_at_31_march, cla_growth, cla_starts_ratio, cla_ceased_ratio, cla_during_ratio, cla_child_years,
+    cla_male_share, cla_need_31_march, cla_need_starters, cla_placement_31_march, cla_legal_31_march,
+    cla_legal_start, cla_ceased_reason, cla_ceased_duration_mean, cla_ceased_duration_under, cin_at_31_march,
+    cin_during_ratio, cpp_at_31_march, cpp_per_cin, cpp_category, cin_need, cla_per_cin, spine_level_at_least,
+    ks4_l2em, att8, absence_rate, perm_exclusion, fixed_exclusion, fsm, cla_offending_in_year, offending_any,
+    custody, noncustodial_or_caution, custody_share_level, youth_sanction_share, youth_sanction_male, la_count,
+    la_cla_rate, la_cla_rate_ratio, la_cin_rate_ratio, idaci)}
+
+
+def compute(x: Extract, measure: str, year_from: int, year_to: int) -> tuple[float, int]:
+    """One figure from the extract: `measure` is 'name' or 'name:argument' (a MEASURES key)."""
+    name, _, arg = measure.partition(":")
+    if name not in MEASURES:
+        raise KeyError(f"unknown measure {name!r} in the published figures")
+    value, base = MEASURES[name](x, arg or None, int(year_from), int(year_to))
+    return float(value), int(base)
+
+
+def compare(x: Extract, published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every published figure beside the extract's: tolerance band, difference, within or not."""
+    pub = load_published() if published is None else published
+    values = [compute(x, r.measure, r.year_from, r.year_to) for r in pub.itertuples()]
+    extract = pd.Series([v for v, _ in values], dtype="float64")
+    base = pd.Series([b for _, b in values], dtype="Int64")
+    value = pub["value"].astype(float).reset_index(drop=True)
+    tol = pub["tolerance"].astype(float).reset_index(drop=True)
+    rel = (pub["tolerance_type"].reset_index(drop=True) == "relative")
+    half = np.where(rel, value.abs() * tol, tol)
+    finite = np.isfinite(extract.to_numpy()) & (base.fillna(0).to_numpy() > 0)
+    within = pd.array(np.where(finite, (extract >= value - half - 1e-9) & (extract <= value + half + 1e-9), False),
+                      dtype="boolean")
+    within[~finite] = pd.NA
+    out = pd.DataFrame({
+        "figure_id": pub["figure_id"].astype("string").reset_index(drop=True),
+        "target": pub["target"].astype("string").reset_index(drop=True),
+        "figure": pub["figure"].astype("string").reset_index(drop=True),
+        "year": pub["year"].astype("string").reset_index(drop=True),
+        "unit": pub["unit"].astype("string").reset_index(drop=True),
+        "published": value,
+        "tolerance": tol,
+        "tolerance_type": pd.Categorical(pub["tolerance_type"].reset_index(drop=True),
+                                         categories=["absolute", "relative"]),
+        "low": value - half,
+        "high": value + half,
+        "extract_value": extract.where(finite).astype("Float64"),
+        "difference": (extract - value).where(finite).astype("Float64"),
+        "within_tolerance": within,
+        "status": pd.Categorical(np.where(~finite, "not_computable", np.where(within.fillna(False), "within",
+                                                                                "outside")),
+                                 categories=["within", "outside", "not_computable"]),
+        "base": base,
+        "source": pub["source"].astype("string").reset_index(drop=True),
+        "comparability": pub["comparability"].astype("string").reset_index(drop=True),
+    })
+    for c in ("figure_id", "target", "figure", "year", "unit", "source", "comparability"):
+        out[c] = out[c].astype(pd.StringDtype("pyarrow"))
+    return out
+
+
+def summary(table: pd.DataFrame) -> dict:
+    computed = table["status"] != "not_computable"
+    within = int((table["status"] == "within").sum())
+    return {"figures": len(table), "compared": int(computed.sum()), "within_tolerance": within,
+            "share_within": round(within / int(computed.sum()), 4) if computed.any() else 0.0,
+            "outside": table.loc[table["status"] == "outside", "figure_id"].astype(str).tolist(),
+            "not_computable": table.loc[~computed, "figure_id"].astype(str).tolist()}
+
+
+def draw(table: pd.DataFrame) -> bytes:
+    """Each figure's distance from the published value in tolerance units (0 = published value,
+    ±1 = edge of the tolerance band), so counts, shares and ratios share one axis."""
+    t = table.iloc[::-1].reset_index(drop=True)
+    half = (t["high"] - t["low"]) / 2
+    z = ((t["extract_value"].astype(float) - t["published"]) / half.where(half > 0)).clip(-4, 4)
+    fig, axes = plots.figure(10.0, max(4.0, 0.17 * len(t) + 1.2))
+    ax = axes[0][0]
+    ax.axvspan(-1, 1, color="#d9ead3", zorder=0, label="within tolerance")
+    ax.axvline(0, color="#555555", lw=0.8)
+    colour = np.where(t["status"].astype(str) == "within", "#2b7a3d", "#c0392b")
+    y = np.arange(len(t))
+    ax.scatter(z.fillna(0), y, c=colour, s=14, zorder=3)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{i} ({tg})" for i, tg in zip(t["figure_id"], t["target"])], fontsize=6)
+    ax.set_xlim(-4.2, 4.2)
+    ax.set_ylim(-1, len(t))
+    ax.set_xlabel("(extract − published) / tolerance   (clipped at ±4; red = outside tolerance)")
+    s = summary(table)
+    ax.set_title(f"Extract vs England's published statistics: {s['within_tolerance']} of {s['compared']} "
+                 f"figures within tolerance", fontsize=10)
+    return plots.render(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Assets
+
+
+class NationalComparisonConfig(dg.Config):
+    count_scale: float | None = None  # None: NATIONAL_SCALE_PUPILS / spine pupils (the synthetic default)
+
+
+@dg.asset(
+    group_name=GROUP, kinds={"pandas", "parquet"},
+    check_specs=[schema_spec("national_comparison", NationalComparison),
+                 dg.AssetCheckSpec("within_published_tolerance", asset="national_comparison", blocking=False,
+                                   description=f"At least {SHARE_WITHIN_FOR_PASS:.0%} of the computable figures are "
+                                               "within the published tolerance (a warning, never a blocker)")],
+    metadata={"dagster/column_schema": table_schema(NationalComparison)})
+def national_comparison(config: NationalComparisonConfig, cla_clean: pd.DataFrame, cin_clean: pd.DataFrame,
+                        pupil_outcomes: pd.DataFrame, spine_clean: pd.DataFrame, absence_clean: pd.DataFrame,
+                        exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame,
+                        la_context_clean: pd.DataFrame):
+    """How the extract compares with England's published statistics, one row per figure: the
+    published value (DfE, ONS and research sources; year, source and link in each row), the same
+    figure computed from this extract, the tolerance band, and whether the extract falls within it.
+
+    Read it as a quality check on a real extract (do counts, placement and legal-status mixes,
+    category of need, child protection plans, education and offending gaps look like England's?),
+    and as a realism check on the synthetic world. The published figures live in
+    `mojdfe_assets/data/published_statistics.csv`: add or correct a figure there, not in code.
+
+    The extract is not all of England's children: it is a spine of KS4 cohorts plus the social-care
+    records of those and nearby children. Shares and ratios are compared directly; counts are
+    multiplied by `count_scale` (by default 10,000,000 ÷ spine pupils, the synthetic generator's
+    national scale; set it in the run config for a real extract, e.g. 1 if the CLA and CIN extracts
+    hold every matched child). The `comparability` column says, for each figure, how the extract's
+    figure is made comparable and what still differs (ages covered, 'ever' within the windows
+    rather than before 18, one record per child per year). A figure outside tolerance is a prompt to
+    look, not an error; the check `within_published_tolerance` warns when fewer than 90% are within."""
+    spine_pupils = len(spine_clean)
+    scale = config.count_scale if config.count_scale is not None else (
+        NATIONAL_SCALE_PUPILS / spine_pupils if spine_pupils else 1.0)
+    x = Extract(cla=cla_clean, cin=cin_clean, outcomes=pupil_outcomes, spine=spine_clean, absence=absence_clean,
+                exclusions=exclusions_clean, offending=offending_clean, la_context=la_context_clean,
+                count_scale=scale)
+    table = compare(x)
+    s = summary(table)
+    meta = {"figures_within_tolerance": s["within_tolerance"], "figures_compared": s["compared"],
+            "summary": f"{s['within_tolerance']} of {s['compared']} figures within tolerance",
+            "share_within": dg.MetadataValue.float(float(s["share_within"])),
+            "outside_tolerance": dg.MetadataValue.json(s["outside"]),
+            "not_computable": dg.MetadataValue.json(s["not_computable"]),
+            "count_scale": dg.MetadataValue.float(float(scale))}
+    check = dg.AssetCheckResult(
+        asset_key="national_comparison", check_name="within_published_tolerance",
+        passed=bool(s["compared"]) and s["share_within"] >= SHARE_WITHIN_FOR_PASS,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"within": s["within_tolerance"], "compared": s["compared"],
+                  "outside_tolerance": dg.MetadataValue.json(s["outside"])})
+    yield from checked_output(table, NationalComparison, "national_comparison", meta, extra_checks=[check])
+
+
+@dg.asset(group_name=GROUP, kinds={"matplotlib", "png"})
+def national_comparison_chart(context: dg.AssetExecutionContext, national_comparison: pd.DataFrame) -> bytes:
+    """Chart of `national_comparison`: for every published figure, how far the extract's value lies
+    from the published one, in units of the figure's tolerance (0 = the published value; the green
+    band, ±1, is the tolerance). Red points are outside tolerance; the title counts those within.
+    Stored as `national_comparison_chart.png` and shown here."""
+    png = draw(national_comparison)
+    context.add_output_metadata(plots.image_metadata(png, "Extract vs published statistics"))
+    return png
+
+
+national_assets = [national_comparison, national_comparison_chart]

@@ -1,0 +1,156 @@
+"""Research question 2: LA comparisons on worlds with planted LA effects, expected counts and
+limits by hand, and disclosure control of the publishable table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mojdfe_assets import la_aggregates as L
+from mojdfe_assets.disclosure import determined_cells
+from mojdfe_assets.schemas import IDENTIFIER_COLUMNS, LaAggregates, LaAggregatesPublishable
+from mojdfe_assets.stats import funnel_limits, poisson_ratio_ci
+
+from .worlds import pupils
+
+N_LAS = 40
+HIGH, LOW = 7, 12  # LAs with a planted effect on pupils with social-care contact
+
+
+def context(n_las: int, poverty) -> pd.DataFrame:
+    return pd.DataFrame({"la_code": pd.array([f"{300 + i}" for i in range(n_las)], dtype="string[pyarrow]"),
+                         "idaci_average_score": pd.array(poverty, dtype="Float64")})
+
+
+@pytest.fixture(scope="module")
+def planted():
+    rng = np.random.default_rng(21)
+    poverty = rng.uniform(0.06, 0.33, N_LAS)
+    # Community offending rises with poverty and varies by LA: shared by every level, so the
+    # adjusted comparison (non-social-care rate, poverty) should absorb it.
+    shift = 1.5 * (poverty - poverty.mean()) + rng.normal(0, 0.25, N_LAS)
+    df = pupils(100_000, seed=22, n_las=N_LAS, la_shift=shift,
+                la_sc_extra={HIGH: np.log(2.5), LOW: -np.log(3.0)})
+    return L.compare_las(df, context(N_LAS, poverty))
+
+
+def test_planted_la_effects_are_flagged(planted):
+    LaAggregates.validate(planted)
+    sc = planted[planted["level"].isin(["referral_only", "child_in_need"])].set_index(["la", "level"])
+    for lv in ("referral_only", "child_in_need"):
+        assert sc.loc[(f"{300 + HIGH}", lv), "outlier"] == "high_99.8"
+        assert sc.loc[(f"{300 + LOW}", lv), "outlier"] == "low_99.8"
+        assert sc.loc[(f"{300 + HIGH}", lv), "adjusted_ci_low"] > 1
+        assert sc.loc[(f"{300 + LOW}", lv), "adjusted_ci_high"] < 1
+    others = planted[~planted["la"].isin([f"{300 + HIGH}", f"{300 + LOW}"]) & (planted["level"] != "none")]
+    flagged = others["outlier"].isin(["high_99.8", "low_99.8"]).mean()
+    assert flagged <= 0.05, flagged
+    # Without the adjustment, the LA-wide shift makes many more LAs look unusual.
+    crude_out = (others["oe_ci_low"] > 1) | (others["oe_ci_high"] < 1)
+    adj_out = (others["adjusted_ci_low"] > 1) | (others["adjusted_ci_high"] < 1)
+    assert crude_out.sum() > 2 * adj_out.sum()
+
+
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.SingularMatrixWarning")  # 2 LAs: LA covariates collinear
+def test_crude_expected_and_ratio_by_hand():
+    df = pupils(60, seed=3, n_las=2)
+    la = np.array(["300"] * 30 + ["301"] * 30)
+    level = np.array((["none"] * 20 + ["looked_after"] * 10) * 2)
+    cj = np.zeros(60, bool)
+    cj[[0, 1, 20, 21, 22, 23, 24, 25]] = True           # LA 300: none 2/20, looked after 6/10
+    cj[[30, 31, 32, 33, 50, 51]] = True                 # LA 301: none 4/20, looked after 2/10
+    df["la"] = pd.array(la, dtype="string[pyarrow]")
+    df["level"] = pd.Categorical(level, categories=df["level"].cat.categories, ordered=True)
+    df["first_cj_contact_date"] = pd.Series(np.where(cj, np.datetime64("2016-01-01", "ms"), np.datetime64("NaT", "ms")))
+    df["most_severe_disposal"] = pd.Categorical(np.where(cj, "caution", "none"),
+                                                categories=df["most_severe_disposal"].cat.categories, ordered=True)
+    out = L.compare_las(df, context(2, [0.1, 0.2])).set_index(["la", "level"])
+    # National rates: none 6/40 = 0.15, looked after 8/20 = 0.4.
+    r = out.loc[("300", "looked_after")]
+    assert (r["pupils"], r["cj_contact"], r["rate"]) == (10, 6, 0.6)
+    assert r["expected"] == pytest.approx(4.0) and r["oe_ratio"] == pytest.approx(1.5)
+    r = out.loc[("301", "none")]
+    assert r["expected"] == pytest.approx(3.0) and r["oe_ratio"] == pytest.approx(4 / 3)
+    assert r["la_non_sc_rate"] == pytest.approx(0.2) and out.loc[("300", "none"), "la_non_sc_rate"] == 0.1
+    # Expected counts add up to the observed national total, crude and adjusted (the logistic
+    # model with an intercept reproduces the total).
+    assert out["expected"].sum() == pytest.approx(14.0)
+    assert out["adjusted_expected"].sum() == pytest.approx(14.0, rel=1e-5)
+
+
+def test_exact_interval_and_funnel_limits():
+    lo, hi = poisson_ratio_ci([10], [10.0])
+    assert (round(lo[0], 4), round(hi[0], 4)) == (0.4795, 1.8390)  # the exact 95% interval for 10 is 4.795–18.39
+    for e in (400.0, 2500.0):  # normal approximation holds for large expected counts
+        lo, hi = funnel_limits([e], 0.025)
+        assert lo[0] == pytest.approx(1 - 1.96 / np.sqrt(e), abs=0.003)
+        assert hi[0] == pytest.approx(1 + 1.96 / np.sqrt(e), abs=0.003)
+    lo95, hi95 = funnel_limits([20.0, 200.0], 0.025)
+    lo998, hi998 = funnel_limits([20.0, 200.0], 0.001)
+    assert (lo998 < lo95).all() and (hi998 > hi95).all() and hi95[1] < hi95[0]  # the funnel narrows
+    assert list(L.flag(np.array([2.0, 1.3, 1.0, 0.7, 0.1]), 0.8, 1.2, 0.6, 1.5)) == [
+        "high_99.8", "high_95", "within", "low_95", "low_99.8"]
+
+
+def hand_aggregates() -> pd.DataFrame:
+    """4 LAs × 3 levels; LA 301 looked after: 4 of 40 cautioned (small numerator, published
+    denominator: naive suppression of the 4 alone leaves it recoverable as 40 - 36)."""
+    rows = [("300", "none", 400, 40), ("300", "child_in_need", 60, 20), ("300", "looked_after", 30, 15),
+            ("301", "none", 500, 55), ("301", "child_in_need", 80, 25), ("301", "looked_after", 40, 4),
+            ("302", "none", 300, 30), ("302", "child_in_need", 50, 18), ("302", "looked_after", 25, 25),
+            ("303", "none", 350, 33), ("303", "child_in_need", 45, 14), ("303", "looked_after", 35, 16)]
+    df = pd.DataFrame(rows, columns=["la", "level", "pupils", "cj_contact"])
+    df["level"] = pd.Categorical(df["level"], categories=list(L.LEVELS), ordered=True)
+    df["adjusted_expected"] = df["pupils"] * 0.2
+    df["adjusted_ratio"] = df["cj_contact"] / df["adjusted_expected"]
+    df["outlier"] = "within"
+    return df
+
+
+def test_publishable_rules_on_a_hand_table():
+    agg = hand_aggregates()
+    pub, meta = L.publishable(agg)
+    LaAggregatesPublishable.validate(pub)
+    assert not (set(pub.columns) & IDENTIFIER_COLUMNS)
+    cell = pub.set_index(["la", "level"])
+    # Primary: 4 cautioned in 301/looked_after; 302/looked_after had everyone cautioned (25 of 25).
+    for key in (("301", "looked_after"), ("302", "looked_after")):
+        assert cell.loc[key, "suppressed"] and pd.isna(cell.loc[key, "cj_contact"]) and pd.isna(cell.loc[key, "pupils"])
+    # Secondary, worked by hand: the 4's column partner is the smallest other cautioned count in
+    # the looked-after column (300: 15); row partners are the smallest in each row (child in
+    # need: 20, 25), and the forced 302 cell needs its own row partner (302 child in need).
+    hidden = {k for k, v in cell["suppressed"].items() if v and k[0] != "total"}
+    assert hidden == {(la, lv) for la in ("300", "301", "302") for lv in ("child_in_need", "looked_after")}
+    # Suppressed in numerator and denominator alike, so nothing is recovered by subtraction.
+    assert (pub["pupils"].isna() == pub["cj_contact"].isna()).all()
+    counts = pd.concat([pub["pupils"], pub["cj_contact"]]).dropna().astype(int)
+    assert not ((counts > 0) & (counts < 10)).any() and (counts % 5 == 0).all()
+    # Exact totals do not pin any suppressed cell in any of the linked tables.
+    wide = agg.pivot(index="la", columns="level", values="pupils").dropna(axis=1).astype(int)
+    mask = cell["suppressed"].unstack().loc[wide.index, wide.columns].astype(bool)
+    assert determined_cells(wide, mask) == [] and meta["recoverable_suppressed_cells"] == 0
+    # Totals are published rounded: England none = 400+500+300+350 = 1550; LA 300 all = 490.
+    assert cell.loc[("total", "none"), "pupils"] == 1550 and cell.loc[("300", "all"), "pupils"] == 490
+    # Rates and ratios come from the published (rounded) counts.
+    r = cell.loc[("303", "child_in_need")]  # 14 -> 15 of 45: rate 15/45, ratio 15/(45*0.2)
+    assert r["cj_contact"] == 15 and r["rate"] == round(15 / 45, 4) and r["adjusted_ratio"] == round(15 / 9, 2)
+    r = cell.loc[("303", "looked_after")]  # 16 -> 15 of 35
+    assert r["cj_contact"] == 15 and r["rate"] == round(15 / 35, 4) and r["adjusted_ratio"] == round(15 / 7, 2)
+    assert cell.loc[("total", "all"), "pupils"] == 1915 and cell.loc[("total", "referral_only"), "pupils"] == 0
+
+
+def test_naive_suppression_of_the_table_would_leak():
+    """The rule the publishable table follows is needed: suppressing only the small numerator
+    leaves it recoverable from the published denominator and the complement."""
+    agg = hand_aggregates()
+    k = agg.set_index(["la", "level"]).loc[("301", "looked_after")]
+    not_cj = k["pupils"] - k["cj_contact"]
+    assert not_cj >= 10 and k["pupils"] >= 10  # both would pass a naive threshold rule
+    assert k["pupils"] - not_cj == 4            # ... and give the suppressed 4 back
+
+
+def test_funnel_chart_draws_only_published_cells(planted):
+    pub, _ = L.publishable(planted)
+    png = L.draw_funnels(planted, pub)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
