@@ -250,11 +250,15 @@ def fit_models(df: pd.DataFrame) -> pd.DataFrame:
 # Assets
 
 SOURCES = {"pupil_outcomes"}
+# The pupil_outcomes columns these assets read (only these are loaded from storage).
+OUTCOME_COLUMNS = ["level", "sex", "ks4_year", "fsm", "first_cj_contact_date", "sessions_possible",
+                   *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c not in ("cj_contact", "custodial")]]
 
 
 @dg.asset(group_name=GROUP, kinds=KINDS,
           metadata={"dagster/column_schema": table_schema(InterventionOutcomeSummary)},
-          check_specs=[schema_spec("intervention_outcome_summary", InterventionOutcomeSummary)])
+          check_specs=[schema_spec("intervention_outcome_summary", InterventionOutcomeSummary)],
+          ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
 def intervention_outcome_summary(pupil_outcomes: pd.DataFrame):
     """Research question 1, descriptive: for each level of social-care intervention (none,
     referral only, child in need, child protection plan, looked after), the number of pupils and
@@ -275,7 +279,8 @@ def intervention_outcome_summary(pupil_outcomes: pd.DataFrame):
 
 @dg.asset(group_name=GROUP, kinds={"pandas", "parquet", "statsmodels"},
           metadata={"dagster/column_schema": table_schema(InterventionOutcomeModels)},
-          check_specs=[schema_spec("intervention_outcome_models", InterventionOutcomeModels)])
+          check_specs=[schema_spec("intervention_outcome_models", InterventionOutcomeModels)],
+          ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
 def intervention_outcome_models(pupil_outcomes: pd.DataFrame):
     """Research question 1, adjusted: each outcome regressed on intervention level (reference:
     no social-care contact), sex, KS4 cohort and FSM eligibility, fitted with statsmodels.

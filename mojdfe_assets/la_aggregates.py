@@ -176,7 +176,9 @@ def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE)
 
 
 @dg.asset(group_name=GROUP, kinds=KINDS, metadata={"dagster/column_schema": table_schema(LaAggregates)},
-          check_specs=[schema_spec("la_aggregates", LaAggregates)])
+          check_specs=[schema_spec("la_aggregates", LaAggregates)],
+          ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": [
+              "la", "level", "sex", "ks4_year", "fsm", "most_severe_disposal", "first_cj_contact_date"]})})
 def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame):
     """Research question 2: for each local authority (the pupil's KS4 LA) and intervention level,
     the pupils linked to MoJ data, those cautioned or convicted, and the crude rate; the count

@@ -632,7 +632,24 @@ class NationalComparisonConfig(dg.Config):
                  dg.AssetCheckSpec("within_published_tolerance", asset="national_comparison", blocking=False,
                                    description=f"At least {SHARE_WITHIN_FOR_PASS:.0%} of the computable figures are "
                                                "within the published tolerance (a warning, never a blocker)")],
-    metadata={"dagster/column_schema": table_schema(NationalComparison)})
+    metadata={"dagster/column_schema": table_schema(NationalComparison)},
+    # Only the columns the figures use are read from storage (see ParquetIOManager.load_input).
+    ins={"cla_clean": dg.AssetIn(metadata={"columns": [
+             "moj_uid", "pupil_id", "academic_year_end", "cla_cla_la", "cla_poc_start", "cla_cat_need", "cla_date_epi_comm",
+             "cla_date_epi_ceased", "cla_legal_status", "cla_placement", "cla_rec", "cla_cla_31_march",
+             "cla_cla_12_months"]}),
+         "cin_clean": dg.AssetIn(metadata={"columns": [
+             "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_category_of_abuse", "cin_initial_category_of_abuse",
+             "cin_latest_category_of_abuse", "cin_primary_need_code"]}),
+         "pupil_outcomes": dg.AssetIn(metadata={"columns": [
+             "pupil_id", "level", "sex", "fsm", "ks4_year", "la", "gcse_level2_em", "attainment8",
+             "most_severe_disposal", "first_cj_contact_date"]}),
+         "spine_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "ks4_year_of_birth", "ks4_month_of_birth"]}),
+         "absence_clean": dg.AssetIn(metadata={"columns": [
+             "pupil_id", "academic_year", "ab_sessions_possible", "ab_sessions_unauthorised",
+             "ab_sessions_authorised"]}),
+         "exclusions_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end", "exc_category"]}),
+         "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal_date"]})})
 def national_comparison(config: NationalComparisonConfig, cla_clean: pd.DataFrame, cin_clean: pd.DataFrame,
                         pupil_outcomes: pd.DataFrame, spine_clean: pd.DataFrame, absence_clean: pd.DataFrame,
                         exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame,
