@@ -21,16 +21,20 @@ def _arrow(x) -> pa.Array | pa.ChunkedArray | None:
     return None
 
 
+def _value_set(v: pa.Array | pa.ChunkedArray, type_: pa.DataType) -> pa.Array:
+    """The lookup side of a pyarrow set kernel: one contiguous array of the probed column's type."""
+    if isinstance(v, pa.ChunkedArray):
+        v = v.combine_chunks() if v.num_chunks else pa.array([], type_)
+    return v if v.type == type_ else v.cast(type_)
+
+
 def isin(s: pd.Series, values) -> pd.Series:
     """`s.isin(values)` (same result, missing matches missing) with pyarrow when both sides are
     Arrow-backed; otherwise pandas' own."""
     a, v = _arrow(s), _arrow(values)
     if a is None or v is None:
         return s.isin(values)
-    if isinstance(v, pa.ChunkedArray):
-        v = v.combine_chunks() if v.num_chunks else pa.array([], a.type)
-    if v.type != a.type:
-        v = v.cast(a.type)
+    v = _value_set(v, a.type)
     hit = pc.is_in(a, value_set=v, skip_nulls=False).fill_null(False)
     return pd.Series(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool), index=s.index, name=s.name)
 
@@ -41,10 +45,7 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     a, v = _arrow(keys), _arrow(mapping.index)
     if a is None or v is None:
         return keys.map(mapping)
-    if isinstance(v, pa.ChunkedArray):
-        v = v.combine_chunks() if v.num_chunks else pa.array([], a.type)
-    if v.type != a.type:
-        v = v.cast(a.type)
+    v = _value_set(v, a.type)
     pos = pc.index_in(a, value_set=v, skip_nulls=False).fill_null(-1)
     indexer = np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.intp)
     values = pd.api.extensions.take(mapping._values, indexer, allow_fill=True)

@@ -18,7 +18,7 @@ from . import plots
 from .disclosure import THRESHOLD
 from .checks import checked_output, schema_spec, table_schema
 from .schemas import CONVICTION_GROUPS, LEVELS, SEVERITY, InterventionOutcomeModels, InterventionOutcomeSummary
-from .stats import Z95, median_ci, wilson
+from .stats import Z95, dummies, median_ci, wilson
 
 GROUP = "effects"
 KINDS = {"pandas", "parquet"}
@@ -61,6 +61,14 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
 # Summary: rates, medians and shares per level
 
 
+def _proportions(outcome: str, measure: str, category, events: np.ndarray, n: np.ndarray) -> pd.DataFrame:
+    """One row per level: events / n with its Wilson 95% interval."""
+    lo, hi = wilson(events, n)
+    return pd.DataFrame({"level": list(LEVELS), "outcome": outcome, "measure": measure, "category": category,
+                         "n": n, "events": events, "estimate": events / np.where(n > 0, n, np.nan),
+                         "ci_low": lo, "ci_high": hi})
+
+
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per level and outcome: n with the outcome recorded, and a rate (binary), median (counts)
     or category share (ordinal) with its 95% confidence interval."""
@@ -69,11 +77,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     for name in BINARY:
         y = df[name]
         g = pd.DataFrame({"level": level, "y": y.astype("Float64")}).groupby("level", observed=False)["y"]
-        events, n = g.sum().to_numpy(float), g.count().to_numpy(float)
-        lo, hi = wilson(events, n)
-        parts.append(pd.DataFrame({"level": list(LEVELS), "outcome": name, "measure": "rate", "category": pd.NA,
-                                   "n": n, "events": events, "estimate": events / np.where(n > 0, n, np.nan),
-                                   "ci_low": lo, "ci_high": hi}))
+        parts.append(_proportions(name, "rate", pd.NA, g.sum().to_numpy(float), g.count().to_numpy(float)))
     for name in COUNTS:
         values = df[name].astype("Float64")
         rows = []
@@ -87,12 +91,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         tab = pd.crosstab(level, df[name].astype(pd.CategoricalDtype(list(cats))), dropna=False)
         tab = tab.reindex(index=list(LEVELS), columns=list(cats), fill_value=0)
         n = tab.sum(axis=1).to_numpy(float)
-        for cat in cats:
-            k = tab[cat].to_numpy(float)
-            lo, hi = wilson(k, n)
-            parts.append(pd.DataFrame({"level": list(LEVELS), "outcome": name, "measure": "share", "category": cat,
-                                       "n": n, "events": k, "estimate": k / np.where(n > 0, n, np.nan),
-                                       "ci_low": lo, "ci_high": hi}))
+        parts += [_proportions(name, "share", cat, tab[cat].to_numpy(float), n) for cat in cats]
     out = pd.concat(parts, ignore_index=True)
     out["level"] = out["level"].astype(pd.CategoricalDtype(list(LEVELS), ordered=True))
     out["outcome"] = out["outcome"].astype("string[pyarrow]")
@@ -130,15 +129,8 @@ def cells(df: pd.DataFrame, value: str, exposure: str | None = None) -> pd.DataF
 
 def design(c: pd.DataFrame, constant: bool = True) -> pd.DataFrame:
     """Treatment-coded design: reference level `none`, the first sex, the first cohort, not FSM."""
-    level = pd.Categorical(c["level"], categories=[lv for lv in LEVELS])
-    x = pd.get_dummies(level, prefix="level", prefix_sep=":", dtype=float).iloc[:, 1:]
-    sexes = sorted(c["sex"].unique())
-    cohorts = sorted(c["ks4_year"].unique())
-    x = pd.concat([x,
-                   pd.get_dummies(pd.Categorical(c["sex"], categories=sexes), prefix="sex", prefix_sep=":",
-                                  dtype=float).iloc[:, 1:],
-                   pd.get_dummies(pd.Categorical(c["ks4_year"], categories=cohorts), prefix="ks4_year",
-                                  prefix_sep=":", dtype=float).iloc[:, 1:],
+    x = pd.concat([dummies(c["level"], LEVELS, "level"), dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
+                   dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
                    pd.DataFrame({"fsm": c["fsm"].astype(float).to_numpy()})], axis=1)
     x = x.loc[:, x.std(axis=0) > 0]  # a level or cohort absent from the data has no estimate
     x.index = c.index

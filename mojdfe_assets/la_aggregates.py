@@ -22,7 +22,7 @@ from . import plots
 from .checks import checked_output, schema_spec, table_schema
 from .disclosure import BASE, THRESHOLD, determined_cells, protect_linked, publish_rate
 from .schemas import LEVELS, OUTLIER_FLAGS, LaAggregates, LaAggregatesPublishable
-from .stats import funnel_limits, poisson_ratio_ci
+from .stats import dummies, funnel_limits, poisson_ratio_ci
 
 GROUP = "la_aggregates"
 KINDS = {"pandas", "parquet"}
@@ -52,19 +52,13 @@ def la_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
     return out.astype({c: str for c in ("la", "level", "sex", "ks4_year", "fsm")})
 
 
-def _dummies(s: pd.Series, categories, prefix: str) -> pd.DataFrame:
-    return pd.get_dummies(pd.Categorical(s, categories=categories), prefix=prefix, prefix_sep=":",
-                          dtype=float).iloc[:, 1:]
-
-
 def adjusted_expected(c: pd.DataFrame) -> np.ndarray:
     """Per cell, the expected count under a national binomial GLM (logit link) of caution or
     conviction on level, sex, cohort, FSM and the LA covariates (no LA effects): the national
     average for pupils like these in an LA like this."""
-    x = pd.concat([_dummies(c["level"], list(LEVELS), "level"),
-                   _dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
-                   _dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
-                   _dummies(c["fsm"], sorted(c["fsm"].unique()), "fsm")], axis=1)
+    x = pd.concat([dummies(c["level"], LEVELS, "level"), dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
+                   dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
+                   dummies(c["fsm"], sorted(c["fsm"].unique()), "fsm")], axis=1)
     x["la_non_sc_logit"] = _logit(c["la_non_sc_rate"])
     x["la_idaci"] = c["la_idaci"].to_numpy(float)
     x = x.loc[:, x.std(axis=0) > 0]

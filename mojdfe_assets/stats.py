@@ -1,9 +1,10 @@
-"""Confidence intervals and control limits used by the research-question assets (vectorised over
-arrays of counts; closed forms or scipy distributions, no fitting)."""
+"""Confidence intervals, control limits and model design columns used by the research-question
+assets (vectorised over arrays of counts; closed forms or scipy distributions, no fitting)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -52,3 +53,9 @@ def median_ci(sorted_values: np.ndarray, level: float = 0.95) -> tuple[float, fl
     lo = int(max(stats.binom.ppf(a, n, 0.5), 1))           # 1-based rank
     hi = int(min(stats.binom.ppf(1 - a, n, 0.5) + 1, n))
     return float(np.median(sorted_values)), float(sorted_values[lo - 1]), float(sorted_values[hi - 1])
+
+
+def dummies(values, categories, prefix: str) -> pd.DataFrame:
+    """Treatment-coded indicator columns 'prefix:value', the first category as reference."""
+    return pd.get_dummies(pd.Categorical(values, categories=list(categories)), prefix=prefix, prefix_sep=":",
+                          dtype=float).iloc[:, 1:]
