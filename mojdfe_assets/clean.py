@@ -12,6 +12,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from . import arrowops as ops
 from . import codelists
 from . import extracts as X
 from .checks import schema_check, table_metadata, table_schema
@@ -145,7 +146,7 @@ def clean_cla(raw: pd.DataFrame) -> Cleaned:
 
 def clean_spine(raw: pd.DataFrame) -> Cleaned:
     def one_row_per_pupil(c: pd.DataFrame) -> dict[str, pd.Series]:
-        dup = c["pupil_id"].notna() & c["pupil_id"].duplicated(keep="first")
+        dup = c["pupil_id"].notna().to_numpy(dtype=bool) & ops.duplicated(c, ["pupil_id"])
         return {"pupil_id: pupil already has a spine row": dup}
 
     return clean_table(raw, X.SPINE, SPINE_SPEC, extra_rules=one_row_per_pupil)

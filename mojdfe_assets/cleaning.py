@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import arrowops as ops
 from . import codelists
 from .extracts import Extract
 
@@ -80,13 +81,14 @@ def read_text(path: Path, extract: Extract) -> pd.DataFrame:
     if not path.exists():
         raise ExtractError(f"{path.name}: file not found in {path.parent}")
     names = _header(path)
-    opts = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+    # large_string: the type pandas' Arrow-backed strings hold, so no column is cast (copied) again
+    opts = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
                                 quoted_strings_can_be_null=False)
     try:
         table = pacsv.read_csv(path, convert_options=opts)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return _read_tolerant(path, names)
-    df = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
+    df = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.large_string() else None)
     df.insert(0, ROW, np.arange(1, len(df) + 1, dtype=np.int64))
     df[PROBLEM] = pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(df), pa.string())), index=df.index)
     df[LINE] = pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(df), pa.string())), index=df.index)
@@ -390,14 +392,14 @@ def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, da
 
 def _exact_duplicates(raw: pd.DataFrame, extract: Extract) -> np.ndarray:
     """raw.duplicated(delivered columns, keep="first"), computed only among the rows whose first
-    identifier column repeats (an exact copy repeats every column), which are few."""
+    identifier column and year may repeat (an exact copy repeats every column), which are few."""
     cols = list(extract.columns)
     key = next((c for c in cols if common_key(snake_case(c)) == "pupil_id"),
                next((c for c in cols if common_key(snake_case(c)) == "moj_uid"), None))
     if key is None:
         return raw.duplicated(subset=cols, keep="first").to_numpy(dtype=bool)
     keys = [key, *(c for c in cols if common_key(snake_case(c)) == "academic_year")]
-    candidates = np.flatnonzero(raw.duplicated(subset=keys, keep=False).to_numpy(dtype=bool))
+    candidates = np.flatnonzero(ops.repeated(*(raw[k] for k in keys)))
     dup = np.zeros(len(raw), dtype=bool)
     if len(candidates):
         dup[candidates] = raw.iloc[candidates].duplicated(subset=cols, keep="first").to_numpy(dtype=bool)

@@ -43,6 +43,10 @@ def _run(args) -> int:
 
     import dagster as dg
 
+    from .resources import freeze_loaded_code
+
+    asset_job()  # import and resolve the code location before freezing it
+    freeze_loaded_code()
     t = time.perf_counter()
     # execute_job with the in-process executor, not job.execute_in_process: the latter keeps every
     # asset's output in memory until the run ends (for its result object), which at national

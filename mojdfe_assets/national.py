@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from . import codelists, plots
 from .checks import checked_output, schema_spec, table_schema
 from .codelists import INTERVENTION_LEVELS as LEVELS
-from .schemas import NationalComparison
+from .schemas import SEVERITY, NationalComparison
 
 GROUP = "national"
 PUBLISHED_CSV = Path(__file__).parent / "data" / "published_statistics.csv"
@@ -64,7 +64,7 @@ def _pct(num, den) -> float:
     return float(100.0 * num / den) if den else float("nan")
 
 
-def _share(mask: pd.Series, base: pd.Series) -> tuple[float, int]:
+def _share(mask: np.ndarray, base: np.ndarray) -> tuple[float, int]:
     """Percentage of `base` rows where `mask` holds."""
     n = int(base.sum())
     return _pct(int((mask & base).sum()), n), n
@@ -75,10 +75,42 @@ def _end_year(label: pd.Series) -> pd.Series:
     return pd.to_numeric(label.astype("string").str[-4:], errors="coerce").astype("Int64")
 
 
-def _arrow_text(s: pd.Series) -> pa.Array:
-    """A text column as one Arrow string array (no copy for Arrow-backed columns)."""
+def _by_value(s: pd.Series, f, missing, dtype) -> np.ndarray:
+    """`f` (vectorised over a Series) worked out once per distinct value of column `s`, not once per
+    row, and taken back to the rows; `missing` where `s` is missing. A categorical column (read from
+    Parquet's dictionary pages, see the `dictionary_columns` of the asset's inputs) gives its
+    categories directly; any other column is factorized first."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, values = s.cat.codes.to_numpy(), s.cat.categories
+    else:
+        codes, values = pd.factorize(s)
+    lookup = np.append(np.asarray(f(pd.Series(values)), dtype=dtype), np.array([missing], dtype=dtype))
+    return lookup[codes]  # code -1 (missing) -> the trailing `missing`
+
+
+_NO_YEAR = np.iinfo(np.int16).min  # below any year a label's last four characters can give
+
+
+def _years(label: pd.Series) -> np.ndarray:
+    """`_end_year` of each label as int16, `_NO_YEAR` where missing or not a year."""
+    return _by_value(label, lambda v: _end_year(v).fillna(_NO_YEAR), _NO_YEAR, np.int16)
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    """A numeric column as float64, NaN where missing (comparisons with NaN are false)."""
+    return s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _flag(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A true/false column as (true, recorded) boolean arrays."""
+    b = s.astype("boolean")
+    return b.fillna(False).to_numpy(dtype=bool), b.notna().to_numpy(dtype=bool)
+
+
+def _arrow_text(s: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow strings (no copy for Arrow-backed columns)."""
     arr = pa.array(s.astype(pd.StringDtype("pyarrow")).array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
 
 
 def _collection_year(dates: pd.Series) -> pd.Series:
@@ -88,7 +120,10 @@ def _collection_year(dates: pd.Series) -> pd.Series:
 
 @dataclass
 class Extract:
-    """The tables the figures are computed from (cleaned and derived tables, as stored)."""
+    """The tables the figures are computed from (cleaned and derived tables, as stored).
+
+    Row attributes the measures share (years, flags, codes, positions) are numpy arrays worked out
+    once per extract; a measure is then a few boolean operations on them."""
 
     cla: pd.DataFrame          # cla_clean
     cin: pd.DataFrame          # cin_clean
@@ -102,27 +137,27 @@ class Extract:
 
     # --- CLA -------------------------------------------------------------------------------
     @cached_property
-    def cla_year(self) -> pd.Series:
-        return self.cla["academic_year_end"].astype("Int64")
+    def cla_year(self) -> np.ndarray:
+        return _floats(self.cla["academic_year_end"])
 
     @cached_property
-    def cla_at31(self) -> pd.Series:
+    def cla_at31(self) -> np.ndarray:
         flag = self.cla["cla_cla_31_march"].astype("boolean")
-        return flag.fillna(self.cla["cla_date_epi_ceased"].isna()).astype(bool)
+        return flag.fillna(self.cla["cla_date_epi_ceased"].isna()).to_numpy(dtype=bool)
 
     @cached_property
-    def cla_starter(self) -> pd.Series:
+    def cla_starter(self) -> np.ndarray:
         """Rows whose period of care began in the row's collection year."""
-        return (_collection_year(self.cla["cla_poc_start"]) == self.cla_year).fillna(False).astype(bool)
+        return _floats(_collection_year(self.cla["cla_poc_start"])) == self.cla_year
 
     @cached_property
-    def cla_ended(self) -> pd.Series:
+    def cla_ended(self) -> np.ndarray:
         """Rows whose episode ceased with care ending (reason other than X1)."""
-        rec = self.cla["cla_rec"].astype("string")
-        return (self.cla["cla_date_epi_ceased"].notna() & rec.notna() & (rec != "X1")).fillna(False).astype(bool)
+        not_x1 = _by_value(self.cla["cla_rec"], lambda v: v.astype("string") != "X1", False, bool)
+        return self.cla["cla_date_epi_ceased"].notna().to_numpy(dtype=bool) & not_x1
 
-    def cla_years(self, yf: int, yt: int) -> pd.Series:
-        return self.cla_year.between(yf, yt).fillna(False).astype(bool)
+    def cla_years(self, yf: int, yt: int) -> np.ndarray:
+        return (self.cla_year >= yf) & (self.cla_year <= yt)
 
     @cached_property
     def cla_care_days(self) -> pd.Series:
@@ -130,40 +165,80 @@ class Extract:
 
     # --- CIN -------------------------------------------------------------------------------
     @cached_property
-    def cin_year(self) -> pd.Series:
-        return self.cin["academic_year_end"].astype("Int64")
+    def cin_year(self) -> np.ndarray:
+        return _floats(self.cin["academic_year_end"])
 
     @cached_property
-    def cin_at31(self) -> pd.Series:
-        return self.cin["cin_cin_at31march"].astype("boolean").fillna(False).astype(bool)
+    def cin_at31(self) -> np.ndarray:
+        return self.cin["cin_cin_at31march"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
     @cached_property
     def cpp_category(self) -> pd.Series:
-        """Initial category of abuse, else the older single category, else the latest."""
-        c = self.cin
-        return (c["cin_initial_category_of_abuse"].astype("string")
-                .fillna(c["cin_category_of_abuse"].astype("string"))
-                .fillna(c["cin_latest_category_of_abuse"].astype("string")))
+        """Initial category of abuse, else the older single category, else the latest (a categorical:
+        chosen on category codes, no text per row)."""
+        cols = [pd.Categorical(self.cin[c]) for c in ("cin_initial_category_of_abuse", "cin_category_of_abuse",
+                                                      "cin_latest_category_of_abuse")]
+        cats = cols[0].categories.union(cols[1].categories).union(cols[2].categories)
+        initial, older, latest = (c.set_categories(cats).codes for c in cols)
+        codes = np.where(initial >= 0, initial, np.where(older >= 0, older, latest))
+        return pd.Series(pd.Categorical.from_codes(codes, cats), index=self.cin.index)
 
     @cached_property
-    def cpp_at31(self) -> pd.Series:
-        return self.cin_at31 & self.cpp_category.notna().astype(bool)
+    def cpp_at31(self) -> np.ndarray:
+        return self.cin_at31 & self.cpp_category.notna().to_numpy(dtype=bool)
 
-    def cin_years(self, yf: int, yt: int) -> pd.Series:
-        return self.cin_year.between(yf, yt).fillna(False).astype(bool)
+    def cin_years(self, yf: int, yt: int) -> np.ndarray:
+        return (self.cin_year >= yf) & (self.cin_year <= yt)
 
     # --- spine and outcomes ------------------------------------------------------------------
-    # Pupil attributes are arrays aligned with the rows of `outcomes` (one row per spine pupil);
-    # other tables find their pupils' rows with `position` (an Arrow hash lookup, no Python objects).
+    # Pupil attributes are numpy arrays aligned with the rows of `outcomes` (one row per spine
+    # pupil); other tables find their pupils' rows in `_positions` (Arrow hashing, no Python objects).
 
     @cached_property
-    def _pupil_ids(self) -> pa.Array:
-        return _arrow_text(self.outcomes["pupil_id"])
+    def _positions(self) -> dict[str, np.ndarray]:
+        """Row of `outcomes` holding the pupil of each row of the spine, CLA, CIN, absence and
+        exclusion tables (-1 when not a spine pupil or missing).
 
-    def position(self, pupil_id: pd.Series) -> np.ndarray:
-        """Row of `outcomes` holding each pupil (-1 when not a spine pupil or missing)."""
-        idx = pc.index_in(_arrow_text(pupil_id), value_set=self._pupil_ids)
-        return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        `outcomes` has one row per spine pupil, in spine order (`clean_spine` keeps one row per
+        pupil id; `intervention_level` one row per spine row), so its ids are unique and a table
+        whose ids equal them row by row (the spine; absence when delivered one row per spine pupil)
+        needs no lookup. That equality is checked here (a cheap comparison), not assumed. The other
+        tables' ids go through one Arrow lookup, so the hash table of the outcome ids is built once,
+        not once per table."""
+        pupils = _arrow_text(self.outcomes["pupil_id"])
+        tables = {"spine": self.spine, "cla": self.cla, "cin": self.cin, "absence": self.absence,
+                  "exclusions": self.exclusions}
+        ids = {k: _arrow_text(t["pupil_id"]).cast(pupils.type) for k, t in tables.items()}
+        out = {k: np.arange(len(a), dtype=np.int32) for k, a in ids.items()
+               if a.null_count == 0 and a.equals(pupils)}
+        rest = [k for k in ids if k not in out]
+        if rest:
+            chunks = pa.chunked_array([c for k in rest for c in ids[k].chunks], type=pupils.type)
+            idx = pc.fill_null(pc.index_in(chunks, value_set=pupils), -1)
+            idx = np.asarray(idx.to_numpy(), dtype=np.int32)
+            ends = np.cumsum([len(ids[k]) for k in rest])
+            out.update(zip(rest, np.split(idx, ends[:-1])))
+        return out
+
+    @property
+    def spine_pos(self) -> np.ndarray:
+        return self._positions["spine"]
+
+    @property
+    def cla_pos(self) -> np.ndarray:
+        return self._positions["cla"]
+
+    @property
+    def cin_pos(self) -> np.ndarray:
+        return self._positions["cin"]
+
+    @property
+    def absence_pos(self) -> np.ndarray:
+        return self._positions["absence"]
+
+    @property
+    def exclusions_pos(self) -> np.ndarray:
+        return self._positions["exclusions"]
 
     def pupil_values(self, values: np.ndarray, pos: np.ndarray, missing=np.nan) -> np.ndarray:
         """`values` (aligned with outcomes rows) at positions `pos`; `missing` where pos is -1."""
@@ -174,59 +249,58 @@ class Extract:
         """Months since year 0 of each pupil's birth (month precision, from the spine), NaN if unknown."""
         s = self.spine
         months = (s["ks4_year_of_birth"].astype("Float64") * 12 + s["ks4_month_of_birth"].astype("Float64") - 1)
-        pos = pd.Series(self.position(s["pupil_id"]))
+        pos = self.spine_pos
         out = np.full(len(self.outcomes), np.nan)
-        ok = (pos >= 0).to_numpy()
-        out[pos[ok].to_numpy()] = months.to_numpy(dtype=float, na_value=np.nan)[ok]
+        ok = pos >= 0
+        out[pos[ok]] = months.to_numpy(dtype=float, na_value=np.nan)[ok]
         return out
 
     @cached_property
     def male(self) -> np.ndarray:
-        return (self.outcomes["sex"].astype("string") == "M").fillna(False).to_numpy(dtype=bool)
+        return _by_value(self.outcomes["sex"], lambda v: v.astype("string") == "M", False, bool)
 
     @cached_property
     def sex_known(self) -> np.ndarray:
-        return self.outcomes["sex"].astype("string").isin(["M", "F"]).fillna(False).to_numpy(dtype=bool)
+        return _by_value(self.outcomes["sex"], lambda v: v.astype("string").isin(["M", "F"]), False, bool)
 
     @cached_property
     def la_code(self) -> pd.Categorical:
         return pd.Categorical(self.outcomes["la"])
 
     @cached_property
-    def level_code(self) -> pd.Series:
-        """Ordered level as 0..4 (index into LEVELS), one per outcomes row."""
-        return pd.Series(pd.Categorical(self.outcomes["level"], categories=list(LEVELS)).codes.astype(np.int8),
-                         index=self.outcomes.index)
+    def level_code(self) -> np.ndarray:
+        """Ordered level as 0..4 (index into LEVELS), -1 if missing or unknown, one per outcomes row."""
+        return _by_value(self.outcomes["level"], lambda v: pd.Categorical(v, categories=list(LEVELS)).codes, -1,
+                         np.int8)
 
     @cached_property
-    def absence_pos(self) -> np.ndarray:
-        return self.position(self.absence["pupil_id"])
+    def disposal(self) -> np.ndarray:
+        """Most severe disposal as an index into SEVERITY (len(SEVERITY) for any other text), -1 when
+        the pupil has no linked offending record, one per outcomes row."""
+        return _by_value(self.outcomes["most_severe_disposal"],
+                         lambda v: [SEVERITY.index(d) if d in SEVERITY else len(SEVERITY) for d in v.astype("string")],
+                         -1, np.int8)
 
     @cached_property
     def absence_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """KS4 year, sessions missed (authorised + unauthorised) and possible, per absence row."""
         a = self.absence
-        year = _end_year(a["academic_year"]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         missed = (a["ab_sessions_authorised"].astype("Float64").fillna(0)
                   + a["ab_sessions_unauthorised"].astype("Float64").fillna(0)).to_numpy(dtype=float)
-        possible = a["ab_sessions_possible"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        return year, missed, possible
+        return _years(a["academic_year"]), missed, _floats(a["ab_sessions_possible"])
 
     @cached_property
-    def exclusions_pos(self) -> np.ndarray:
-        return self.position(self.exclusions["pupil_id"])
+    def cohort(self) -> np.ndarray:
+        """KS4 year (end year) of each pupil, `_NO_YEAR` if unknown."""
+        return _years(self.outcomes["ks4_year"])
 
-    @cached_property
-    def cohort(self) -> pd.Series:
-        return _end_year(self.outcomes["ks4_year"])
+    def cohorts(self, yf: int, yt: int) -> np.ndarray:
+        return (self.cohort >= yf) & (self.cohort <= yt)
 
-    def cohorts(self, yf: int, yt: int) -> pd.Series:
-        return self.cohort.between(yf, yt).fillna(False).astype(bool)
-
-    def level_mask(self, group: str) -> pd.Series:
+    def level_mask(self, group: str) -> np.ndarray:
         """A level name, 'min_<level>' (that level or higher), 'not_looked_after', or 'all'."""
         if group == "all":
-            return pd.Series(True, index=self.outcomes.index)
+            return np.ones(len(self.outcomes), dtype=bool)
         if group == "not_looked_after":
             return self.level_code != LEVELS.index("looked_after")
         if group.startswith("min_"):  # this level or higher
@@ -281,19 +355,19 @@ def cla_child_years(x: Extract, arg, yf, yt):
 
 
 def cla_male_share(x: Extract, arg, yf, yt):
-    rows = x.cla_at31 & x.cla_years(yf, yt)
-    pos = x.position(x.cla.loc[rows, "pupil_id"])
+    pos = x.cla_pos[x.cla_at31 & x.cla_years(yf, yt)]
     known = x.pupil_values(x.sex_known, pos, False).astype(bool)
     male = x.pupil_values(x.male, pos, False).astype(bool)
     return _pct(int((male & known).sum()), int(known.sum())), int(known.sum())
 
 
-def _code_share(codes: pd.Series, base: pd.Series, wanted) -> tuple[float, int]:
+def _code_share(codes: pd.Series, base: np.ndarray, wanted) -> tuple[float, int]:
     """Percentage of `base` rows with a code recorded whose code is in `wanted`."""
-    codes = codes[base.to_numpy(dtype=bool)].astype("string")
+    codes = codes[base]
     wanted = {wanted} if isinstance(wanted, str) else set(wanted)
+    hit = _by_value(codes, lambda v: v.astype("string").isin(wanted), False, bool)
     n = int(codes.notna().sum())
-    return _pct(int(codes.isin(wanted).fillna(False).sum()), n), n
+    return _pct(int(hit.sum()), n), n
 
 
 def cla_need_31_march(x: Extract, code, yf, yt):
@@ -315,8 +389,8 @@ def cla_legal_31_march(x: Extract, group, yf, yt):
 
 def cla_legal_start(x: Extract, code, yf, yt):
     comm = x.cla["cla_date_epi_comm"]
-    first = (comm == x.cla["cla_poc_start"]).fillna(False).astype(bool)
-    new = (_collection_year(comm) == x.cla_year).fillna(False).astype(bool)
+    first = (comm == x.cla["cla_poc_start"]).to_numpy(dtype=bool)
+    new = _floats(_collection_year(comm)) == x.cla_year
     return _code_share(x.cla["cla_legal_status"], first & new & x.cla_years(yf, yt), code)
 
 
@@ -374,8 +448,8 @@ def spine_level_at_least(x: Extract, level, yf, yt):
 
 
 def ks4_l2em(x: Extract, group, yf, yt):
-    v = x.outcomes["gcse_level2_em"].astype("boolean")
-    return _share(v.fillna(False).astype(bool), x.cohorts(yf, yt) & x.level_mask(group) & v.notna().astype(bool))
+    passed, known = _flag(x.outcomes["gcse_level2_em"])
+    return _share(passed, x.cohorts(yf, yt) & x.level_mask(group) & known)
 
 
 def att8(x: Extract, group, yf, yt):
@@ -388,7 +462,7 @@ def absence_rate(x: Extract, group, yf, yt):
     year, missed, possible = x.absence_arrays
     keep = (year >= yf) & (year <= yt) & (pos >= 0)
     if group != "all":
-        keep &= x.pupil_values(x.level_code.to_numpy(), pos, -1) == LEVELS.index(group)
+        keep &= x.pupil_values(x.level_code, pos, -1) == LEVELS.index(group)
     return _pct(float(missed[keep].sum()), float(np.nansum(possible[keep]))), int(keep.sum())
 
 
@@ -396,20 +470,18 @@ def _exclusion_share(x: Extract, category: str, group: str, yf: int, yt: int):
     """Pupils with an exclusion of `category` in an academic year / spine pupils in secondary school
     that year (Years 7-11 = KS4 year - 4 .. KS4 year), pooled over academic years yf..yt."""
     mask = x.level_mask(group)
-    cohort = x.cohort[mask].dropna().astype(int)
-    sizes = cohort.value_counts()
-    years = np.arange(yf, yt + 1)
-    pupil_years = int(sum(sizes.reindex(range(y, y + 5)).fillna(0).sum() for y in years))
+    pupil_years = sum(int((x.cohorts(y, y + 4) & mask).sum()) for y in range(yf, yt + 1))
     e = x.exclusions
     pos = x.exclusions_pos
-    year = e["academic_year_end"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    keep = ((e["exc_category"].astype("string") == category).fillna(False).to_numpy(dtype=bool)
+    year = _floats(e["academic_year_end"])
+    keep = (_by_value(e["exc_category"], lambda v: v.astype("string") == category, False, bool)
             & (year >= yf) & (year <= yt) & (pos >= 0))
-    keep[keep] &= mask.to_numpy(dtype=bool)[pos[keep]]
-    c = x.cohort.astype("Float64").to_numpy(dtype=float, na_value=np.nan)[pos[keep]]
-    pupil_year = pd.DataFrame({"pupil": pos[keep], "year": year[keep], "cohort": c}).drop_duplicates(["pupil", "year"])
-    in_school = (pupil_year["year"] >= pupil_year["cohort"] - 4) & (pupil_year["year"] <= pupil_year["cohort"])
-    n = int(in_school.sum())
+    keep[keep] &= mask[pos[keep]]
+    pupil, year = pos[keep], year[keep]
+    cohort = x.cohort[pupil].astype(np.int32)  # _NO_YEAR: never in school
+    in_school = (year >= cohort - 4) & (year <= cohort)
+    # a pupil counts once per year however many exclusions
+    n = len(pd.DataFrame({"pupil": pupil[in_school], "year": year[in_school]}).drop_duplicates())
     return _pct(n, pupil_years), pupil_years
 
 
@@ -422,59 +494,61 @@ def fixed_exclusion(x: Extract, group, yf, yt):
 
 
 def fsm(x: Extract, group, yf, yt):
-    v = x.outcomes["fsm"].astype("boolean")
-    return _share(v.fillna(False).astype(bool), x.cohorts(yf, yt) & x.level_mask(group) & v.notna().astype(bool))
+    eligible, known = _flag(x.outcomes["fsm"])
+    return _share(eligible, x.cohorts(yf, yt) & x.level_mask(group) & known)
 
 
 def cla_offending_in_year(x: Extract, arg, yf, yt):
     c = x.cla
-    twelve = c["cla_cla_12_months"].astype("boolean").fillna(False).astype(bool)
-    rows = x.cla_at31 & twelve & x.cla_years(yf, yt) & c["moj_uid"].notna().astype(bool)
-    birth = x.pupil_values(x.birth_month, x.position(c.loc[rows, "pupil_id"]))
-    year = x.cla_year[rows].astype(float).to_numpy()
+    twelve = c["cla_cla_12_months"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    rows = x.cla_at31 & twelve & x.cla_years(yf, yt) & c["moj_uid"].notna().to_numpy(dtype=bool)
+    birth = x.pupil_values(x.birth_month, x.cla_pos[rows])
+    year = x.cla_year[rows]
     age = np.floor(((year * 12 + 2) - birth) / 12)  # completed years on 31 March (month precision)
     keep = (age >= 10) & (age <= 17)
-    base = pd.DataFrame({"moj_uid": c.loc[rows, "moj_uid"], "year": x.cla_year[rows]})[keep]
+    base = pd.DataFrame({"moj_uid": c.loc[rows, "moj_uid"], "year": year})[keep]
     base = base.drop_duplicates()
     o = x.offending
+    # only these children's disposals matter (an Arrow set lookup: no Python string per id)
+    o = o[pc.is_in(_arrow_text(o["moj_uid"]), value_set=_arrow_text(base["moj_uid"])).to_numpy()]
     off = pd.DataFrame({"moj_uid": o["moj_uid"],
-                        "year": _collection_year(o["pnc_disposal_date"])}).dropna().drop_duplicates()
+                        "year": _floats(_collection_year(o["pnc_disposal_date"]))}).dropna().drop_duplicates()
     hit = base.merge(off, on=["moj_uid", "year"], how="left", indicator=True)["_merge"] == "both"
     return _pct(int(hit.sum()), len(base)), len(base)
 
 
 def _disposal(x: Extract, yf: int, yt: int):
-    d = x.outcomes["most_severe_disposal"].astype("string")
-    base = x.cohorts(yf, yt) & d.notna().astype(bool)
-    return d.fillna("none"), base
+    """Each pupil's most severe disposal (index into SEVERITY) and the base: the cohorts' pupils
+    with a linked offending record."""
+    return x.disposal, x.cohorts(yf, yt) & (x.disposal >= 0)
 
 
 def offending_any(x: Extract, group, yf, yt):
     d, base = _disposal(x, yf, yt)
-    return _share(d != "none", base & x.level_mask(group))
+    return _share(d != SEVERITY.index("none"), base & x.level_mask(group))
 
 
 def custody(x: Extract, group, yf, yt):
     d, base = _disposal(x, yf, yt)
-    return _share(d == "custodial", base & x.level_mask(group))
+    return _share(d == SEVERITY.index("custodial"), base & x.level_mask(group))
 
 
 def noncustodial_or_caution(x: Extract, group, yf, yt):
     d, base = _disposal(x, yf, yt)
-    return _share(d.isin(["caution", "non_custodial"]), base & x.level_mask(group))
+    return _share((d == SEVERITY.index("caution")) | (d == SEVERITY.index("non_custodial")),
+                  base & x.level_mask(group))
 
 
 def custody_share_level(x: Extract, level, yf, yt):
     d, base = _disposal(x, yf, yt)
-    return _share(x.level_code >= LEVELS.index(level), base & (d == "custodial"))
+    return _share(x.level_code >= LEVELS.index(level), base & (d == SEVERITY.index("custodial")))
 
 
 def _youth_sanctioned(x: Extract, yf: int, yt: int):
-    o = x.outcomes
-    linked = o["most_severe_disposal"].notna().astype(bool) & x.cohorts(yf, yt)
-    first = o["first_cj_contact_date"]
+    linked = (x.disposal >= 0) & x.cohorts(yf, yt)
+    first = x.outcomes["first_cj_contact_date"]
     first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
-    youth = pd.Series((first_month - x.birth_month) < 18 * 12, index=o.index) & first.notna().astype(bool)
+    youth = ((first_month - x.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
     return youth, linked
 
 
@@ -485,7 +559,7 @@ def youth_sanction_share(x: Extract, arg, yf, yt):
 
 def youth_sanction_male(x: Extract, arg, yf, yt):
     youth, linked = _youth_sanctioned(x, yf, yt)
-    return _share(pd.Series(x.male, index=youth.index), youth & linked & pd.Series(x.sex_known, index=youth.index))
+    return _share(x.male, youth & linked & x.sex_known)
 
 
 def la_count(x: Extract, arg, yf, yt):
@@ -511,8 +585,7 @@ def la_cla_rate_ratio(x: Extract, q, yf, yt):
 
 
 def la_cin_rate_ratio(x: Extract, q, yf, yt):
-    rows = x.cin_at31 & x.cin_years(yf, yt)
-    pos = x.position(x.cin.loc[rows, "pupil_id"])
+    pos = x.cin_pos[x.cin_at31 & x.cin_years(yf, yt)]
     codes = x.pupil_values(x.la_code.codes, pos, -1)
     n = np.bincount(codes[codes >= 0], minlength=len(x.la_code.categories))
     r = x.la_rates(pd.Series(n, index=x.la_code.categories.astype(str)))
@@ -633,21 +706,22 @@ class NationalComparisonConfig(dg.Config):
                                    description=f"At least {SHARE_WITHIN_FOR_PASS:.0%} of the computable figures are "
                                                "within the published tolerance (a warning, never a blocker)")],
     metadata={"dagster/column_schema": table_schema(NationalComparison)},
-    # Only the columns the figures use are read from storage (see ParquetIOManager.load_input).
+    # Only the columns the figures use are read from storage, and low-cardinality text as categoricals
+    # from Parquet's dictionary pages (see ParquetIOManager.load_input; `_by_value` takes either form).
     ins={"cla_clean": dg.AssetIn(metadata={"columns": [
              "moj_uid", "pupil_id", "academic_year_end", "cla_cla_la", "cla_poc_start", "cla_cat_need", "cla_date_epi_comm",
              "cla_date_epi_ceased", "cla_legal_status", "cla_placement", "cla_rec", "cla_cla_31_march",
-             "cla_cla_12_months"]}),
+             "cla_cla_12_months"], "dictionary_columns": ["cla_cla_la"]}),
          "cin_clean": dg.AssetIn(metadata={"columns": [
              "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_category_of_abuse", "cin_initial_category_of_abuse",
              "cin_latest_category_of_abuse", "cin_primary_need_code"]}),
          "pupil_outcomes": dg.AssetIn(metadata={"columns": [
              "pupil_id", "level", "sex", "fsm", "ks4_year", "la", "gcse_level2_em", "attainment8",
-             "most_severe_disposal", "first_cj_contact_date"]}),
+             "most_severe_disposal", "first_cj_contact_date"], "dictionary_columns": ["sex", "ks4_year", "la"]}),
          "spine_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "ks4_year_of_birth", "ks4_month_of_birth"]}),
          "absence_clean": dg.AssetIn(metadata={"columns": [
              "pupil_id", "academic_year", "ab_sessions_possible", "ab_sessions_unauthorised",
-             "ab_sessions_authorised"]}),
+             "ab_sessions_authorised"], "dictionary_columns": ["academic_year"]}),
          "exclusions_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end", "exc_category"]}),
          "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal_date"]})})
 def national_comparison(config: NationalComparisonConfig, cla_clean: pd.DataFrame, cin_clean: pd.DataFrame,

@@ -112,9 +112,19 @@ def _libc_malloc_trim():
 _MALLOC_TRIM = _libc_malloc_trim()
 
 
-# A full garbage collection costs ~0.16 s with Dagster loaded: worth it around big tables only
-# (at 200,000 pupils, releasing on every load and store nearly tripled the run's time).
+# A full garbage collection costs ~0.16 s with Dagster loaded (unless `freeze_loaded_code` ran):
+# worth it around big tables only (at 200,000 pupils, releasing on every load and store nearly
+# tripled the run's time).
 RELEASE_ABOVE_BYTES = 64 * 2**20
+
+
+def freeze_loaded_code() -> None:
+    """Call once before a run, after the code location is imported: collects, then moves every
+    object alive now (the imported libraries and definitions, ~300,000 objects) to the garbage
+    collector's permanent generation, so each later full collection in `release_memory` scans
+    only what the run creates (0.15 s -> under 1 ms). Nothing alive now is a run's data."""
+    gc.collect()
+    gc.freeze()
 
 
 def release_memory(nbytes: int | None = None) -> None:

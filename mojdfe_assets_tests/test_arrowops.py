@@ -33,3 +33,19 @@ def test_codes_positions_member():
     oa, ob = ops.codes(a.astype(object), b.astype(object))
     assert (np.asarray(oa) == -1).tolist() == (ca == -1).tolist()
     assert ops.member(ob, oa, ops.n_codes(oa, ob)).tolist() == [True, False, True]
+
+
+def test_repeated_and_duplicated_match_pandas():
+    # pupil, year: rows 0 and 3 repeat (p1, 2012); the missing pupils (2, 4) repeat with each other
+    # in 2013 (pandas calls missing equal to missing); row 5 repeats p2 but in another year.
+    df = pd.DataFrame({"pupil": pd.array(["p1", "p2", None, "p1", None, "p2"], dtype=S),
+                       "year": pd.Categorical(["2012", "2013", "2013", "2012", "2013", "2014"])})
+    assert ops.repeated(df["pupil"], df["year"]).tolist() == [True, False, True, True, True, False]
+    assert ops.duplicated(df, ["pupil", "year"]).tolist() == [False, False, False, True, True, False]
+    assert ops.duplicated(df, ["pupil"], keep="last").tolist() == [True, True, True, False, False, False]
+    assert ops.repeated(pd.Series(pd.array([], dtype=S))).tolist() == []
+    rng = np.random.default_rng(3)
+    big = pd.DataFrame({"a": pd.array(rng.choice(["x", "y", "", None], 500).tolist(), dtype=S),
+                        "b": rng.integers(0, 3, 500)})
+    for keep in ("first", "last", False):
+        assert (ops.duplicated(big, ["a", "b"], keep) == big.duplicated(["a", "b"], keep=keep).to_numpy()).all()

@@ -3,6 +3,7 @@ its figures, so it cannot rot. Timings are printed by the script, never asserted
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,10 @@ def test_benchmark_runs_on_a_tiny_world(tmp_path):
         capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
-    for expected in ("I/O floor", "Slowest", "ratio pipeline / I/O floor:", "peak RSS of the whole run:",
+    for expected in ("I/O floor", "Slowest", "ratio pipeline / I/O floor:", "peak RSS of the whole run:", "storage floor",
                      "speed-up over the naive translation:", "intervention levels agree for"):
         assert expected in text, text
     assert "100.000% of" in text  # the naive translation gives the same levels: like for like
-    assert (tmp_path / "figures.json").exists()
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["storage_floor"]["tables"] >= 30  # every stored table was read and rewritten
     assert not list(tmp_path.glob("warehouse_*"))  # large folders are cleaned up unless --keep
