@@ -133,9 +133,11 @@ def child_io_floor(a) -> int:
 
 
 def child_storage(a) -> int:
-    """Read every table the pipeline stored (in full) and write it again as Parquet (zstd): the
-    least time any graph that persists these tables can take, with no computing at all."""
+    """Read every table the pipeline stored (in full) and write it again as the pipeline writes it:
+    the least time any graph that persists these tables can take, with no computing at all."""
     import pyarrow.parquet as pq
+
+    from mojdfe_assets.resources import write_parquet_atomic
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,7 +148,7 @@ def child_storage(a) -> int:
         table = pq.read_table(path)
         read += time.perf_counter() - t
         gib += table.nbytes / 2**30
-        pq.write_table(table, out / path.name, compression="zstd")
+        write_parquet_atomic(table, out / path.name)
         del table
     Path(a.result).write_text(json.dumps({"seconds": time.perf_counter() - t0, "read_seconds": read,
                                           "tables": len(tables), "in_memory_gib": gib}))

@@ -45,11 +45,15 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     a, v = _arrow(keys), _arrow(mapping.index)
     if a is None or v is None:
         return keys.map(mapping)
-    v = _value_set(v, a.type)
-    pos = pc.index_in(a, value_set=v, skip_nulls=False).fill_null(-1)
-    indexer = np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.intp)
-    values = pd.api.extensions.take(mapping._values, indexer, allow_fill=True)
+    values = pd.api.extensions.take(mapping._values, index_in(a, v), allow_fill=True)
     return pd.Series(values, index=keys.index, name=keys.name)
+
+
+def index_in(keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Position in `values` of each key, -1 where it is not there (missing matches missing), from
+    one pyarrow hash table of `values`."""
+    pos = pc.index_in(keys, value_set=_value_set(values, keys.type), skip_nulls=False).fill_null(-1)
+    return np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
 def codes(*columns) -> list[np.ndarray]:
@@ -113,10 +117,12 @@ def repeated(*columns) -> np.ndarray:
     return out
 
 
-def duplicated(frame: pd.DataFrame, subset: list[str], keep="first") -> np.ndarray:
+def duplicated(frame: pd.DataFrame, subset: list[str], keep="first", candidates_by: list[str] | None = None
+               ) -> np.ndarray:
     """`frame.duplicated(subset, keep=keep)`, exactly: pandas decides only among the rows that
-    `repeated` finds (equal values always hash alike, so no duplicate is missed)."""
-    candidates = np.flatnonzero(repeated(*(frame[c] for c in subset)))
+    `repeated` finds on `candidates_by` (default `subset`; any of its columns will do, since rows
+    equal on `subset` are equal there, and equal values always hash alike: no duplicate is missed)."""
+    candidates = np.flatnonzero(repeated(*(frame[c] for c in (candidates_by or subset))))
     out = np.zeros(len(frame), dtype=bool)
     if len(candidates):
         out[candidates] = frame.iloc[candidates].duplicated(subset=subset, keep=keep).to_numpy(dtype=bool)

@@ -391,19 +391,13 @@ def clean_table(raw: pd.DataFrame, extract: Extract, spec: dict[str, Col], *, da
 
 
 def _exact_duplicates(raw: pd.DataFrame, extract: Extract) -> np.ndarray:
-    """raw.duplicated(delivered columns, keep="first"), computed only among the rows whose first
+    """raw.duplicated(delivered columns, keep="first"), decided only among the rows whose first
     identifier column and year may repeat (an exact copy repeats every column), which are few."""
     cols = list(extract.columns)
     key = next((c for c in cols if common_key(snake_case(c)) == "pupil_id"),
                next((c for c in cols if common_key(snake_case(c)) == "moj_uid"), None))
-    if key is None:
-        return raw.duplicated(subset=cols, keep="first").to_numpy(dtype=bool)
-    keys = [key, *(c for c in cols if common_key(snake_case(c)) == "academic_year")]
-    candidates = np.flatnonzero(ops.repeated(*(raw[k] for k in keys)))
-    dup = np.zeros(len(raw), dtype=bool)
-    if len(candidates):
-        dup[candidates] = raw.iloc[candidates].duplicated(subset=cols, keep="first").to_numpy(dtype=bool)
-    return dup
+    keys = [key, *(c for c in cols if common_key(snake_case(c)) == "academic_year")] if key else None
+    return ops.duplicated(raw, cols, candidates_by=keys)
 
 
 def _as_delivered(rows: pd.DataFrame) -> pd.DataFrame:

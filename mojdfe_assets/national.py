@@ -23,8 +23,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from . import arrowops as ops
 from . import codelists, plots
 from .checks import checked_output, schema_spec, table_schema
 from .codelists import INTERVENTION_LEVELS as LEVELS
@@ -192,10 +192,10 @@ class Extract:
 
     # --- spine and outcomes ------------------------------------------------------------------
     # Pupil attributes are numpy arrays aligned with the rows of `outcomes` (one row per spine
-    # pupil); other tables find their pupils' rows in `_positions` (Arrow hashing, no Python objects).
+    # pupil); other tables find their pupils' rows in `positions` (Arrow hashing, no Python objects).
 
     @cached_property
-    def _positions(self) -> dict[str, np.ndarray]:
+    def positions(self) -> dict[str, np.ndarray]:
         """Row of `outcomes` holding the pupil of each row of the spine, CLA, CIN, absence and
         exclusion tables (-1 when not a spine pupil or missing).
 
@@ -214,31 +214,10 @@ class Extract:
         rest = [k for k in ids if k not in out]
         if rest:
             chunks = pa.chunked_array([c for k in rest for c in ids[k].chunks], type=pupils.type)
-            idx = pc.fill_null(pc.index_in(chunks, value_set=pupils), -1)
-            idx = np.asarray(idx.to_numpy(), dtype=np.int32)
+            idx = ops.index_in(chunks, pupils).astype(np.int32)
             ends = np.cumsum([len(ids[k]) for k in rest])
             out.update(zip(rest, np.split(idx, ends[:-1])))
         return out
-
-    @property
-    def spine_pos(self) -> np.ndarray:
-        return self._positions["spine"]
-
-    @property
-    def cla_pos(self) -> np.ndarray:
-        return self._positions["cla"]
-
-    @property
-    def cin_pos(self) -> np.ndarray:
-        return self._positions["cin"]
-
-    @property
-    def absence_pos(self) -> np.ndarray:
-        return self._positions["absence"]
-
-    @property
-    def exclusions_pos(self) -> np.ndarray:
-        return self._positions["exclusions"]
 
     def pupil_values(self, values: np.ndarray, pos: np.ndarray, missing=np.nan) -> np.ndarray:
         """`values` (aligned with outcomes rows) at positions `pos`; `missing` where pos is -1."""
@@ -249,7 +228,7 @@ class Extract:
         """Months since year 0 of each pupil's birth (month precision, from the spine), NaN if unknown."""
         s = self.spine
         months = (s["ks4_year_of_birth"].astype("Float64") * 12 + s["ks4_month_of_birth"].astype("Float64") - 1)
-        pos = self.spine_pos
+        pos = self.positions["spine"]
         out = np.full(len(self.outcomes), np.nan)
         ok = pos >= 0
         out[pos[ok]] = months.to_numpy(dtype=float, na_value=np.nan)[ok]
@@ -355,7 +334,7 @@ def cla_child_years(x: Extract, arg, yf, yt):
 
 
 def cla_male_share(x: Extract, arg, yf, yt):
-    pos = x.cla_pos[x.cla_at31 & x.cla_years(yf, yt)]
+    pos = x.positions["cla"][x.cla_at31 & x.cla_years(yf, yt)]
     known = x.pupil_values(x.sex_known, pos, False).astype(bool)
     male = x.pupil_values(x.male, pos, False).astype(bool)
     return _pct(int((male & known).sum()), int(known.sum())), int(known.sum())
@@ -458,7 +437,7 @@ def att8(x: Extract, group, yf, yt):
 
 
 def absence_rate(x: Extract, group, yf, yt):
-    pos = x.absence_pos
+    pos = x.positions["absence"]
     year, missed, possible = x.absence_arrays
     keep = (year >= yf) & (year <= yt) & (pos >= 0)
     if group != "all":
@@ -472,7 +451,7 @@ def _exclusion_share(x: Extract, category: str, group: str, yf: int, yt: int):
     mask = x.level_mask(group)
     pupil_years = sum(int((x.cohorts(y, y + 4) & mask).sum()) for y in range(yf, yt + 1))
     e = x.exclusions
-    pos = x.exclusions_pos
+    pos = x.positions["exclusions"]
     year = _floats(e["academic_year_end"])
     keep = (_by_value(e["exc_category"], lambda v: v.astype("string") == category, False, bool)
             & (year >= yf) & (year <= yt) & (pos >= 0))
@@ -502,7 +481,7 @@ def cla_offending_in_year(x: Extract, arg, yf, yt):
     c = x.cla
     twelve = c["cla_cla_12_months"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     rows = x.cla_at31 & twelve & x.cla_years(yf, yt) & c["moj_uid"].notna().to_numpy(dtype=bool)
-    birth = x.pupil_values(x.birth_month, x.cla_pos[rows])
+    birth = x.pupil_values(x.birth_month, x.positions["cla"][rows])
     year = x.cla_year[rows]
     age = np.floor(((year * 12 + 2) - birth) / 12)  # completed years on 31 March (month precision)
     keep = (age >= 10) & (age <= 17)
@@ -510,7 +489,7 @@ def cla_offending_in_year(x: Extract, arg, yf, yt):
     base = base.drop_duplicates()
     o = x.offending
     # only these children's disposals matter (an Arrow set lookup: no Python string per id)
-    o = o[pc.is_in(_arrow_text(o["moj_uid"]), value_set=_arrow_text(base["moj_uid"])).to_numpy()]
+    o = o[ops.isin(o["moj_uid"], base["moj_uid"]).to_numpy()]
     off = pd.DataFrame({"moj_uid": o["moj_uid"],
                         "year": _floats(_collection_year(o["pnc_disposal_date"]))}).dropna().drop_duplicates()
     hit = base.merge(off, on=["moj_uid", "year"], how="left", indicator=True)["_merge"] == "both"
@@ -585,7 +564,7 @@ def la_cla_rate_ratio(x: Extract, q, yf, yt):
 
 
 def la_cin_rate_ratio(x: Extract, q, yf, yt):
-    pos = x.cin_pos[x.cin_at31 & x.cin_years(yf, yt)]
+    pos = x.positions["cin"][x.cin_at31 & x.cin_years(yf, yt)]
     codes = x.pupil_values(x.la_code.codes, pos, -1)
     n = np.bincount(codes[codes >= 0], minlength=len(x.la_code.categories))
     r = x.la_rates(pd.Series(n, index=x.la_code.categories.astype(str)))
