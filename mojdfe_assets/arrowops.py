@@ -117,6 +117,23 @@ def repeated(*columns) -> np.ndarray:
     return out
 
 
+def occurs_once(s: pd.Series) -> np.ndarray:
+    """`~s.duplicated(keep=False)`, exactly: True where a value occurs once (missing counts as a
+    value, as in pandas). An id column is normally all distinct, which one multi-threaded DuckDB
+    exact count proves (10M text ids: ~1 s, against ~4 s for pandas' `is_unique`); only when it
+    is not are the repeated rows found with `duplicated`."""
+    a = _arrow(s)
+    if a is not None and a.null_count <= 1:
+        import duckdb
+
+        with duckdb.connect() as con:
+            con.register("t", pa.table({"v": a}))
+            (n_distinct,) = con.sql("SELECT count(DISTINCT v) FROM t").fetchall()[0]
+        if n_distinct + a.null_count == len(a):
+            return np.ones(len(a), dtype=bool)
+    return ~duplicated(s.to_frame(name="v"), ["v"], keep=False)
+
+
 def duplicated(frame: pd.DataFrame, subset: list[str], keep="first", candidates_by: list[str] | None = None
                ) -> np.ndarray:
     """`frame.duplicated(subset, keep=keep)`, exactly: pandas decides only among the rows that

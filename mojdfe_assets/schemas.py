@@ -11,9 +11,10 @@ from typing import Annotated
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera import extensions
 from pandera.typing import Series
 
-from . import codelists
+from . import arrowops, codelists
 from .cleaning import LINE, PROBLEM, ROW
 from .extracts import Extract
 
@@ -28,6 +29,15 @@ Date = Series[pa.DateTime]
 Flag = Series[pd.BooleanDtype]
 Int = Series[pd.Int64Dtype]
 Year = Series[pd.Int16Dtype]
+
+
+@extensions.register_check_method(statistics=["enabled"], supported_types=pd.Series)
+def unique_values(series: pd.Series, *, enabled: bool) -> pd.Series | bool:
+    """`Field(unique_values=True)`: pandera's `unique=True` (every row whose value repeats fails),
+    checked with a DuckDB exact distinct count instead of pandas' hashing of every text id."""
+    if not enabled:
+        return True
+    return pd.Series(arrowops.occurs_once(series), index=series.index)
 
 
 def raw_schema(extract: Extract) -> pa.DataFrameSchema:
@@ -122,7 +132,7 @@ class SpineClean(pa.DataFrameModel):
 
     source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
     moj_uid: Text = pa.Field(nullable=True, description="MoJ person identifier (MoJUID)")
-    pupil_id: Text = pa.Field(unique=True, description="Anonymised pupil matching reference (one row per pupil)")
+    pupil_id: Text = pa.Field(unique_values=True, description="Anonymised pupil matching reference (one row per pupil)")
     academic_year: Text = pa.Field(str_matches=r"^\d{4}/\d{4}$", description="KS4 academic year (cohort), KS4_ACADYR")
     academic_year_start: Year = pa.Field(description="First calendar year of the KS4 year")
     academic_year_end: Year = pa.Field(description="Second calendar year of the KS4 year (exam summer)")
@@ -201,7 +211,7 @@ class ClaEpisodes(_Derived):
 class ClaPupilSummary(_Derived):
     """One row per pupil with a CLA record."""
 
-    pupil_id: Text = pa.Field(unique=True, description="← cla_episodes.pupil_id")
+    pupil_id: Text = pa.Field(unique_values=True, description="← cla_episodes.pupil_id")
     first_care_date: Date = pa.Field(description="Earliest episode start ← cla_episodes.episode_start")
     last_care_date: Date = pa.Field(description="Latest episode end ← cla_episodes.episode_end (censored when open)")
     in_care_at_end_of_data: Flag = pa.Field(description="Any episode still open ← cla_episodes.censored")
@@ -236,7 +246,7 @@ class ClaPupilSummary(_Derived):
 class CinPupilSummary(_Derived):
     """One row per pupil with a CIN record."""
 
-    pupil_id: Text = pa.Field(unique=True, description="← cin_clean.pupil_id")
+    pupil_id: Text = pa.Field(unique_values=True, description="← cin_clean.pupil_id")
     cin_rows: Int = pa.Field(ge=1, description="CIN rows of the pupil ← cin_clean.pupil_id")
     years_in_need: Int = pa.Field(ge=0, le=9, description="Distinct years in need on 31 March ← cin_clean.cin_cin_at31march, cin_clean.academic_year_end")
     referral_only: Flag = pa.Field(description="In CIN but never in need on 31 March ← cin_clean.cin_cin_at31march")
@@ -252,7 +262,7 @@ class CinPupilSummary(_Derived):
 
 
 class CppFlags(_Derived):
-    pupil_id: Text = pa.Field(unique=True, description="← cin_clean.pupil_id")
+    pupil_id: Text = pa.Field(unique_values=True, description="← cin_clean.pupil_id")
     cpp_method_a: Flag = pa.Field(description="Any category of abuse in any year ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse")
     previous_cpp_total: Int = pa.Field(ge=0, description="Previous plans summed over the pupil's years ← cin_clean.cin_number_of_previous_cpp")
     cpp_method_b: Flag = pa.Field(description="previous_cpp_total >= 1 ← cin_clean.cin_number_of_previous_cpp")
@@ -271,7 +281,7 @@ class TallyTable(_Derived):
 class InterventionLevel(_Derived):
     """One row per spine pupil with the highest level of social-care involvement."""
 
-    pupil_id: Text = pa.Field(unique=True, description="← spine_clean.pupil_id")
+    pupil_id: Text = pa.Field(unique_values=True, description="← spine_clean.pupil_id")
     moj_uid: Text = pa.Field(nullable=True, description="← spine_clean.moj_uid")
     level: Code = pa.Field(isin=list(LEVELS), description=(
         "Ordered: none < referral_only < child_in_need < child_protection_plan < looked_after "
@@ -351,7 +361,7 @@ class LaContextClean(_Derived):
     """Local authority context, one row per LA."""
 
     source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
-    la_code: Text = pa.Field(unique=True, str_matches=r"^\d{3}$", description="3-digit LA code")
+    la_code: Text = pa.Field(unique_values=True, str_matches=r"^\d{3}$", description="3-digit LA code")
     la_name: Text = pa.Field(nullable=True, description="LA name")
     child_population_0_17: Int = pa.Field(nullable=True, ge=0, description="Children aged 0-17")
     idaci_average_score: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=1, description=(
@@ -370,7 +380,7 @@ SEVERITY = ("none", "caution", "non_custodial", "custodial")
 class PupilOutcomes(_Derived):
     """One row per spine pupil: intervention level and the education and offending outcomes."""
 
-    pupil_id: Text = pa.Field(unique=True, description="← intervention_level.pupil_id")
+    pupil_id: Text = pa.Field(unique_values=True, description="← intervention_level.pupil_id")
     level: Code = pa.Field(isin=list(LEVELS), description="Highest social-care level ← intervention_level.level")
     sex: Text = pa.Field(nullable=True, description="← intervention_level.sex")
     fsm: Flag = pa.Field(nullable=True, description="← intervention_level.fsm")
@@ -399,7 +409,7 @@ class PupilOutcomes(_Derived):
 class ContactSequence(_Derived):
     """Pupils with both social-care and criminal-justice contact: which came first, by how long."""
 
-    pupil_id: Text = pa.Field(unique=True, description="← pupil_outcomes.pupil_id")
+    pupil_id: Text = pa.Field(unique_values=True, description="← pupil_outcomes.pupil_id")
     level: Code = pa.Field(isin=list(LEVELS), description="← pupil_outcomes.level")
     first_social_care_date: Date = pa.Field(description=(
         "Earliest social-care contact: first CLA date, or 1 April of the first CIN collection year "
@@ -520,7 +530,7 @@ class LaAggregatesPublishable(_Derived):
 class NationalComparison(_Derived):
     """One row per published figure: the published value, the extract's, and the tolerance band."""
 
-    figure_id: Text = pa.Field(unique=True, description="Figure key ← published_statistics.csv figure_id")
+    figure_id: Text = pa.Field(unique_values=True, description="Figure key ← published_statistics.csv figure_id")
     target: Text = pa.Field(description="Item of the calibration targets (national-statistics.md section 8)")
     figure: Text = pa.Field(description="What is compared, in words")
     year: Text = pa.Field(description="Year(s) of the published figure (years to 31 March, or KS4/academic years)")

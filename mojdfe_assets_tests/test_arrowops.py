@@ -49,3 +49,24 @@ def test_repeated_and_duplicated_match_pandas():
                         "b": rng.integers(0, 3, 500)})
     for keep in ("first", "last", False):
         assert (ops.duplicated(big, ["a", "b"], keep) == big.duplicated(["a", "b"], keep=keep).to_numpy()).all()
+
+
+def test_occurs_once_and_the_unique_values_check():
+    from mojdfe_assets.checks import failure_counts
+    from mojdfe_assets.schemas import InterventionLevel
+
+    # all distinct (one missing allowed: it occurs once) -> the DuckDB count path
+    assert ops.occurs_once(pd.Series(pd.array(["a", "b", None, "c"], dtype=S))).tolist() == [True] * 4
+    # "a" twice and two missing (missing equals missing in pandas) -> every repeating row is False
+    s = pd.Series(pd.array(["a", "b", "a", None, None, "c"], dtype=S))
+    assert ops.occurs_once(s).tolist() == [False, True, False, False, False, True]
+    assert ops.occurs_once(s.astype(object)).tolist() == (~s.duplicated(keep=False)).tolist()
+    assert ops.occurs_once(pd.Series(pd.array([], dtype=S))).tolist() == []
+    # in a schema: a pupil delivered three times fails on three rows, named by column and check
+    level = pd.DataFrame({"pupil_id": pd.array(["p1", "p2", "p1", "p1"], dtype=S)})
+    got = {k: v for k, v in failure_counts(InterventionLevel, level).items() if k.startswith("pupil_id")}
+    assert got == {"pupil_id: unique_values(enabled=True)": 3}
+    # and the UI's column schema still shows the column as unique
+    from mojdfe_assets.checks import table_schema
+    cols = {c.name: c for c in table_schema(InterventionLevel).columns}
+    assert cols["pupil_id"].constraints.unique and not cols["level"].constraints.unique

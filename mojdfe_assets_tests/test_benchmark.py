@@ -19,9 +19,12 @@ def test_benchmark_runs_on_a_tiny_world(tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
     for expected in ("I/O floor", "Slowest", "ratio pipeline / I/O floor:", "peak RSS of the whole run:", "storage floor",
+                     "required floor (no computing)",
                      "speed-up over the naive translation:", "intervention levels agree for"):
         assert expected in text, text
     assert "100.000% of" in text  # the naive translation gives the same levels: like for like
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert figures["storage_floor"]["tables"] >= 30  # every stored table was read and rewritten
+    # every pandera schema check timed itself: raw (8), clean (8) and derived tables
+    assert figures["required_floor"]["validated_tables"] >= 25
     assert not list(tmp_path.glob("warehouse_*"))  # large folders are cleaned up unless --keep
