@@ -93,21 +93,27 @@ def member(keys: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
     return present[keys]
 
 
+def _duckdb(table: pa.Table, sql: str) -> pa.Table:
+    """Run `sql` over `table` (named `t`) in a private multi-threaded DuckDB connection."""
+    import duckdb  # only here: the rest of the module is pyarrow and numpy
+
+    with duckdb.connect() as con:
+        con.register("t", table)
+        return con.sql(sql).to_arrow_table()
+
+
 def repeated(*columns) -> np.ndarray:
     """Rows whose combination of values in `columns` may occur more than once: every row that
     pandas' `duplicated(keep=False)` marks, and rarely (a 64-bit hash collision) a few more. One
     multi-threaded DuckDB hash per row and a sort of the hashes: no Python objects, and about
     four times faster than pandas hashing 10M text ids. Callers decide exactly among these rows."""
-    import duckdb  # only here: the rest of the module is pyarrow and numpy
-
     n = len(columns[0]) if columns else 0
     if n == 0:
         return np.zeros(0, dtype=bool)
     table = pa.table({f"c{i}": _arrow(c) if _arrow(c) is not None else pa.Array.from_pandas(c)
                       for i, c in enumerate(columns)})
-    with duckdb.connect() as con:
-        con.register("t", table)  # insertion order is kept (DuckDB's default), so row i is hash i
-        h = con.sql(f"SELECT hash({', '.join(table.column_names)}) FROM t").to_arrow_table().column(0)
+    # insertion order is kept (DuckDB's default), so row i is hash i
+    h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) FROM t").column(0)
     h = np.asarray(h.to_numpy(), dtype=np.uint64)
     order = np.argsort(h, kind="stable")
     same = h[order][1:] == h[order][:-1]
@@ -124,11 +130,7 @@ def occurs_once(s: pd.Series) -> np.ndarray:
     is not are the repeated rows found with `duplicated`."""
     a = _arrow(s)
     if a is not None and a.null_count <= 1:
-        import duckdb
-
-        with duckdb.connect() as con:
-            con.register("t", pa.table({"v": a}))
-            (n_distinct,) = con.sql("SELECT count(DISTINCT v) FROM t").fetchall()[0]
+        n_distinct = _duckdb(pa.table({"v": a}), "SELECT count(DISTINCT v) FROM t").column(0)[0].as_py()
         if n_distinct + a.null_count == len(a):
             return np.ones(len(a), dtype=bool)
     return ~duplicated(s.to_frame(name="v"), ["v"], keep=False)
