@@ -2,6 +2,8 @@
 
 pandas 2.x's `Series.isin` on Arrow strings turns the values into Python objects one at a time,
 which costs seconds per million ids; `isin` here hands both sides to pyarrow's hash-set kernel.
+Also the "type each distinct value once" kernel (`distinct`, `expand`) and exact duplicate
+detection (`repeated`, `duplicated`, `occurs_once`) by one multi-threaded DuckDB hash per row.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _arrow(x) -> pa.Array | pa.ChunkedArray | None:
+def as_arrow(x) -> pa.Array | pa.ChunkedArray | None:
     if isinstance(x, (pa.Array, pa.ChunkedArray)):
         return x
     arr = x.array if isinstance(x, (pd.Series, pd.Index)) else x
@@ -31,7 +33,7 @@ def _value_set(v: pa.Array | pa.ChunkedArray, type_: pa.DataType) -> pa.Array:
 def isin(s: pd.Series, values) -> pd.Series:
     """`s.isin(values)` (same result, missing matches missing) with pyarrow when both sides are
     Arrow-backed; otherwise pandas' own."""
-    a, v = _arrow(s), _arrow(values)
+    a, v = as_arrow(s), as_arrow(values)
     if a is None or v is None:
         return s.isin(values)
     v = _value_set(v, a.type)
@@ -42,7 +44,7 @@ def isin(s: pd.Series, values) -> pd.Series:
 def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     """`keys.map(mapping)` for a mapping Series indexed by unique keys (missing where a key is not
     in the index), with pyarrow's hash lookup when both keys and index are Arrow-backed."""
-    a, v = _arrow(keys), _arrow(mapping.index)
+    a, v = as_arrow(keys), as_arrow(mapping.index)
     if a is None or v is None:
         return keys.map(mapping)
     values = pd.api.extensions.take(mapping._values, index_in(a, v), allow_fill=True)
@@ -56,41 +58,33 @@ def index_in(keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArra
     return np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
-def codes(*columns) -> list[np.ndarray]:
-    """Integer codes of several key columns in one shared dictionary, from one hash pass over all
-    of them (missing -> -1). Later set logic and joins between the columns are integer work."""
-    arrays = [_arrow(c) for c in columns]
-    if any(a is None for a in arrays):
-        joint = pd.concat([pd.Series(np.asarray(c, dtype=object)) for c in columns], ignore_index=True)
-        all_codes = pd.factorize(joint, use_na_sentinel=True)[0]
+def distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The distinct values of a column followed by one missing value, and each row's position
+    among them (missing rows point at the trailing missing value). A categorical column (text read
+    from Parquet's dictionary pages) already holds both, so nothing is hashed again.
+
+    The kernel of "type each distinct value once": a rule is evaluated on `values` and its result
+    taken back to every row with `expand`, which gives exactly what evaluating it row by row gives,
+    at the cost of the few distinct values (codes, dates, years, counts) instead of every row."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy(dtype=np.int64)
+        uniques = pd.Series(col.cat.categories)
     else:
-        typ = arrays[0].type
-        chunks = [ch.cast(typ) if ch.type != typ else ch for a in arrays
-                  for ch in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
-        encoded = pa.chunked_array(chunks, type=typ).dictionary_encode().combine_chunks()
-        all_codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    ends = np.cumsum([len(c) for c in columns])
-    return np.split(all_codes, ends[:-1])
+        codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniques = pd.Series(uniques)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, uniques.reindex(range(len(uniques) + 1))
 
 
-def n_codes(*code_arrays: np.ndarray) -> int:
-    return int(max((c.max(initial=-1) for c in code_arrays), default=-1)) + 1
-
-
-def positions(keys: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
-    """For each key code, the row of its first occurrence in `target` codes, or -1 (codes from
-    `codes`, n = number of codes; missing matches missing, as in pandas)."""
-    first = np.full(n + 1, -1, dtype=np.int64)  # slot n (= index -1) is "missing"
-    rows = np.arange(len(target), dtype=np.int64)
-    first[target[::-1]] = rows[::-1]
-    return first[keys]
-
-
-def member(keys: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
-    """keys isin target, on codes."""
-    present = np.zeros(n + 1, dtype=bool)
-    present[target] = True
-    return present[keys]
+def expand(x, codes: np.ndarray, index: pd.Index):
+    """Values (a Series, a DataFrame of them, or an array) of the distinct values of `distinct`,
+    taken back to every row."""
+    if isinstance(x, pd.DataFrame):
+        return pd.DataFrame({c: expand(x[c], codes, index) for c in x.columns}, index=index)
+    if isinstance(x, pd.Series):
+        return pd.Series(x.array.take(codes), index=index, name=x.name)
+    return pd.Series(np.asarray(x)[codes], index=index)
 
 
 def _duckdb(table: pa.Table, sql: str) -> pa.Table:
@@ -110,7 +104,7 @@ def repeated(*columns) -> np.ndarray:
     n = len(columns[0]) if columns else 0
     if n == 0:
         return np.zeros(0, dtype=bool)
-    table = pa.table({f"c{i}": _arrow(c) if _arrow(c) is not None else pa.Array.from_pandas(c)
+    table = pa.table({f"c{i}": as_arrow(c) if as_arrow(c) is not None else pa.Array.from_pandas(c)
                       for i, c in enumerate(columns)})
     # insertion order is kept (DuckDB's default), so row i is hash i
     h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) FROM t").column(0)
@@ -128,7 +122,7 @@ def occurs_once(s: pd.Series) -> np.ndarray:
     value, as in pandas). An id column is normally all distinct, which one multi-threaded DuckDB
     exact count proves (10M text ids: ~1 s, against ~4 s for pandas' `is_unique`); only when it
     is not are the repeated rows found with `duplicated`."""
-    a = _arrow(s)
+    a = as_arrow(s)
     if a is not None and a.null_count <= 1:
         n_distinct = _duckdb(pa.table({"v": a}), "SELECT count(DISTINCT v) FROM t").column(0)[0].as_py()
         if n_distinct + a.null_count == len(a):

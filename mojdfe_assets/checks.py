@@ -82,28 +82,6 @@ def schema_spec(asset: str, model) -> dg.AssetCheckSpec:
                              description=f"{name} pandera schema: types, codes, ranges, keys")
 
 
-def table_out(model, description: str) -> dg.AssetOut:
-    """An output of a multi-asset stored as Parquet, with its column schema from `model`."""
-    return dg.AssetOut(kinds={"pandas", "parquet"}, description=description,
-                       metadata={"dagster/column_schema": table_schema(model)})
-
-
-def checked_output(df: pd.DataFrame, model, asset: str, metadata: dict | None = None, extra_checks=(),
-                   output_name: str = "result", upstream: str | None = None, assets: set[str] = frozenset()):
-    """Yield the schema check (and any extra check results), then the output; refuse bad data.
-    With `upstream`, the column lineage read from the schema is recorded too."""
-    check = schema_check(model, df, asset)
-    results = [check, *extra_checks]
-    yield from results
-    failed = [r.check_name for r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
-    if failed:
-        raise dg.Failure(f"{asset} failed blocking check(s): {', '.join(failed)}")
-    meta = {**table_metadata(df, model), **(metadata or {})}
-    if upstream:
-        meta["dagster/column_lineage"] = column_lineage(model, upstream, assets)
-    yield dg.Output(df, output_name=output_name, metadata=meta)
-
-
 _AFTER_ARROW = re.compile(r"←([^;]*)")
 _DOTTED = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\b")
 _BARE = re.compile(r"^\s*([a-z][a-z0-9_]*)\b")

@@ -1,7 +1,8 @@
 """DfE code lists (SSDA903 and CIN census), the single home of every code, label and grouping.
 
-The lists live as data in `data/code_lists.csv` (with each code's years of validity and source)
-and `data/code_aliases.csv` (known junk values in NPD extracts and the code they stand for).
+The lists live as data in `data/code_lists.csv` (with each code's years of validity and source),
+`data/code_groups.csv` (the groups derivations use, e.g. placement families, in their order, with
+labels) and `data/code_aliases.csv` (known junk values in NPD extracts and the code they stand for).
 The synthetic generator, the clean-table validation and the lookup assets all read them here.
 """
 
@@ -24,6 +25,11 @@ def _table() -> pd.DataFrame:
     for col in ("valid_from", "valid_to"):
         df[col] = pd.to_numeric(df[col].replace("", None)).astype("Int64")
     return df
+
+
+@cache
+def _groups() -> pd.DataFrame:
+    return pd.read_csv(_DATA / "code_groups.csv", dtype=str, keep_default_na=False)
 
 
 @cache
@@ -65,6 +71,20 @@ def groups(code_list: str) -> dict[str, str]:
     rows = _rows(code_list)
     rows = rows[rows["group"] != ""]
     return dict(zip(rows["code"], rows["group"]))
+
+
+def group_names(code_list: str) -> tuple[str, ...]:
+    """The groups of a list (e.g. placement families), in their declared order: the categories of
+    every derived column that holds them."""
+    _rows(code_list)
+    g = _groups()
+    return tuple(g.loc[g["code_list"] == code_list, "group"])
+
+
+def group_labels(code_list: str) -> dict[str, str]:
+    g = _groups()
+    g = g[g["code_list"] == code_list]
+    return dict(zip(g["group"], g["label"]))
 
 
 def aliases(code_list: str) -> dict[str, str]:

@@ -16,12 +16,11 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from . import plots
 from .disclosure import THRESHOLD
-from .checks import checked_output, schema_spec, table_schema
 from .schemas import CONVICTION_GROUPS, LEVELS, SEVERITY, InterventionOutcomeModels, InterventionOutcomeSummary
 from .stats import Z95, dummies, median_ci, wilson
+from .table_assets import KINDS, Table, table_asset
 
 GROUP = "effects"
-KINDS = {"pandas", "parquet"}
 COVARIATES = ["sex", "ks4_year", "fsm"]
 
 # Outcomes of RQ1, by kind. Binary: share of pupils with a value; counts: sessions (with the
@@ -241,17 +240,14 @@ def fit_models(df: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Assets
 
-SOURCES = {"pupil_outcomes"}
 # The pupil_outcomes columns these assets read (only these are loaded from storage).
 OUTCOME_COLUMNS = ["level", "sex", "ks4_year", "fsm", "first_cj_contact_date", "sessions_possible",
                    *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c not in ("cj_contact", "custodial")]]
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS,
-          metadata={"dagster/column_schema": table_schema(InterventionOutcomeSummary)},
-          check_specs=[schema_spec("intervention_outcome_summary", InterventionOutcomeSummary)],
-          ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
-def intervention_outcome_summary(pupil_outcomes: pd.DataFrame):
+@table_asset(InterventionOutcomeSummary, group=GROUP,
+             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
+def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, descriptive: for each level of social-care intervention (none,
     referral only, child in need, child protection plan, looked after), the number of pupils and
     each outcome with a 95% confidence interval. Rates (Wilson interval) for GCSE-or-equivalent
@@ -265,15 +261,12 @@ def intervention_outcome_summary(pupil_outcomes: pd.DataFrame):
     meta = {"pupils": len(pupil_outcomes),
             "pupils_by_level": dg.MetadataValue.json(
                 {str(k): int(v) for k, v in pupil_outcomes["level"].value_counts(sort=False).items()})}
-    yield from checked_output(df, InterventionOutcomeSummary, "intervention_outcome_summary", meta,
-                              upstream="pupil_outcomes", assets=SOURCES)
+    return Table(df, meta)
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas", "parquet", "statsmodels"},
-          metadata={"dagster/column_schema": table_schema(InterventionOutcomeModels)},
-          check_specs=[schema_spec("intervention_outcome_models", InterventionOutcomeModels)],
-          ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
-def intervention_outcome_models(pupil_outcomes: pd.DataFrame):
+@table_asset(InterventionOutcomeModels, group=GROUP, kinds={*KINDS, "statsmodels"},
+             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
+def intervention_outcome_models(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, adjusted: each outcome regressed on intervention level (reference:
     no social-care contact), sex, KS4 cohort and FSM eligibility, fitted with statsmodels.
     Logistic regression for the binary outcomes (odds ratios); a quasi-Poisson log-linear model
@@ -292,7 +285,7 @@ def intervention_outcome_models(pupil_outcomes: pd.DataFrame):
                              f"{r.measure} {r.estimate:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})")
                  for r in lv[lv["term"] == "level:looked_after"].itertuples()}),
             "terms_not_estimable": int(df["estimate"].isna().sum())}
-    yield from checked_output(df, InterventionOutcomeModels, "intervention_outcome_models", meta)
+    return Table(df, meta)
 
 
 def draw_outcomes_by_level(summary: pd.DataFrame) -> bytes:
@@ -317,15 +310,13 @@ def draw_outcomes_by_level(summary: pd.DataFrame) -> bytes:
     return plots.render(fig)
 
 
-@dg.asset(group_name=GROUP, kinds={"matplotlib", "png"})
-def outcomes_by_level_chart(context: dg.AssetExecutionContext, intervention_outcome_summary: pd.DataFrame) -> bytes:
+@plots.chart_asset("Outcomes by level", group=GROUP)
+def outcomes_by_level_chart(intervention_outcome_summary: pd.DataFrame) -> bytes:
     """Chart of intervention_outcome_summary: each outcome's rate or median by intervention level
     with 95% confidence intervals, stored as `outcomes_by_level_chart.png` in the warehouse and
     shown here. Drawn from level totals only, with no pupil-level values; a rate or median that
     rests on fewer than 10 pupils (with or without the outcome) is left out of the chart."""
-    png = draw_outcomes_by_level(intervention_outcome_summary)
-    context.add_output_metadata(plots.image_metadata(png, "Outcomes by level"))
-    return png
+    return draw_outcomes_by_level(intervention_outcome_summary)
 
 
 effect_assets = [intervention_outcome_summary, intervention_outcome_models, outcomes_by_level_chart]

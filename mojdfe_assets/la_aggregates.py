@@ -19,14 +19,12 @@ import pandas as pd
 import statsmodels.api as sm
 
 from . import plots
-from .checks import checked_output, schema_spec, table_schema
 from .disclosure import BASE, THRESHOLD, determined_cells, protect_linked, publish_rate
 from .schemas import LEVELS, OUTLIER_FLAGS, LaAggregates, LaAggregatesPublishable
 from .stats import dummies, funnel_limits, poisson_ratio_ci
+from .table_assets import Check, Outcome, Table, table_asset
 
 GROUP = "la_aggregates"
-KINDS = {"pandas", "parquet"}
-SOURCES = {"pupil_outcomes", "la_context_clean", "la_aggregates"}
 SOCIAL_CARE_LEVELS = [lv for lv in LEVELS if lv != "none"]
 
 
@@ -169,11 +167,10 @@ def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE)
 # Assets
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, metadata={"dagster/column_schema": table_schema(LaAggregates)},
-          check_specs=[schema_spec("la_aggregates", LaAggregates)],
-          ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": [
+@table_asset(LaAggregates, group=GROUP,
+             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": [
               "la", "level", "sex", "ks4_year", "fsm", "most_severe_disposal", "first_cj_contact_date"]})})
-def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame):
+def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame) -> Table:
     """Research question 2: for each local authority (the pupil's KS4 LA) and intervention level,
     the pupils linked to MoJ data, those cautioned or convicted, and the crude rate; the count
     expected from the national rate at that level, with observed/expected and its exact 95% CI;
@@ -194,16 +191,15 @@ def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame):
             # the adjustment does not explain, and single flags should be read with care.
             "share_outside_95_social_care_levels": round(float((sc["outlier"] != "within").mean()), 4) if len(sc) else 0.0,
             "pupils_without_la_or_moj_link": int(len(pupil_outcomes) - df["pupils"].sum())}
-    yield from checked_output(df, LaAggregates, "la_aggregates", meta, upstream="pupil_outcomes", assets=SOURCES)
+    return Table(df, meta)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, metadata={"dagster/column_schema": table_schema(LaAggregatesPublishable)},
-          check_specs=[
-    schema_spec("la_aggregates_publishable", LaAggregatesPublishable),
-    dg.AssetCheckSpec("disclosure_control", asset="la_aggregates_publishable", blocking=True,
-                      description="No published count under 10 (except 0); no suppressed cell recoverable "
-                                  "from the totals; every count a multiple of the rounding base")])
-def la_aggregates_publishable(la_aggregates: pd.DataFrame):
+DISCLOSURE_CONTROL = Check("disclosure_control", "No published count under 10 (except 0); no suppressed cell "
+                           "recoverable from the totals; every count a multiple of the rounding base")
+
+
+@table_asset(LaAggregatesPublishable, group=GROUP, checks=[DISCLOSURE_CONTROL])
+def la_aggregates_publishable(la_aggregates: pd.DataFrame) -> Table:
     """la_aggregates prepared for release from the SRS under the output-checking rules: counts
     of 1 to 9 pupils are suppressed (primary); further cells are suppressed (secondary) so that no
     suppressed count can be recovered from the row (LA) or column (level) totals, or by
@@ -217,12 +213,10 @@ def la_aggregates_publishable(la_aggregates: pd.DataFrame):
     df, meta = publishable(la_aggregates)
     counts = pd.concat([df["pupils"], df["cj_contact"]]).dropna().astype(int)
     bad = int(((counts > 0) & (counts < THRESHOLD)).sum() + (counts % BASE != 0).sum())
-    check = dg.AssetCheckResult(
-        asset_key="la_aggregates_publishable", check_name="disclosure_control",
-        passed=bad == 0 and meta["recoverable_suppressed_cells"] == 0,
-        metadata={"small_or_unrounded_counts": bad, "recoverable_suppressed_cells": meta["recoverable_suppressed_cells"]})
-    yield from checked_output(df, LaAggregatesPublishable, "la_aggregates_publishable", meta, extra_checks=[check],
-                              upstream="la_aggregates", assets=SOURCES)
+    check = Outcome(bad == 0 and meta["recoverable_suppressed_cells"] == 0,
+                    {"small_or_unrounded_counts": bad,
+                     "recoverable_suppressed_cells": meta["recoverable_suppressed_cells"]})
+    return Table(df, meta, {"disclosure_control": check})
 
 
 def draw_funnels(agg: pd.DataFrame, published: pd.DataFrame) -> bytes:
@@ -253,17 +247,14 @@ def draw_funnels(agg: pd.DataFrame, published: pd.DataFrame) -> bytes:
     return plots.render(fig)
 
 
-@dg.asset(group_name=GROUP, kinds={"matplotlib", "png"})
-def la_funnel_chart(context: dg.AssetExecutionContext, la_aggregates: pd.DataFrame,
-                    la_aggregates_publishable: pd.DataFrame) -> bytes:
+@plots.chart_asset("LA funnel plots", group=GROUP)
+def la_funnel_chart(la_aggregates: pd.DataFrame, la_aggregates_publishable: pd.DataFrame) -> bytes:
     """Funnel plots, one per social-care level: each LA's adjusted ratio of pupils cautioned or
     convicted (observed / expected from the national model) against its expected count, with 95%
     (dashed) and 99.8% (solid) control limits; red points lie beyond 99.8%, orange beyond 95%.
     Stored as `la_funnel_chart.png`. Only cells published in la_aggregates_publishable are drawn,
     so the chart discloses no more than that table."""
-    png = draw_funnels(la_aggregates, la_aggregates_publishable)
-    context.add_output_metadata(plots.image_metadata(png, "LA funnel plots"))
-    return png
+    return draw_funnels(la_aggregates, la_aggregates_publishable)
 
 
 la_assets = [la_aggregates, la_aggregates_publishable, la_funnel_chart]

@@ -10,16 +10,12 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from . import codelists
-from . import arrowops as ops
+from . import codelists, keys, years
 from .arrowops import lookup
-from .checks import checked_output, schema_spec, table_schema
 from .schemas import CONVICTION_GROUPS, SEVERITY, ContactSequence, PupilOutcomes
+from .table_assets import Table, table_asset
 
 GROUP = "outcomes"
-KINDS = {"pandas", "parquet"}
-SOURCES = {"intervention_level", "ks4_clean", "absence_clean", "exclusions_clean", "offending_clean",
-           "pupil_outcomes", "cla_pupil_summary", "cin_pupil_summary"}
 
 
 def _to_pupils(per_code: pd.DataFrame | pd.Series, pupil_codes: np.ndarray):
@@ -29,11 +25,11 @@ def _to_pupils(per_code: pd.DataFrame | pd.Series, pupil_codes: np.ndarray):
 
 def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: dict | None = None) -> pd.DataFrame:
     """Outcomes per spine pupil. Keys are hashed once into shared integer codes
-    (`arrowops.codes`); every group-by and join below is on those integers."""
+    (`keys.encode`); every group-by and join below is on those integers."""
     df = levels[["pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]].copy()
-    p_lv, p_ks4, p_ab, p_exc = ops.codes(levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"],
+    p_lv, p_ks4, p_ab, p_exc = keys.encode(levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"],
                                          exclusions["pupil_id"])
-    n = ops.n_codes(p_lv, p_ks4, p_ab, p_exc)
+    n = keys.n_keys(p_lv, p_ks4, p_ab, p_exc)
     # KS4: the pupil's latest row (same sort as before: by year, last kept).
     k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True).sort_values("academic_year_end")
     latest = pd.DataFrame({"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array},
@@ -52,7 +48,7 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     df["fixed_period_exclusions"] = fx["n"].fillna(0).astype("Int64").array
     df["fixed_period_sessions"] = fx["s"].fillna(0).astype("Int64").array
     perm = (exclusions["exc_category"] == "PERM").to_numpy(dtype=bool)
-    df["permanent_exclusion"] = pd.array(ops.member(p_lv, p_exc[perm & (p_exc >= 0)], n), dtype="boolean")
+    df["permanent_exclusion"] = pd.array(keys.member(p_lv, p_exc[perm & (p_exc >= 0)], n), dtype="boolean")
     # Offending, on moj_uid: severity per disposal code, worked out once per code (not per row).
     disposal = pd.Categorical(offending["pnc_disposal"])
     sev_of = codelists.groups("pnc_disposal")
@@ -60,7 +56,7 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     rank_cat = np.array([SEVERITY.index(v) if v in SEVERITY else np.nan for v in sev_cat], dtype=float)
     dcode = disposal.codes  # -1 (missing) -> the trailing None / NaN slot
     sev = sev_cat[dcode]
-    m_lv, m_off = ops.codes(levels["moj_uid"], offending["moj_uid"])
+    m_lv, m_off = keys.encode(levels["moj_uid"], offending["moj_uid"])
     o = pd.DataFrame({"caution": sev == "caution", "conviction": np.isin(sev, ["non_custodial", "custodial"]),
                       "rank": rank_cat[dcode], "date": offending["pnc_disposal_date"].to_numpy()}).groupby(m_off).agg(
         cautions=("caution", "sum"), convictions=("conviction", "sum"), rank=("rank", "max"), first=("date", "min"))
@@ -80,8 +76,8 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     df["first_cj_contact_date"] = op["first"].astype("datetime64[ms]")
     if stats is not None:
         spine_moj = m_lv[m_lv >= 0]
-        stats["pnc_rows_not_linked_to_spine"] = int((~ops.member(m_off, spine_moj, ops.n_codes(m_lv, m_off))).sum())
-        stats["pupils_with_pnc_record"] = int(ops.member(m_lv, m_off, ops.n_codes(m_lv, m_off)).sum())
+        stats["pnc_rows_not_linked_to_spine"] = int((~keys.member(m_off, spine_moj, keys.n_keys(m_lv, m_off))).sum())
+        stats["pupils_with_pnc_record"] = int(keys.member(m_lv, m_off, keys.n_keys(m_lv, m_off)).sum())
     return df.drop(columns=["moj_uid"])
 
 
@@ -89,8 +85,7 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
     both = outcomes[(outcomes["level"] != "none") & outcomes["first_cj_contact_date"].notna()]
     cla_first = lookup(both["pupil_id"], cla_summary.set_index("pupil_id")["first_care_date"])
     cin_year = lookup(both["pupil_id"], cin_summary.set_index("pupil_id")["first_cin_year"])
-    cin_first = pd.to_datetime((cin_year.astype("Float64") - 1).astype("Int64").astype("string") + "-04-01",
-                               errors="coerce")
+    cin_first = years.first_day(cin_year)
     first_sc = pd.concat([cla_first, cin_first], axis=1).min(axis=1)
     df = pd.DataFrame({"pupil_id": both["pupil_id"], "level": both["level"],
                        "first_social_care_date": first_sc.astype("datetime64[ms]"),
@@ -105,10 +100,9 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("pupil_outcomes", PupilOutcomes)],
-          metadata={"dagster/column_schema": table_schema(PupilOutcomes)},
-          # Only the columns used are read from storage (see ParquetIOManager.load_input).
-          ins={"intervention_level": dg.AssetIn(metadata={"columns": [
+@table_asset(PupilOutcomes, group=GROUP,
+             # Only the columns used are read from storage (see ParquetIOManager.load_input).
+             ins={"intervention_level": dg.AssetIn(metadata={"columns": [
                    "pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]}),
                "ks4_clean": dg.AssetIn(metadata={"columns": [
                    "pupil_id", "academic_year_end", "ks4_level2_em", "ks4_att8"]}),
@@ -117,7 +111,7 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
                "exclusions_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "exc_category", "exc_sessions"]}),
                "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal", "pnc_disposal_date"]})})
 def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, absence_clean: pd.DataFrame,
-                   exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame):
+                   exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame) -> Table:
     """One row per spine pupil: the intervention level with the outcomes of research question 1.
     Education: GCSE-or-equivalent attainment (level 2 incl. English and maths; Attainment 8 from
     2015/16), unauthorised absence sessions in secondary school, sessions missed through
@@ -128,26 +122,21 @@ def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, ab
     linked pupil); a pupil with no `moj_uid` has offending outcomes missing."""
     stats: dict = {}
     df = derive_pupil_outcomes(intervention_level, ks4_clean, absence_clean, exclusions_clean, offending_clean, stats)
-    meta = {"pupils": len(df), "pnc_rows_not_linked_to_spine": stats["pnc_rows_not_linked_to_spine"],
-            "pupils_with_cj_contact": int(df["first_cj_contact_date"].notna().sum()),
-            "pupils_with_pnc_record": stats["pupils_with_pnc_record"]}
-    yield from checked_output(df, PupilOutcomes, "pupil_outcomes", meta, upstream="intervention_level",
-                              assets=SOURCES)
+    return Table(df, {"pupils": len(df), "pnc_rows_not_linked_to_spine": stats["pnc_rows_not_linked_to_spine"],
+                      "pupils_with_cj_contact": int(df["first_cj_contact_date"].notna().sum()),
+                      "pupils_with_pnc_record": stats["pupils_with_pnc_record"]})
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("contact_sequence", ContactSequence)],
-          metadata={"dagster/column_schema": table_schema(ContactSequence)})
+@table_asset(ContactSequence, group=GROUP)
 def contact_sequence(pupil_outcomes: pd.DataFrame, cla_pupil_summary: pd.DataFrame,
-                     cin_pupil_summary: pd.DataFrame):
+                     cin_pupil_summary: pd.DataFrame) -> Table:
     """For pupils with both social-care contact and a caution or conviction: whether social care
     came first, and by how long. The field guide notes that social care usually precedes
     criminal-justice contact by a year or more, and that the reverse order (care following
     offending) matters for interpretation. CIN records carry only a collection year, so a CIN-only
     pupil's first contact is dated 1 April of that year: the gap is then an upper bound."""
     df = derive_contact_sequence(pupil_outcomes, cla_pupil_summary, cin_pupil_summary)
-    counts = {k: int(v) for k, v in df["gap_group"].value_counts().items()}
-    yield from checked_output(df, ContactSequence, "contact_sequence", counts, upstream="pupil_outcomes",
-                              assets=SOURCES)
+    return Table(df, {k: int(v) for k, v in df["gap_group"].value_counts().items()})
 
 
 outcome_assets = [pupil_outcomes, contact_sequence]

@@ -8,6 +8,8 @@ covered by the same disclosure control as the table it is drawn from.
 from __future__ import annotations
 
 import base64
+import functools
+import inspect
 import io
 
 import dagster as dg
@@ -36,3 +38,19 @@ def image_metadata(png: bytes, title: str) -> dict:
     data = base64.b64encode(png).decode("ascii")
     return {"chart": dg.MetadataValue.md(f"![{title}](data:image/png;base64,{data})"),
             "chart_bytes": dg.MetadataValue.int(len(png))}
+
+
+def chart_asset(title: str, *, group: str, **asset_kwargs):
+    """Declare a chart asset: the decorated function draws from its inputs and returns PNG bytes,
+    which the IO manager stores as `<warehouse>/<asset>.png` and the UI shows in the metadata."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def compute(*args, **kwargs):
+            png = fn(*args, **kwargs)
+            return dg.Output(png, metadata=image_metadata(png, title))
+
+        compute.__signature__ = inspect.signature(fn).replace(return_annotation=dg.Output[bytes])
+        return dg.asset(name=fn.__name__, group_name=group, kinds={"matplotlib", "png"}, **asset_kwargs)(compute)
+
+    return decorate

@@ -2,7 +2,9 @@
 and allowed codes. Descriptions say where each column comes from; they become the column
 schema shown in the Dagster UI and the data dictionary.
 
-Raw tables are text exactly as delivered (built from `extracts`); clean tables are typed.
+Raw tables are text exactly as delivered and clean tables are typed: both schemas are built from
+the extracts' fields (`extracts.py`), so a cleaning rule and its check are written once. Derived
+tables are pandera models, their codes and groups from the code lists.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from pandera import extensions
 from pandera.typing import Series
 
 from . import arrowops, codelists
-from .cleaning import LINE, PROBLEM, ROW
-from .extracts import Extract
+from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field
+from .reading import LINE, PROBLEM, ROW
+from .rules import text_pattern
 
 # Columns that identify a pupil: never in metadata, logs or tables that leave the SRS.
 IDENTIFIER_COLUMNS = frozenset({"pupil_id", "moj_uid", "MoJUID", "CIN_PupilMatchingRefAnonymous",
@@ -53,98 +56,49 @@ def raw_schema(extract: Extract) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, name=f"{extract.name}_raw", strict=True, description=extract.description)
 
 
-def codes(code_list: str) -> list[str]:
-    return codelists.codes(code_list)
+TEXT = pd.StringDtype("pyarrow")
+ACADEMIC_YEAR_PATTERN = r"^\d{4}/\d{4}$"
+_DTYPES = {"id": TEXT, "la": TEXT, "text": TEXT, "date": pa.DateTime, "int": pd.Int64Dtype(),
+           "float": pd.Float64Dtype(), "flag": pd.BooleanDtype(), "code": pa.Category}
 
 
-class _Keys(pa.DataFrameModel):
-    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
-    moj_uid: Text = pa.Field(nullable=True, description="MoJ person identifier (MoJUID); missing when unmatched")
-    pupil_id: Text = pa.Field(nullable=True, description=(
-        "Anonymised pupil matching reference (…PupilMatchingRefAnonymous); missing when the row has none"))
-    academic_year: Text = pa.Field(str_matches=r"^\d{4}/\d{4}$", description=(
-        "Collection year, normalised to '2012/2013' from …_ACADYR"))
-    academic_year_start: Year = pa.Field(description="First calendar year of academic_year")
-    academic_year_end: Year = pa.Field(description="Second calendar year of academic_year (the 31 March census year)")
-
-    class Config:
-        strict = True
-        coerce = False
-
-
-class CinClean(_Keys):
-    """Children in need census, one row per child per collection year, typed."""
-
-    academic_year_end: Year = pa.Field(ge=2009, le=2017, description="Census year (31 March), from CIN_ACADYR")
-    cin_cin_at31march: Flag = pa.Field(nullable=True, description=(
-        "Child in need on 31 March of the year (CIN_CIN_AT31MARCH; 1/0, also yes/no, true/false)"))
-    cin_category_of_abuse: Code = pa.Field(nullable=True, isin=codes("cin_category_of_abuse"), description=(
-        "Category of abuse of a child protection plan (CIN_CategoryOfAbuse); best filled to 2011/12"))
-    cin_initial_category_of_abuse: Code = pa.Field(nullable=True, isin=codes("cin_category_of_abuse"),
-                                                   description="Initial category of abuse of the plan")
-    cin_latest_category_of_abuse: Code = pa.Field(nullable=True, isin=codes("cin_category_of_abuse"),
-                                                  description="Latest category of abuse of the plan")
-    cin_number_of_previous_cpp: Int = pa.Field(nullable=True, ge=0, le=30, description=(
-        "Number of previous child protection plans (CIN_NumberOfPreviousCPP)"))
-    cin_primary_need_code: Code = pa.Field(nullable=True, isin=codes("cin_primary_need"), description=(
-        "Primary need at assessment N0-N9 (CIN_PrimaryNeedCode; typos A2-A5 mapped to N2-N5)"))
-    cin_referral_nfa: Flag = pa.Field(nullable=True, description="Referral closed with no further action")
-    cin_reason_for_closure: Code = pa.Field(nullable=True, isin=codes("cin_reason_for_closure"),
-                                            description="Reason the CIN case closed (RC1-RC9)")
-    cin_age_start_of_cin_period: Int = pa.Field(nullable=True, ge=0, le=25,
-                                                description="Age in years at the start of the CIN period")
-    cin_age_end_of_cin_period: Int = pa.Field(nullable=True, ge=0, le=25,
-                                              description="Age in years at the end of the CIN period")
+def _field_columns(extract: Extract, f: Field) -> dict[str, pa.Column]:
+    """The clean column(s) of one delivered field, with the checks its cleaning rule guarantees."""
+    nullable = not f.required
+    if f.kind == "year":
+        window = [pa.Check.in_range(*extract.years)] if extract.years else []
+        return {
+            f.name: pa.Column(TEXT, pa.Check.str_matches(ACADEMIC_YEAR_PATTERN), nullable=nullable,
+                              description=f.description),
+            f"{f.name}_start": pa.Column(pd.Int16Dtype(), nullable=nullable,
+                                         description=f"First calendar year of {f.name} ← {f.delivered}"),
+            f"{f.name}_end": pa.Column(pd.Int16Dtype(), window, nullable=nullable, description=(
+                f"Second calendar year of {f.name} (the year to 31 March it names) ← {f.delivered}")),
+        }
+    checks = []
+    if f.kind in ("int", "float"):
+        checks.append(pa.Check.in_range(f.lo, f.hi))
+    elif f.kind == "code":
+        checks.append(pa.Check.isin(codelists.codes(f.code_list)))
+    elif f.kind == "date":
+        checks.append(pa.Check.ge(EARLIEST_DATE))
+    elif text_pattern(f):
+        checks.append(pa.Check.str_matches(text_pattern(f)))
+    if f.unique:
+        checks.append(pa.Check.unique_values(enabled=True))
+    return {f.name: pa.Column(_DTYPES[f.kind], checks, nullable=nullable, description=f.description)}
 
 
-class ClaClean(_Keys):
-    """Children looked after, one row per episode held for the year, typed."""
-
-    academic_year_end: Year = pa.Field(ge=2006, le=2018, description="Collection year (to 31 March), from CLA_ACADYR")
-    cla_cla_la: Text = pa.Field(nullable=True, str_matches=r"^\d{3}$", description="Responsible LA code (CLA_CLA_LA)")
-    cla_processing_year: Int = pa.Field(nullable=True, ge=2000, le=2030, description="CLA_PROCESSING_YEAR")
-    cla_poc_start: Date = pa.Field(nullable=True, description="Start of the period of care (CLA_POC_START)")
-    cla_poc_length: Int = pa.Field(nullable=True, ge=0, le=8000, description="Length of the period of care in days")
-    cla_cat_need: Code = pa.Field(nullable=True, isin=codes("cla_category_of_need"),
-                                  description="Category of need N1-N8 (CLA_CAT_NEED)")
-    cla_date_epi_comm: Date = pa.Field(description="Date the episode commenced (CLA_DATE_EPI_COMM)")
-    cla_date_epi_ceased: Date = pa.Field(nullable=True, description=(
-        "Date the episode ceased (CLA_DATE_EPI_CEASED); missing = still open at 31 March"))
-    cla_legal_status: Code = pa.Field(nullable=True, isin=codes("cla_legal_status"), description="Legal status")
-    cla_placement: Code = pa.Field(nullable=True, isin=codes("cla_placement"), description="Placement type")
-    cla_rec: Code = pa.Field(nullable=True, isin=codes("cla_reason_episode_ceased"),
-                             description="Reason the episode ceased (CLA_REC)")
-    cla_cla_31_march: Flag = pa.Field(nullable=True, description="Looked after on 31 March of the year")
-    cla_cla_6_months: Flag = pa.Field(nullable=True, description="CLA_CLA_6_MONTHS (requested item)")
-    cla_cla_12_months: Flag = pa.Field(nullable=True, description="CLA_CLA_12_MONTHS (requested item)")
-    cla_cla_pp_6_months: Flag = pa.Field(nullable=True, description="CLA_CLA_PP_6_MONTHS (requested item)")
-    cla_cla_pp_1_day: Flag = pa.Field(nullable=True, description="CLA_CLA_PP_1_DAY (requested item)")
-    cla_reason_place_change: Code = pa.Field(nullable=True, isin=codes("cla_reason_place_change"), description=(
-        "Reason for placement change; collected only from 2016"))
-
-    @pa.dataframe_check(description="An episode cannot cease before it commenced")
-    def ceased_not_before_commenced(cls, df: pd.DataFrame) -> Series[bool]:
-        return ~(df["cla_date_epi_ceased"] < df["cla_date_epi_comm"]).fillna(False)
-
-
-class SpineClean(pa.DataFrameModel):
-    """The pupil spine: one row per pupil of the KS4 cohorts."""
-
-    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
-    moj_uid: Text = pa.Field(nullable=True, description="MoJ person identifier (MoJUID)")
-    pupil_id: Text = pa.Field(unique_values=True, description="Anonymised pupil matching reference (one row per pupil)")
-    academic_year: Text = pa.Field(str_matches=r"^\d{4}/\d{4}$", description="KS4 academic year (cohort), KS4_ACADYR")
-    academic_year_start: Year = pa.Field(description="First calendar year of the KS4 year")
-    academic_year_end: Year = pa.Field(description="Second calendar year of the KS4 year (exam summer)")
-    ks4_la: Text = pa.Field(nullable=True, str_matches=r"^\d{3}$", description="LA of the pupil (KS4_LA)")
-    ks4_gender: Text = pa.Field(nullable=True, isin=["M", "F"], description="Sex (KS4_GENDER)")
-    ks4_year_of_birth: Int = pa.Field(nullable=True, ge=1980, le=2015, description="Year of birth")
-    ks4_month_of_birth: Int = pa.Field(nullable=True, ge=1, le=12, description="Month of birth")
-    ks4_fsm_ever6: Flag = pa.Field(nullable=True, description="Eligible for free school meals in the last 6 years")
-
-    class Config:
-        strict = True
-        coerce = False
+def clean_schema(extract: Extract) -> pa.DataFrameSchema:
+    """The typed table `rules.clean_table` makes of an extract: every rule it quarantines by is
+    checked again here on what it kept (the contract at the asset boundary)."""
+    cols = {ROW: pa.Column(int, pa.Check.ge(1), unique=True, description="Row number in the delivered file")}
+    for f in extract.fields:
+        cols.update(_field_columns(extract, f))
+    checks = [pa.Check(lambda df, r=rule: ~r.breaks(df), name=rule.reason.split(":")[0], error=rule.reason)
+              for rule in extract.row_rules]
+    return pa.DataFrameSchema(cols, checks=checks, name=f"{extract.name}_clean", strict=True, coerce=False,
+                              description=extract.description)
 
 
 class QuarantineRows(pa.DataFrameModel):
@@ -163,15 +117,15 @@ class CodeLookup(pa.DataFrameModel):
     valid_to: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Last collection year valid (end year)")
 
     class Config:
-        strict = "filter"
+        strict = True
 
 
 # ---------------------------------------------------------------------------------------------
 # Social-care derivations
 
 LEVELS = codelists.INTERVENTION_LEVELS
-PLACEMENT_FAMILIES = ("foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
-LEGAL_GROUPS = ("care_order", "placement_order", "section_20", "youth_justice", "emergency_protection")
+PLACEMENT_FAMILIES = codelists.group_names("cla_placement")
+LEGAL_GROUPS = codelists.group_names("cla_legal_status")
 Bool = Series[bool]
 
 
@@ -195,13 +149,13 @@ class ClaEpisodes(_Derived):
     year_rows: Int = pa.Field(ge=1, description="Yearly rows that carried this episode")
     cla_cla_la: Text = pa.Field(nullable=True, description="← cla_clean.cla_cla_la")
     cla_poc_start: Date = pa.Field(nullable=True, description="← cla_clean.cla_poc_start")
-    cla_cat_need: Code = pa.Field(nullable=True, isin=codes("cla_category_of_need"), description="← cla_cat_need")
-    cla_legal_status: Code = pa.Field(nullable=True, isin=codes("cla_legal_status"), description="← cla_legal_status")
+    cla_cat_need: Code = pa.Field(nullable=True, isin=codelists.codes("cla_category_of_need"), description="← cla_cat_need")
+    cla_legal_status: Code = pa.Field(nullable=True, isin=codelists.codes("cla_legal_status"), description="← cla_legal_status")
     legal_group: Code = pa.Field(nullable=True, isin=list(LEGAL_GROUPS), description="Code-list group ← cla_clean.cla_legal_status")
-    cla_placement: Code = pa.Field(nullable=True, isin=codes("cla_placement"), description="← cla_placement")
+    cla_placement: Code = pa.Field(nullable=True, isin=codelists.codes("cla_placement"), description="← cla_placement")
     placement_family: Code = pa.Field(nullable=True, isin=list(PLACEMENT_FAMILIES),
                                       description="Placement family (code-list group) ← cla_clean.cla_placement")
-    cla_rec: Code = pa.Field(nullable=True, isin=codes("cla_reason_episode_ceased"), description="← cla_rec")
+    cla_rec: Code = pa.Field(nullable=True, isin=codelists.codes("cla_reason_episode_ceased"), description="← cla_rec")
 
     @pa.dataframe_check(description="Episodes are unique per pupil and start date")
     def one_row_per_episode(cls, df: pd.DataFrame) -> bool:
@@ -238,7 +192,7 @@ class ClaPupilSummary(_Derived):
     ever_section_20: Flag = pa.Field(description="Legal status V2-V4 ever held ← cla_episodes.legal_group")
     ever_youth_justice: Flag = pa.Field(description="Legal status J1-J3 ever held ← cla_episodes.legal_group")
     ever_emergency_protection: Flag = pa.Field(description="Legal status L1-L3 ever held ← cla_episodes.legal_group")
-    first_cat_need: Code = pa.Field(nullable=True, isin=codes("cla_category_of_need"),
+    first_cat_need: Code = pa.Field(nullable=True, isin=codelists.codes("cla_category_of_need"),
                                     description="Category of need of the first episode ← cla_episodes.cla_cat_need")
     la_first: Text = pa.Field(nullable=True, description="LA of the first episode ← cla_episodes.cla_cla_la")
 
@@ -256,7 +210,7 @@ class CinPupilSummary(_Derived):
                                     description="Referral only vs NFA: both, flag_only, nfa_only, neither ← cin_clean.cin_cin_at31march, cin_clean.cin_referral_nfa")
     first_cin_year: Year = pa.Field(description="First CIN year ← cin_clean.academic_year_end")
     latest_cin_year: Year = pa.Field(description="Latest CIN year ← cin_clean.academic_year_end")
-    latest_primary_need: Code = pa.Field(nullable=True, isin=codes("cin_primary_need"),
+    latest_primary_need: Code = pa.Field(nullable=True, isin=codelists.codes("cin_primary_need"),
                                          description="Primary need of the most recent year that has one ← cin_clean.cin_primary_need_code")
     only_weak_coverage_years: Flag = pa.Field(description="All CIN records in 2008/09-2011/12, weaker completeness ← cin_clean.academic_year_end")
 
@@ -268,7 +222,7 @@ class CppFlags(_Derived):
     cpp_method_b: Flag = pa.Field(description="previous_cpp_total >= 1 ← cin_clean.cin_number_of_previous_cpp")
     cpp: Flag = pa.Field(description="Method a or method b ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse, cin_clean.cin_number_of_previous_cpp")
     method_agreement: Code = pa.Field(isin=["both", "a_only", "b_only", "neither"], description="Which methods find a plan: both, a_only, b_only, neither")
-    first_category_of_abuse: Code = pa.Field(nullable=True, isin=codes("cin_category_of_abuse"),
+    first_category_of_abuse: Code = pa.Field(nullable=True, isin=codelists.codes("cin_category_of_abuse"),
                                              description="First recorded category, coalesced ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse")
 
 
@@ -310,71 +264,10 @@ class InterventionLevel(_Derived):
 
 
 # ---------------------------------------------------------------------------------------------
-# Outcome extracts, cleaned
-
-
-class _PupilKeys(_Derived):
-    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
-    moj_uid: Text = pa.Field(nullable=True, description="MoJ person identifier (MoJUID)")
-    pupil_id: Text = pa.Field(description="Anonymised pupil matching reference")
-    academic_year: Text = pa.Field(str_matches=r"^\d{4}/\d{4}$", description="Academic year, normalised")
-    academic_year_start: Year = pa.Field(description="First calendar year of academic_year")
-    academic_year_end: Year = pa.Field(description="Second calendar year of academic_year")
-
-
-class Ks4Clean(_PupilKeys):
-    """Key stage 4 results, one row per pupil."""
-
-    ks4_level2_em: Flag = pa.Field(nullable=True, description=(
-        "5+ A*-C (9-4) incl. English and maths or equivalent (KS4_LEVEL2_EM); missing = no result"))
-    ks4_att8: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=90,
-                                                 description="Attainment 8 score (from 2015/16)")
-
-
-class AbsenceClean(_PupilKeys):
-    """Absence over secondary school, one row per pupil."""
-
-    ab_sessions_possible: Int = pa.Field(nullable=True, ge=0, le=5000, description="Half-day sessions possible")
-    ab_sessions_unauthorised: Int = pa.Field(nullable=True, ge=0, le=5000, description="Unauthorised absence sessions")
-    ab_sessions_authorised: Int = pa.Field(nullable=True, ge=0, le=5000, description="Authorised absence sessions")
-
-
-class ExclusionsClean(_PupilKeys):
-    """School exclusions, one row per exclusion."""
-
-    exc_category: Code = pa.Field(isin=codes("exclusion_category"), description="FIXD fixed period or PERM permanent")
-    exc_sessions: Int = pa.Field(nullable=True, ge=0, le=200, description="Sessions missed (fixed period)")
-    exc_start_date: Date = pa.Field(nullable=True, description="Start date of the exclusion")
-
-
-class OffendingClean(_Derived):
-    """Cautions and convictions (PNC), one row per disposal."""
-
-    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
-    moj_uid: Text = pa.Field(description="MoJ person identifier (MoJUID), the only key of PNC data")
-    pnc_offence_date: Date = pa.Field(nullable=True, description="Date of the offence")
-    pnc_disposal_date: Date = pa.Field(description="Date of the caution or conviction")
-    pnc_disposal: Code = pa.Field(isin=codes("pnc_disposal"), description="Disposal (code list pnc_disposal)")
-
-
-class LaContextClean(_Derived):
-    """Local authority context, one row per LA."""
-
-    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
-    la_code: Text = pa.Field(unique_values=True, str_matches=r"^\d{3}$", description="3-digit LA code")
-    la_name: Text = pa.Field(nullable=True, description="LA name")
-    child_population_0_17: Int = pa.Field(nullable=True, ge=0, description="Children aged 0-17")
-    idaci_average_score: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=1, description=(
-        "Income deprivation affecting children: average score (the LA's poverty rate)"))
-    recorded_crime_rate_per_1000: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0, le=1000,
-                                                                      description="Community recorded crime per 1,000")
-
-
-# ---------------------------------------------------------------------------------------------
 # Outcomes
 
 CONVICTION_GROUPS = ("none", "one", "two_or_more")
-SEVERITY = ("none", "caution", "non_custodial", "custodial")
+SEVERITY = ("none", *codelists.group_names("pnc_disposal"))  # ordered: no disposal < caution < ...
 
 
 class PupilOutcomes(_Derived):
@@ -478,7 +371,7 @@ OUTLIER_FLAGS = ("high_99.8", "high_95", "within", "low_95", "low_99.8")
 class LaAggregates(_Derived):
     """Per LA × intervention level: caution or conviction, observed against expected."""
 
-    la: Text = pa.Field(str_matches=r"^\d{3}$", description="LA code ← pupil_outcomes.la")
+    la: Text = pa.Field(str_matches=LA_CODE_PATTERN, description="LA code ← pupil_outcomes.la")
     level: Code = pa.Field(isin=list(LEVELS), description="← pupil_outcomes.level")
     pupils: Series[int] = pa.Field(ge=1, description=(
         "Spine pupils linked to MoJ data (offending outcome recorded) ← pupil_outcomes.most_severe_disposal"))

@@ -12,20 +12,14 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from . import codelists
-from . import arrowops as ops
-from .checks import checked_output, schema_spec, table_out, table_schema
+from . import codelists, keys, years
 from .codelists import INTERVENTION_LEVELS as LEVELS
-from .schemas import CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags, InterventionLevel, TallyTable
+from .extracts import WEAK_CIN_COVERAGE_LAST_YEAR
+from .schemas import (LEGAL_GROUPS, PLACEMENT_FAMILIES, CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags,
+                      InterventionLevel, TallyTable)
+from .table_assets import Check, Out, Outcome, Table, table_asset, table_multi_asset
 
 GROUP = "social_care"
-KINDS = {"pandas", "parquet"}
-# Assets whose name may stand alone after "←" in a schema description (same-named column).
-SOURCES = {"cin_clean", "cla_clean", "spine_clean", "cla_episodes", "cla_pupil_summary", "cin_pupil_summary",
-           "cpp_flags"}
-FAMILIES = ("foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
-LEGAL_GROUPS = ("care_order", "placement_order", "section_20", "youth_justice", "emergency_protection")
-WEAK_CIN_YEARS_END = 2012  # 2008/09-2011/12: weaker CIN completeness (DfE 2023, via the guide)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,9 +35,8 @@ def derive_cla_episodes(cla: pd.DataFrame) -> pd.DataFrame:
     n_rows = df.groupby(["pupil_id", "cla_date_epi_comm"], sort=False)["academic_year_end"].transform("size")
     last = ~df.duplicated(["pupil_id", "cla_date_epi_comm"], keep="last")
     df, first_year, n_rows = df[last], first_year[last], n_rows[last]
-    census = pd.to_datetime(df["academic_year_end"].astype(int).astype(str) + "-03-31")
     censored = df["cla_date_epi_ceased"].isna()
-    end = df["cla_date_epi_ceased"].where(~censored, census)
+    end = df["cla_date_epi_ceased"].where(~censored, years.march31(df["academic_year_end"]))
     out = pd.DataFrame({
         "pupil_id": df["pupil_id"],
         "moj_uid": df["moj_uid"],
@@ -58,17 +51,18 @@ def derive_cla_episodes(cla: pd.DataFrame) -> pd.DataFrame:
         "cla_poc_start": df["cla_poc_start"],
         "cla_cat_need": df["cla_cat_need"],
         "cla_legal_status": df["cla_legal_status"],
-        "legal_group": _group(df["cla_legal_status"], "cla_legal_status", LEGAL_GROUPS),
+        "legal_group": _group(df["cla_legal_status"], "cla_legal_status"),
         "cla_placement": df["cla_placement"],
-        "placement_family": _group(df["cla_placement"], "cla_placement", FAMILIES),
+        "placement_family": _group(df["cla_placement"], "cla_placement"),
         "cla_rec": df["cla_rec"],
     })
     return out.reset_index(drop=True)
 
 
-def _group(codes: pd.Series, code_list: str, categories) -> pd.Series:
+def _group(codes: pd.Series, code_list: str) -> pd.Series:
+    """Each code's group (code-list data), as a categorical of the list's groups in their order."""
     mapped = codes.astype("object").map(codelists.groups(code_list))
-    return pd.Series(pd.Categorical(mapped, categories=list(categories)), index=codes.index)
+    return pd.Series(pd.Categorical(mapped, categories=list(codelists.group_names(code_list))), index=codes.index)
 
 
 def interval_union_days(pupil: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
@@ -96,7 +90,7 @@ def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
     out["days_in_care"] = interval_union_days(ep["pupil_id"], ep["episode_start"], ep["episode_end"]).astype("Int64")
     years = cla[cla["pupil_id"].notna()].groupby("pupil_id")["academic_year_end"].nunique()
     out["academic_years_in_care"] = years.reindex(out.index).astype("Int64")
-    for fam in FAMILIES:
+    for fam in PLACEMENT_FAMILIES:
         m = ep["placement_family"] == fam
         days = interval_union_days(ep.loc[m, "pupil_id"], ep.loc[m, "episode_start"], ep.loc[m, "episode_end"])
         out[f"days_{fam}"] = days.reindex(out.index).fillna(0).astype("Int64")
@@ -155,7 +149,7 @@ def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
     need = df[df["cin_primary_need_code"].notna()].drop_duplicates("_key", keep="last").set_index("_key")
     out["latest_primary_need"] = pd.Categorical(need["cin_primary_need_code"].reindex(out.index),
                                                 categories=codelists.codes("cin_primary_need"))
-    out["only_weak_coverage_years"] = (out["latest_cin_year"] <= WEAK_CIN_YEARS_END).astype("boolean")
+    out["only_weak_coverage_years"] = (out["latest_cin_year"] <= WEAK_CIN_COVERAGE_LAST_YEAR).astype("boolean")
     return _with_pupil_ids(out, pupils)
 
 
@@ -212,18 +206,18 @@ def _attach(df: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, columns: li
 
 def _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla) -> tuple[pd.DataFrame, dict, dict]:
     """The level per spine pupil, the linkage report, and spine-row memberships (for the checks).
-    Every id column is hashed once into shared integer codes (`arrowops.codes`); joins and set
+    Every id column is hashed once into shared integer codes (`keys.encode`); joins and set
     logic are then integer array work, never Python sets or repeated string hashing."""
     base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
         columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"})
-    sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows = ops.codes(
+    sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows = keys.encode(
         spine["pupil_id"], cin_sum["pupil_id"], cpp["pupil_id"], cla_sum["pupil_id"], cin["pupil_id"], cla["pupil_id"])
-    n = ops.n_codes(sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows)
+    n = keys.n_keys(sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows)
     df = base.copy()
-    _attach(df, cin_sum, ops.positions(c_sum, sp, n),
+    _attach(df, cin_sum, keys.positions(c_sum, sp, n),
             ["years_in_need", "referral_only", "first_cin_year", "latest_cin_year"])
-    _attach(df, cpp, ops.positions(c_cpp, sp, n), ["cpp", "cpp_method_a", "cpp_method_b"])
-    _attach(df, cla_sum, ops.positions(c_cla, sp, n),
+    _attach(df, cpp, keys.positions(c_cpp, sp, n), ["cpp", "cpp_method_a", "cpp_method_b"])
+    _attach(df, cla_sum, keys.positions(c_cla, sp, n),
             ["days_in_care", "episodes", "first_care_date", "academic_years_in_care"])
     in_cin = df["years_in_need"].notna()
     in_cla = df["episodes"].notna()
@@ -233,16 +227,16 @@ def _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla) -> tuple[pd.Dat
     df.insert(2, "level", pd.Categorical(level, categories=list(LEVELS), ordered=True))
     df.insert(3, "in_cin_data", in_cin.astype("boolean"))
     df.insert(4, "in_cla_data", in_cla.astype("boolean"))
-    s_moj, moj_cin, moj_cla = ops.codes(spine["moj_uid"], cin["moj_uid"], cla["moj_uid"])
-    n_moj = ops.n_codes(s_moj, moj_cin, moj_cla)
+    s_moj, moj_cin, moj_cla = keys.encode(spine["moj_uid"], cin["moj_uid"], cla["moj_uid"])
+    n_moj = keys.n_keys(s_moj, moj_cin, moj_cla)
     spine_has_moj = s_moj[s_moj >= 0]
     report = {}
     for name, t, pid, moj in (("cin", cin, c_cin, moj_cin), ("cla", cla, c_cla_rows, moj_cla)):
         no_pid = pid < 0
-        not_in_spine = ~no_pid & ~ops.member(pid, sp, n)
-        moj_links = no_pid & (moj >= 0) & ops.member(moj, spine_has_moj, n_moj)
+        not_in_spine = ~no_pid & ~keys.member(pid, sp, n)
+        moj_links = no_pid & (moj >= 0) & keys.member(moj, spine_has_moj, n_moj)
         # moj_uids of the spine pupils this table already reaches by pupil_id
-        reached = ops.member(sp, pid[~no_pid], n)
+        reached = keys.member(sp, pid[~no_pid], n)
         linked_moj = s_moj[reached & (s_moj >= 0)]
         would_add = np.unique(moj[moj_links])
         report[name] = {
@@ -251,14 +245,14 @@ def _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla) -> tuple[pd.Dat
             "rows_with_pupil_not_in_spine": int(not_in_spine.sum()),
             "pupils_not_in_spine": int(np.unique(pid[not_in_spine]).size),
             "rows_linkable_by_moj_uid_only": int(moj_links.sum()),
-            "spine_pupils_moj_uid_would_add": int((~ops.member(would_add, linked_moj, n_moj)).sum()),
+            "spine_pupils_moj_uid_would_add": int((~keys.member(would_add, linked_moj, n_moj)).sum()),
         }
     cpp_true = cpp["cpp"].fillna(False).to_numpy(dtype=bool)
     need = (cin_sum["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
     members = {"spine_codes": sp, "n": n,
-               "cla": ops.member(sp, c_cla, n), "cpp": ops.member(sp, c_cpp[cpp_true], n),
-               "in_need": ops.member(sp, c_sum[need], n), "cin": ops.member(sp, c_sum, n),
-               "cla_in_spine": ops.member(c_cla, sp, n), "cin_in_spine": ops.member(c_sum, sp, n)}
+               "cla": keys.member(sp, c_cla, n), "cpp": keys.member(sp, c_cpp[cpp_true], n),
+               "in_need": keys.member(sp, c_sum[need], n), "cin": keys.member(sp, c_sum, n),
+               "cla_in_spine": keys.member(c_cla, sp, n), "cin_in_spine": keys.member(c_sum, sp, n)}
     return df, report, members
 
 
@@ -284,14 +278,12 @@ Rows with no pupil reference cannot be linked to a child and are counted in `int
 """ + ONE_PER_YEAR
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("cla_episodes", ClaEpisodes)],
-          description=CLA_EPISODES_DOC, metadata={"dagster/column_schema": table_schema(ClaEpisodes)})
-def cla_episodes(cla_clean: pd.DataFrame):
+@table_asset(ClaEpisodes, group=GROUP, description=CLA_EPISODES_DOC)
+def cla_episodes(cla_clean: pd.DataFrame) -> Table:
     eps = derive_cla_episodes(cla_clean)
-    meta = {"episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
-            "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
-            "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0}
-    yield from checked_output(eps, ClaEpisodes, "cla_episodes", meta, upstream="cla_clean", assets=SOURCES)
+    return Table(eps, {"episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
+                       "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
+                       "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0})
 
 
 CLA_SUMMARY_DOC = """One row per looked-after pupil: first and last date of care (min commenced, max ceased),
@@ -304,101 +296,87 @@ held (e.g. ever on a care order) and the category of need of the first episode.
 """ + ONE_PER_YEAR
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("cla_pupil_summary", ClaPupilSummary)],
-          description=CLA_SUMMARY_DOC, metadata={"dagster/column_schema": table_schema(ClaPupilSummary)},
-          ins={"cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end"]})})
-def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame):
+@table_asset(ClaPupilSummary, group=GROUP, description=CLA_SUMMARY_DOC,
+             ins={"cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end"]})})
+def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame) -> Table:
     summary = summarise_cla(cla_episodes, cla_clean)
-    yield from checked_output(summary, ClaPupilSummary, "cla_pupil_summary", upstream="cla_episodes", assets=SOURCES,
-                              metadata={"pupils": len(summary), "median_days_in_care": float(summary["days_in_care"].median())
-                               if len(summary) else 0.0})
+    return Table(summary, {"pupils": len(summary),
+                           "median_days_in_care": float(summary["days_in_care"].median()) if len(summary) else 0.0})
 
 
-@dg.multi_asset(
-    group_name=GROUP,
-    outs={"cin_pupil_summary": table_out(CinPupilSummary, (
+REFERRAL_AGREEMENT = Check("referral_agreement", "Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)",
+                           blocking=False)
+
+
+@table_multi_asset({
+    "cin_pupil_summary": Out(CinPupilSummary, (
         "One row per pupil in the CIN extract: years as a child in need (distinct years with "
         "`cin_cin_at31march` = 1, the guide's low-precision indicator), referral only (in the CIN "
         "extract but never in need on 31 March; missing flags count as not in need and are counted "
         "in `at31march_missing_rows`), its cross-check against `cin_referral_nfa` (`referral_check`), "
         "first and latest CIN year, the most recent primary need, and a flag when every CIN record "
-        "falls in the weaker-coverage years 2008/09-2011/12.")),
-          "cin_referral_agreement": table_out(TallyTable, (
+        "falls in the weaker-coverage years 2008/09-2011/12."), (REFERRAL_AGREEMENT,)),
+    "cin_referral_agreement": Out(TallyTable, (
         "Agreement of the two referral-only definitions, in pupils: both (never in need on 31 March "
         "and closed NFA), flag only (never in need, no NFA recorded), NFA only (NFA recorded but in "
         "need on a 31 March), neither."))},
+    group=GROUP,
     ins={"cin_clean": dg.AssetIn(metadata={"columns": [
-        "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_referral_nfa", "cin_primary_need_code"]})},
-    check_specs=[schema_spec("cin_pupil_summary", CinPupilSummary),
-                 dg.AssetCheckSpec("referral_agreement", asset="cin_pupil_summary", blocking=False,
-                                   description="Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)")],
-)
-def cin_summaries(cin_clean: pd.DataFrame):
+        "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_referral_nfa", "cin_primary_need_code"]})})
+def cin_summaries(cin_clean: pd.DataFrame) -> dict[str, Table]:
     summary = summarise_cin(cin_clean)
     agreement = tally(summary["referral_check"], ["both", "flag_only", "nfa_only", "neither"], "referral_check")
     counts = dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist()))
-    check = dg.AssetCheckResult(asset_key="cin_pupil_summary", check_name="referral_agreement",
-                                passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                metadata={**{k: v for k, v in counts.items()},
-                                          "referral_only_pupils": int(summary["referral_only"].sum())})
-    yield from checked_output(summary, CinPupilSummary, "cin_pupil_summary", extra_checks=[check],
-                              output_name="cin_pupil_summary", upstream="cin_clean", assets=SOURCES,
-                              metadata={"pupils": len(summary), "referral_only": int(summary["referral_only"].sum())})
-    yield dg.Output(agreement, "cin_referral_agreement", metadata={"dagster/row_count": len(agreement), **counts})
+    referral_only = int(summary["referral_only"].sum())
+    return {"cin_pupil_summary": Table(summary, {"pupils": len(summary), "referral_only": referral_only},
+                                       {"referral_agreement": Outcome(True, {**counts,
+                                                                             "referral_only_pupils": referral_only})}),
+            "cin_referral_agreement": Table(agreement, counts)}
 
 
-@dg.multi_asset(
-    group_name=GROUP,
-    outs={"cpp_flags": table_out(CppFlags, (
+@table_multi_asset({
+    "cpp_flags": Out(CppFlags, (
         "Child protection plan flags per pupil in the CIN extract, by the guide's two methods. "
         "Method a: the category-of-abuse items (current, initial, latest) coalesced per record; any "
         "value in any year = CPP. Method b: number of previous child protection plans summed over the "
         "pupil's years; 1 or more = CPP. `cpp` is either. Method b alone misses a child whose only "
         "plan is their first (no previous plans); method a misses plans whose categories were not "
         "recorded.")),
-          "cpp_discrepancy": table_out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither.")},
+    "cpp_discrepancy": Out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither.")},
+    group=GROUP,
     ins={"cin_clean": dg.AssetIn(metadata={"columns": [
         "pupil_id", "academic_year_end", "cin_category_of_abuse", "cin_initial_category_of_abuse",
-        "cin_latest_category_of_abuse", "cin_number_of_previous_cpp"]})},
-    check_specs=[schema_spec("cpp_flags", CppFlags)],
-)
-def cpp_assets(cin_clean: pd.DataFrame):
+        "cin_latest_category_of_abuse", "cin_number_of_previous_cpp"]})})
+def cpp_assets(cin_clean: pd.DataFrame) -> dict[str, Table]:
     flags = derive_cpp_flags(cin_clean)
     disc = tally(flags["method_agreement"], ["both", "a_only", "b_only", "neither"], "cpp_method_agreement")
     counts = dict(zip(disc["category"], disc["pupils"].astype(int).tolist()))
-    yield from checked_output(flags, CppFlags, "cpp_flags", output_name="cpp_flags", upstream="cin_clean", assets=SOURCES,
-                              metadata={**counts, "cpp_pupils": int(flags["cpp"].sum())})
-    yield dg.Output(disc, "cpp_discrepancy", metadata={"dagster/row_count": len(disc), **counts})
+    return {"cpp_flags": Table(flags, {**counts, "cpp_pupils": int(flags["cpp"].sum())}),
+            "cpp_discrepancy": Table(disc, counts)}
 
 
-LEVEL_CHECKS = [
-    dg.AssetCheckSpec("every_spine_pupil_once", asset="intervention_level", blocking=True,
-                      description="Every spine pupil appears exactly once"),
-    dg.AssetCheckSpec("cla_pupils_at_cla_level", asset="intervention_level", blocking=True,
-                      description="Every spine pupil with a CLA record is at the looked-after level"),
-    dg.AssetCheckSpec("cin_pupils_at_least_referral", asset="intervention_level", blocking=True,
-                      description="Every spine pupil with a CIN record is at least referral only"),
-    dg.AssetCheckSpec("levels_reconcile", asset="intervention_level", blocking=True,
-                      description="Level counts reconcile with the CIN, CPP and CLA summaries"),
-]
+LEVEL_CHECKS = (
+    Check("every_spine_pupil_once", "Every spine pupil appears exactly once"),
+    Check("cla_pupils_at_cla_level", "Every spine pupil with a CLA record is at the looked-after level"),
+    Check("cin_pupils_at_least_referral", "Every spine pupil with a CIN record is at least referral only"),
+    Check("levels_reconcile", "Level counts reconcile with the CIN, CPP and CLA summaries"),
+)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, check_specs=[schema_spec("intervention_level", InterventionLevel),
-                                                      *LEVEL_CHECKS],
-          metadata={"dagster/column_schema": table_schema(InterventionLevel)},
-          # Only the columns used are read (see ParquetIOManager.load_input): of the row-level
-          # tables, just the linkage keys.
-          ins={"cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
-               "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
-               "spine_clean": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]}),
-               "cin_pupil_summary": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}),
-               "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
-               "cla_pupil_summary": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]})})
+@table_asset(InterventionLevel, group=GROUP, checks=LEVEL_CHECKS,
+             # Only the columns used are read (see ParquetIOManager.load_input): of the row-level
+             # tables, just the linkage keys.
+             ins={"cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+                  "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+                  "spine_clean": dg.AssetIn(metadata={"columns": [
+                      "pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]}),
+                  "cin_pupil_summary": dg.AssetIn(metadata={"columns": [
+                      "pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}),
+                  "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
+                  "cla_pupil_summary": dg.AssetIn(metadata={"columns": [
+                      "pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]})})
 def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFrame, cpp_flags: pd.DataFrame,
-                       cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame):
+                       cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame) -> Table:
     """The ordered intervention factor, one row per spine pupil: no social care contact < referral
     only < child in need < child protection plan < child looked after. A pupil takes the highest
     level they ever reached (CLA beats CPP beats CIN beats referral only). Pupils with no CIN or
@@ -412,7 +390,7 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     # Expected level counts from the summaries, over the distinct spine pupils (set algebra
     # cla ⊃ cpp ⊃ in need ⊃ cin on integer codes).
     sp = m["spine_codes"]
-    first = ops.positions(sp, sp, m["n"]) == np.arange(len(sp))  # first row of each distinct pupil
+    first = keys.positions(sp, sp, m["n"]) == np.arange(len(sp))  # first row of each distinct pupil
     in_cla, in_cpp, in_need, in_cin = (m[k][first] for k in ("cla", "cpp", "in_need", "cin"))
     expected = {
         LEVELS[4]: int(in_cla.sum()),
@@ -426,27 +404,18 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     cin_level = df.loc[m["cin"], "level"]
     same_ids = bool(len(df) == len(spine_clean) and first.all()
                     and df["pupil_id"].array.equals(spine_clean["pupil_id"].array))
-    checks = [
-        dg.AssetCheckResult(asset_key="intervention_level", check_name="every_spine_pupil_once",
-                            passed=same_ids,
-                            metadata={"spine_pupils": len(spine_clean), "rows": len(df)}),
-        dg.AssetCheckResult(asset_key="intervention_level", check_name="cla_pupils_at_cla_level",
-                            passed=bool((cla_level == LEVELS[4]).all()),
-                            metadata={"cla_pupils_in_spine": int(cla_in_spine.sum()),
-                                      "not_at_cla_level": int((cla_level != LEVELS[4]).sum())}),
-        dg.AssetCheckResult(asset_key="intervention_level", check_name="cin_pupils_at_least_referral",
-                            passed=bool((cin_level > LEVELS[0]).all()),
-                            metadata={"cin_pupils_in_spine": int(cin_in_spine.sum()),
-                                      "below_referral_only": int((cin_level == LEVELS[0]).sum())}),
-        dg.AssetCheckResult(asset_key="intervention_level", check_name="levels_reconcile",
-                            passed=counts == expected,
-                            metadata={"levels": dg.MetadataValue.json(counts),
-                                      "expected_from_summaries": dg.MetadataValue.json(expected)}),
-    ]
+    checks = {
+        "every_spine_pupil_once": Outcome(same_ids, {"spine_pupils": len(spine_clean), "rows": len(df)}),
+        "cla_pupils_at_cla_level": Outcome(bool((cla_level == LEVELS[4]).all()), {
+            "cla_pupils_in_spine": int(cla_in_spine.sum()), "not_at_cla_level": int((cla_level != LEVELS[4]).sum())}),
+        "cin_pupils_at_least_referral": Outcome(bool((cin_level > LEVELS[0]).all()), {
+            "cin_pupils_in_spine": int(cin_in_spine.sum()), "below_referral_only": int((cin_level == LEVELS[0]).sum())}),
+        "levels_reconcile": Outcome(counts == expected, {"levels": dg.MetadataValue.json(counts),
+                                                         "expected_from_summaries": dg.MetadataValue.json(expected)}),
+    }
     meta = {**{f"level: {k}": v for k, v in counts.items()},
             "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"])}
-    yield from checked_output(df, InterventionLevel, "intervention_level", meta, extra_checks=checks,
-                              upstream="spine_clean", assets=SOURCES)
+    return Table(df, meta, checks)
 
 
 social_care_assets = [cla_episodes, cla_pupil_summary, cin_summaries, cpp_assets, intervention_level]

@@ -15,10 +15,8 @@ import pytest
 from mojdfe_assets import extracts as X
 from mojdfe_assets import social_care as S
 from mojdfe_assets import synthetic
-from mojdfe_assets.clean import clean_cin, clean_cla, clean_spine
-from mojdfe_assets.cleaning import ExtractError, load_extract
-
-CLEANERS = {"cla": clean_cla, "cin": clean_cin, "spine": clean_spine}
+from mojdfe_assets.reading import ExtractError, load_extract
+from mojdfe_assets.rules import clean_table
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +27,7 @@ def base(tmp_path_factory):
     lines = {}
     for e in (X.CLA, X.CIN, X.SPINE):
         raw, _ = load_extract(folder / e.file, e)
-        bad = set(CLEANERS[e.name](raw).quarantine["source_row"])
+        bad = set(clean_table(raw, e).quarantine["source_row"])
         text = (folder / e.file).read_text().splitlines()
         lines[e.name] = [text[0]] + [t for i, t in enumerate(text[1:], start=1) if i not in bad]
     return lines
@@ -51,7 +49,7 @@ def run(tmp_path, extract, content: bytes | str) -> Outcome:
     path = tmp_path / extract.file
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     raw, report = load_extract(path, extract)
-    out = CLEANERS[extract.name](raw)
+    out = clean_table(raw, extract)
     assert len(raw) == len(out.clean) + len(out.quarantine)  # every input row is accounted for
     assert set(out.clean["source_row"]) | set(out.quarantine["source_row"]) == set(raw["source_row"])
     return Outcome(raw, out.clean, out.quarantine, report)

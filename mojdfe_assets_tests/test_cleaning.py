@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from mojdfe_assets import extracts as X
-from mojdfe_assets.clean import clean_cin, clean_cla, clean_spine
-from mojdfe_assets.cleaning import ExtractError, conform_header, read_text, snake_case
+from mojdfe_assets.extracts import snake_case
+from mojdfe_assets.reading import ExtractError, conform_header, read_text
+from mojdfe_assets.rules import clean_table
 
 CLA_HEADER = ",".join(X.CLA.columns)
 
@@ -51,7 +52,7 @@ def test_cla_clean_and_quarantine(tmp_path):
         cla_row(),                                                            # 7 duplicate of row 1
     ]
     raw = load(tmp_path, X.CLA, rows)
-    out = clean_cla(raw)
+    out = clean_table(raw, X.CLA)
     c, q = out.clean, out.quarantine
     assert len(raw) == 7 and len(c) == 3 and len(q) == 4
     assert list(c["source_row"]) == [1, 2, 3]
@@ -80,7 +81,7 @@ def test_cla_clean_and_quarantine(tmp_path):
 
 def test_cla_date_after_its_collection_year_is_quarantined(tmp_path):
     raw = load(tmp_path, X.CLA, [cla_row(year="2010/2011", ceased="01/04/2011")])
-    out = clean_cla(raw)
+    out = clean_table(raw, X.CLA)
     assert len(out.clean) == 0
     assert out.quarantine["reasons"].item() == "cla_date_epi_ceased: after the end of its collection year"
 
@@ -98,7 +99,7 @@ def test_cin_forms_aliases_flags_and_bad_values(tmp_path):
         row(pid="P5", need="UNMAPPEDNEEDCODE"),  # 5 unknown code
         row(pid="P6", year="2012-2014"),      # 6 impossible academic year
     ]
-    out = clean_cin(load(tmp_path, X.CIN, rows))
+    out = clean_table(load(tmp_path, X.CIN, rows), X.CIN)
     c, q = out.clean, out.quarantine
     assert list(c["source_row"]) == [1, 2, 3]
     assert list(c["academic_year"]) == ["2012/2013"] * 3
@@ -117,10 +118,10 @@ def test_cin_forms_aliases_flags_and_bad_values(tmp_path):
 
 def test_spine_second_row_for_a_pupil_is_quarantined(tmp_path):
     rows = ["M1,P1,2016/2017,201,F,2000,11,1", "M2,P2,2016/2017,202,M,2001,3,0", "M9,P1,2016/2017,203,M,2001,1,0"]
-    out = clean_spine(load(tmp_path, X.SPINE, rows))
+    out = clean_table(load(tmp_path, X.SPINE, rows), X.SPINE)
     assert list(out.clean["pupil_id"]) == ["P1", "P2"]
     assert out.clean["ks4_fsm_ever6"].tolist() == [True, False]
-    assert out.quarantine["reasons"].tolist() == ["pupil_id: pupil already has a spine row"]
+    assert out.quarantine["reasons"].tolist() == ["pupil_id: already on an earlier row (the first is kept)"]
 
 
 def test_header_problems_are_named(tmp_path):
@@ -142,23 +143,22 @@ def test_header_problems_are_named(tmp_path):
 
 def test_identical_rows_without_any_identifier_are_not_duplicates(tmp_path):
     rows = [cla_row(moj="", pid=""), cla_row(moj="", pid=""), cla_row(), cla_row()]
-    out = clean_cla(load(tmp_path, X.CLA, rows))
+    out = clean_table(load(tmp_path, X.CLA, rows), X.CLA)
     assert list(out.clean["source_row"]) == [1, 2, 3]
     assert out.quarantine["source_row"].tolist() == [4]
 
 
 def test_outcome_extracts_clean_with_their_own_rules(tmp_path):
-    from mojdfe_assets.clean import clean_absence, clean_offending
 
     ab = load(tmp_path, X.ABSENCE, ["M1,P1,2016/2017,1900,40,60", "M2,P2,2016/2017,1900,1000,950",
                                     "M3,P3,2016/17,1880, ,12"])
-    out = clean_absence(ab)
+    out = clean_table(ab, X.ABSENCE)
     assert list(out.clean["pupil_id"]) == ["P1", "P3"]
     assert out.clean["ab_sessions_unauthorised"].tolist()[0] == 40 and pd.isna(out.clean["ab_sessions_unauthorised"][1])
     assert out.quarantine["reasons"].tolist() == ["ab_sessions_unauthorised: absences exceed sessions possible"]
     pnc = load(tmp_path, X.PNC, ["M1,01/02/2015,01/03/2015,YOUTH_CAUTION", "M2,01/05/2016,01/04/2016,FINE",
                                  "M3,01/05/2016,02/05/2016,BIRCHING"])
-    out = clean_offending(pnc)
+    out = clean_table(pnc, X.PNC)
     assert out.clean["pnc_disposal"].tolist() == ["YOUTH_CAUTION"]
     assert dict(zip(out.quarantine["source_row"], out.quarantine["reasons"])) == {
         2: "pnc_disposal_date: before pnc_offence_date", 3: "pnc_disposal: unknown code (not in pnc_disposal)"}

@@ -21,6 +21,16 @@ def test_every_list_non_empty_and_codes_unique():
     assert (t["label"] != "").all()
 
 
+def test_every_group_is_declared_once_with_a_label():
+    t = codelists.table()
+    used = t.loc[t["group"] != "", ["code_list", "group"]].drop_duplicates()
+    for name, groups in used.groupby("code_list")["group"]:
+        assert sorted(codelists.group_names(name)) == sorted(groups), name
+        assert all(codelists.group_labels(name)[g] for g in groups)
+    assert codelists.group_names("cla_placement")[:2] == ("foster", "kinship")
+    assert codelists.group_names("pnc_disposal") == ("caution", "non_custodial", "custodial")
+
+
 def test_unknown_list_is_a_clear_error():
     import pytest
 

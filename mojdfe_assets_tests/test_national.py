@@ -126,8 +126,8 @@ def _la() -> pd.DataFrame:
 
 
 @pytest.fixture
-def world() -> N.Extract:
-    return N.Extract(cla=_cla(), cin=_cin(), outcomes=_outcomes(), spine=_spine(), absence=_absence(),
+def world() -> N.ComparisonTables:
+    return N.ComparisonTables(cla=_cla(), cin=_cin(), outcomes=_outcomes(), spine=_spine(), absence=_absence(),
                      exclusions=_exclusions(), offending=_offending(), la_context=_la(), count_scale=2.0)
 
 

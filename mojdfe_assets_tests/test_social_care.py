@@ -7,8 +7,8 @@ import pytest
 
 from mojdfe_assets import extracts as X
 from mojdfe_assets import social_care as S
-from mojdfe_assets.clean import clean_cin, clean_cla, clean_spine
-from mojdfe_assets.cleaning import conform_header, read_text
+from mojdfe_assets.reading import conform_header, read_text
+from mojdfe_assets.rules import clean_table
 
 
 def table(tmp_path, extract, rows):
@@ -52,9 +52,9 @@ def world(tmp_path):
         cin("A", "2012/2013", "1", init="EMO", prev="0"),
     ]
     spine_rows = [f"M{p},{p},2015/2016,201,F,2000,1,0" for p in ("P1", "P2", "P3", "P4", "P5", "P6", "A", "Z")]
-    c = clean_cla(table(tmp_path, X.CLA, cla_rows)).clean
-    n = clean_cin(table(tmp_path, X.CIN, cin_rows)).clean
-    s = clean_spine(table(tmp_path, X.SPINE, spine_rows)).clean
+    c = clean_table(table(tmp_path, X.CLA, cla_rows), X.CLA).clean
+    n = clean_table(table(tmp_path, X.CIN, cin_rows), X.CIN).clean
+    s = clean_table(table(tmp_path, X.SPINE, spine_rows), X.SPINE).clean
     return c, n, s
 
 

@@ -148,7 +148,7 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     sp = care.cin_spells(rng, params, ch, ep)
     r = care.cin_rows(sp, release)
     s, c, y = r["spell"], r["child"], r["year"]
-    early = y <= 2012  # weaker completeness 2008/09-2011/12 (DfE 2023, via the field guide)
+    early = y <= X.WEAK_CIN_COVERAGE_LAST_YEAR  # weaker completeness 2008/09-2011/12 (DfE 2023, via the guide)
     no_pmr = rng.random(n) < params.cin_no_pmr_share
     plan = r["on_plan"]
     category = np.where(plan, sp["category"][s], None)

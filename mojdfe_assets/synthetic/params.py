@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..codelists import INTERVENTION_LEVELS as LEVELS  # noqa: E402  (the guide's ordered factor)
+from .. import codelists
+from .. import extracts as X
+from ..codelists import INTERVENTION_LEVELS as LEVELS  # the guide's ordered factor
 
-# Extract windows (collection years named by their end year).
-CLA_YEARS = (2006, 2018)  # CLA_2006_to_2018: 2005/2006 .. 2017/2018
-CIN_YEARS = (2009, 2017)  # CIN_08-09_to_16-17: 2008/2009 .. 2016/2017
+# Extract windows (collection years named by their end year), as the extracts declare them.
+CLA_YEARS = X.CLA.years  # CLA_2006_to_2018: 2005/2006 .. 2017/2018
+CIN_YEARS = X.CIN.years  # CIN_08-09_to_16-17: 2008/2009 .. 2016/2017
 KS4_YEARS = (2011, 2018)  # spine: KS4 cohorts 2010/2011 .. 2017/2018 (born Sep 1994 .. Aug 2002)
 PNC_END = (2021, 12, 31)  # offending observed to the end of 2021 (Data First PNC extract 2000–2021)
 
@@ -61,8 +63,7 @@ class WorldParams:
     cla_need: tuple[float, ...] = (0.565, 0.035, 0.04, 0.09, 0.16, 0.02, 0.003, 0.075)
     # Placement family at episode start by age band (<10, 10–15, 16+); #12–#14: foster 71–75%,
     # residential 9–11%, with parents 4.5–6%, adoption 3–5%, independent 3–4%.
-    placement_families: tuple[str, ...] = (
-        "foster", "kinship", "residential", "with_parents", "adoption", "independent_living", "other")
+    placement_families: tuple[str, ...] = codelists.group_names("cla_placement")  # columns of placement_by_age
     placement_by_age: tuple[tuple[float, ...], ...] = (
         (0.52, 0.16, 0.03, 0.07, 0.19, 0.00, 0.03),
         (0.64, 0.12, 0.14, 0.05, 0.00, 0.00, 0.05),
