@@ -1,10 +1,14 @@
 """Compare two warehouses table by table: same columns, rows and values; R-facing types kept.
 
-    python benchmarks/compare_warehouses.py /tmp/bench_before /tmp/bench_after
+    python benchmarks/compare_warehouses.py /tmp/bench_before /tmp/bench_after [--float-tolerance 1e-12]
 
 Physical types may differ only where R sees the same type (e.g. string vs large_string,
 dictionary index width); a dictionary column must stay a dictionary with the same ordered flag.
-Exits 1 on any difference.
+Values must be equal; with `--float-tolerance`, floating-point columns may differ by at most
+that relative amount (and each such column is listed with its largest difference), for changes
+that only move the last bits of a result (one library's arithmetic for another's).
+Exits 1 on any difference. A warehouse folder may be a published snapshot or its parent
+(`current/` is then compared).
 """
 
 from __future__ import annotations
@@ -40,7 +44,21 @@ def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col
 
 
-def compare(before: Path, after: Path) -> list[str]:
+def _floats_close(a: pa.ChunkedArray, b: pa.ChunkedArray, tol: float) -> float | None:
+    """The largest relative difference of two float columns with the same missing cells, or None
+    when they differ by more than `tol` (or in which cells are missing)."""
+    import numpy as np
+
+    x, y = (np.asarray(c.to_numpy(zero_copy_only=False), dtype=float) for c in (a, b))
+    if x.shape != y.shape or not np.array_equal(np.isnan(x), np.isnan(y)):
+        return None
+    ok = ~np.isnan(x)
+    rel = np.abs(x[ok] - y[ok]) / np.maximum(np.abs(x[ok]), 1e-300)
+    worst = float(rel.max(initial=0.0))
+    return worst if worst <= tol else None
+
+
+def compare(before: Path, after: Path, float_tolerance: float = 0.0, notes: list | None = None) -> list[str]:
     problems = []
     names = sorted(p.name for p in before.glob("*.parquet"))
     missing = [n for n in names if not (after / n).exists()]
@@ -66,16 +84,35 @@ def compare(before: Path, after: Path) -> list[str]:
                 if da is not None and db is not None and not da.equals(db):
                     problems.append(f"{name}.{col}: categories differ")
             if not _plain(a.column(col)).equals(_plain(b.column(col))):
-                problems.append(f"{name}.{col}: values differ")
+                worst = (_floats_close(a.column(col), b.column(col), float_tolerance)
+                         if float_tolerance and pa.types.is_floating(_plain(a.column(col)).type) else None)
+                if worst is None:
+                    problems.append(f"{name}.{col}: values differ")
+                elif notes is not None:
+                    notes.append(f"{name}.{col}: floating-point values differ by at most {worst:.1e} (relative)")
     return problems
 
 
+def _snapshot(folder: Path) -> Path:
+    return folder / "current" if (folder / "current").is_dir() else folder
+
+
 def main(argv: list[str]) -> int:
-    before, after = Path(argv[0]), Path(argv[1])
-    problems = compare(before, after)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("before", type=Path)
+    ap.add_argument("after", type=Path)
+    ap.add_argument("--float-tolerance", type=float, default=0.0)
+    a = ap.parse_args(argv)
+    before, after = _snapshot(a.before), _snapshot(a.after)
+    notes: list[str] = []
+    problems = compare(before, after, a.float_tolerance, notes)
     n = len(list(before.glob("*.parquet")))
     for p in problems:
         print("DIFF", p)
+    for note in notes:
+        print("NEAR", note)
     print(f"{n} tables compared: {'identical' if not problems else f'{len(problems)} difference(s)'}")
     return 1 if problems else 0
 

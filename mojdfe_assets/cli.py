@@ -100,9 +100,14 @@ def _summary(result, secs: float, home: Path) -> int:
 def _dictionary(args) -> int:
     from .dictionary import build
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(build())
-    print(f"data dictionary written to {args.out}")
+    text, out = build(), Path(args.out)
+    if args.check:
+        current = out.exists() and out.read_text() == text
+        print(f"{out}: {'current' if current else 'stale: run `mojdfe dictionary`'}")
+        return 0 if current else 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"data dictionary written to {out}")
     return 0
 
 
@@ -125,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     r.set_defaults(func=_run)
     d = sub.add_parser("dictionary", help="write the data dictionary (Markdown) generated from the schemas")
     d.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"))
+    d.add_argument("--check", action="store_true", help="only check that the written files are current")
     d.set_defaults(func=_dictionary)
     args = p.parse_args(argv)
     return args.func(args)

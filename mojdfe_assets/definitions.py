@@ -11,8 +11,8 @@ from .clean import clean_asset_defs
 from .effects import effect_assets
 from .la_aggregates import la_assets
 from .national import national_assets
-from .resources import RawExtracts, io_manager_from_env
 from .outcomes import outcome_assets
+from .resources import RawExtracts, io_manager_from_env
 from .social_care import social_care_assets
 from .sources import raw_assets
 

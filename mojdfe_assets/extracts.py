@@ -43,7 +43,7 @@ def common_key(snake: str) -> str:
     return snake
 
 
-KINDS = ("id", "year", "date", "int", "float", "flag", "code", "la", "text")
+FIELD_KINDS = ("id", "year", "date", "int", "float", "flag", "code", "la", "text")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Field:
     """One delivered column and the rule that types it."""
 
     delivered: str               # the name as delivered
-    kind: str                    # one of KINDS
+    kind: str                    # one of FIELD_KINDS
     description: str             # what it holds, for data owners
     code_list: str | None = None  # kind "code": the code list (codelists.py) its values come from
     lo: float | None = None      # kinds "int", "float": the allowed range
@@ -62,7 +62,7 @@ class Field:
     requested: bool = False      # a requested item a release may lack (then all missing)
 
     def __post_init__(self):
-        if self.kind not in KINDS:
+        if self.kind not in FIELD_KINDS:
             raise ValueError(f"{self.delivered}: unknown kind {self.kind!r}")
 
     @property

@@ -47,7 +47,7 @@ def la_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
     out = frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True).agg(
         pupils=("y", "size"), cj=("y", "sum")).reset_index()
     out = out[out["pupils"] > 0].reset_index(drop=True)
-    return out.astype({c: str for c in ("la", "level", "sex", "ks4_year", "fsm")})
+    return out.astype(dict.fromkeys(("la", "level", "sex", "ks4_year", "fsm"), str))
 
 
 def adjusted_expected(c: pd.DataFrame) -> np.ndarray:

@@ -96,7 +96,7 @@ def _read_tolerant(path: Path, names: list[str]) -> pd.DataFrame:
     good[PROBLEM] = np.where(not_utf8, "row: bytes that are not UTF-8 text", None)
     good[LINE] = None
     lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
-    bad = pd.DataFrame({ROW: list(bad_rows), **{n: "" for n in names}, PROBLEM: list(bad_rows.values()),
+    bad = pd.DataFrame({ROW: list(bad_rows), **dict.fromkeys(names, ""), PROBLEM: list(bad_rows.values()),
                         LINE: [lines[r] if r < len(lines) else "" for r in bad_rows]})
     df = pd.concat([good, bad], ignore_index=True).sort_values(ROW, kind="stable").reset_index(drop=True)
     df[ROW] = df[ROW].astype(np.int64)

@@ -41,7 +41,7 @@ class RawExtracts(dg.ConfigurableResource):
     synthetic_seed: int = DEFAULT_SYNTHETIC_SEED
 
     @classmethod
-    def from_env(cls) -> "RawExtracts":
+    def from_env(cls) -> RawExtracts:
         real = os.environ.get("MOJDFE_RAW_DIR")
         if real:
             return cls(folder=real, synthetic=False)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from . import arrowops, codelists, years
 from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
-from .reading import LINE, PROBLEM, ROW, HeaderReport
+from .reading import PROBLEM, ROW, HeaderReport
 
 # ---------------------------------------------------------------------------------------------
 # Typing rules. Each returns (typed column, mask of rows that fail, reason).

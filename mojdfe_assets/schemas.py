@@ -229,7 +229,7 @@ class CppFlags(_Derived):
 class TallyTable(_Derived):
     table: Series[str] = pa.Field(description="Which cross-check")
     category: Series[str] = pa.Field(description="Category of the cross-check")
-    pupils: Series["int64"] = pa.Field(ge=0, description="Pupils in the category")
+    pupils: Series[int] = pa.Field(ge=0, description="Pupils in the category")
 
 
 class InterventionLevel(_Derived):

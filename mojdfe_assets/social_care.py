@@ -15,8 +15,16 @@ import pandas as pd
 from . import codelists, keys, years
 from .codelists import INTERVENTION_LEVELS as LEVELS
 from .extracts import WEAK_CIN_COVERAGE_LAST_YEAR
-from .schemas import (LEGAL_GROUPS, PLACEMENT_FAMILIES, CinPupilSummary, ClaEpisodes, ClaPupilSummary, CppFlags,
-                      InterventionLevel, TallyTable)
+from .schemas import (
+    LEGAL_GROUPS,
+    PLACEMENT_FAMILIES,
+    CinPupilSummary,
+    ClaEpisodes,
+    ClaPupilSummary,
+    CppFlags,
+    InterventionLevel,
+    TallyTable,
+)
 from .table_assets import Check, Out, Outcome, Table, table_asset, table_multi_asset
 
 GROUP = "social_care"

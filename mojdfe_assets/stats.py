@@ -1,33 +1,39 @@
 """Confidence intervals, control limits and model design columns used by the research-question
-assets (vectorised over arrays of counts; closed forms or scipy distributions, no fitting)."""
+assets (vectorised over arrays of counts).
+
+The Wilson and exact Poisson intervals are statsmodels'; the funnel limits (Spiegelhalter's
+interpolated Poisson limits) and the median's order-statistic interval are written here: no
+library gives the former, and scipy's `quantile_test` interval chooses its order statistics
+differently for some n (3 of 300 random cases differ), so the latter stays as it was.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.rates import confint_poisson
 
 Z95 = float(stats.norm.ppf(0.975))
 
 
-def wilson(events, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a proportion events / n (well behaved near 0 and 1)."""
+def wilson(events, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion events / n (well behaved near 0 and 1); missing
+    where n is 0."""
     k, n = np.asarray(events, float), np.asarray(n, float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)  # rounding error at 0 and 1
+        lo, hi = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    lo, hi = np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)  # rounding error at 0 and 1
 
 
 def poisson_ratio_ci(observed, expected, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) interval for observed / expected, the observed count taken as Poisson."""
     o, e = np.asarray(observed, float), np.asarray(expected, float)
-    a = (1 - level) / 2
-    lo = np.where(o > 0, stats.chi2.ppf(a, 2 * o) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - a, 2 * (o + 1)) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        return lo / e, hi / e
+        lo, hi = confint_poisson(o, e, method="exact-c", alpha=1 - level)
+    return np.asarray(lo, float), np.asarray(hi, float)
 
 
 def funnel_limits(expected, p: float) -> tuple[np.ndarray, np.ndarray]:

@@ -90,7 +90,7 @@ def ceased_row(lines):
 
 
 def only(outcome, rows, reason):
-    assert outcome.reasons == {r: reason for r in rows}
+    assert outcome.reasons == dict.fromkeys(rows, reason)
 
 
 # ------------------------------------------------------------------------------ file-level errors

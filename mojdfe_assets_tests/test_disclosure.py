@@ -10,6 +10,7 @@ import pandas as pd
 
 from mojdfe_assets import synthetic
 from mojdfe_assets.definitions import all_assets
+from mojdfe_assets.resources import ParquetIOManager, RawExtracts
 from mojdfe_assets.schemas import IDENTIFIER_COLUMNS
 
 
@@ -24,7 +25,7 @@ def pupil_level_tables() -> set[str]:
         if cols & IDENTIFIER_COLUMNS or name.endswith("_quarantine"):
             out.add(name)
     return out
-from mojdfe_assets.resources import ParquetIOManager, RawExtracts
+
 
 TOKEN = re.compile(rb"M?[0-9A-F]{16}")
 

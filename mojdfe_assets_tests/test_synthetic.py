@@ -95,3 +95,19 @@ def test_release_all_holds_every_episode(tmp_path):
     named = a[a["CLA_PupilMatchingRefAnonymous"] != ""]
     assert not named.duplicated(key).any()  # one row per child per year
     assert len(b) > len(a) and b[b["CLA_PupilMatchingRefAnonymous"] != ""].duplicated(key).any()
+
+
+def test_generator_and_pipeline_share_the_collection_year_rule():
+    """The generator's day-number arithmetic (timeline.py) and the pipeline's (years.py) are two
+    spellings of one rule: a collection year Y runs from 1 April of Y - 1 to 31 March of Y."""
+    import numpy as np
+
+    from mojdfe_assets import years
+    from mojdfe_assets.synthetic import timeline as tl
+
+    days = np.arange(tl.day(2004, 1, 1), tl.day(2020, 12, 31), 7)
+    dates = pd.Series((days.astype("datetime64[D]")).astype("datetime64[ns]"))
+    assert years.collection_year(dates).tolist() == tl.collection_year(days).tolist()
+    ends = pd.Series(np.arange(2006, 2019), dtype="Int64")
+    assert (years.march31(ends).to_numpy().astype("datetime64[D]").astype(int) == tl.march31(ends.to_numpy(int))).all()
+    assert years.first_day(pd.Series([2013], dtype="Int64")).iloc[0] == pd.Timestamp("2012-04-01")

@@ -8,10 +8,9 @@ with `@measure`; a row of `published_statistics.csv` names it as `name` or `name
 import numpy as np
 import pandas as pd
 
-from .. import arrowops, codelists
+from .. import arrowops, codelists, years
 from ..codelists import INTERVENTION_LEVELS as LEVELS
 from ..schemas import SEVERITY
-from .. import years
 from .tables import ComparisonTables, by_value, flags, floats, pct, share
 
 MEASURES: dict = {}

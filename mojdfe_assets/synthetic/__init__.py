@@ -109,7 +109,7 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     counts: dict[str, int] = {}
 
     # --- CLA ---------------------------------------------------------------------------------
-    ep = care.cla_episodes(rng, params, ch)
+    ep = care.simulate_cla_episodes(rng, params, ch)
     r = care.cla_rows(ep, release)
     e, c, y = r["episode"], r["child"], r["year"]
     no_pmr = rng.random(n) < params.cla_no_pmr_share

@@ -46,7 +46,7 @@ def _group_rank(group: np.ndarray) -> np.ndarray:
     return (np.arange(n) - first).astype(np.int32)
 
 
-def cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children) -> dict:
+def simulate_cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children) -> dict:
     """Periods of care and their episodes for children at the looked-after level."""
     kids = np.flatnonzero(ch.level == 4)
     birth = ch.birth[kids]

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import codelists
 from . import timeline as tl
 from .params import LEVELS, PNC_END, WorldParams
-from .world import Children, LocalAuthorities, expit, logit, sample_cat
-
-from .. import codelists
+from .world import Children, LocalAuthorities, expit, logit
 
 # PNC disposal codes by severity, from the code list `pnc_disposal`.
 _SEVERITY = codelists.groups("pnc_disposal")

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from .. import codelists
 from .. import extracts as X
-from ..codelists import INTERVENTION_LEVELS as LEVELS  # the guide's ordered factor
+
+LEVELS = codelists.INTERVENTION_LEVELS  # the guide's ordered factor
 
 # Extract windows (collection years named by their end year), as the extracts declare them.
 CLA_YEARS = X.CLA.years  # CLA_2006_to_2018: 2005/2006 .. 2017/2018
