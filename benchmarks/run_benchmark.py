@@ -144,7 +144,9 @@ def child_storage(a) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     t0, read, gib = time.perf_counter(), 0.0, 0.0
-    tables = sorted(Path(a.warehouse).glob("*.parquet"))
+    from mojdfe_assets.warehouse import Warehouse
+
+    tables = sorted(Warehouse(a.warehouse).current.glob("*.parquet"))
     for path in tables:
         t = time.perf_counter()
         table = pq.read_table(path)
@@ -166,7 +168,7 @@ def child_materialise(a) -> int:
 
     from mojdfe_assets.cli import asset_job
     from mojdfe_assets.definitions import defs
-    from mojdfe_assets.resources import freeze_loaded_code
+    from mojdfe_assets.resources import ParquetIOManager, freeze_loaded_code
 
     asset_job()
     freeze_loaded_code()  # as `mojdfe run` does
@@ -189,10 +191,9 @@ def child_materialise(a) -> int:
         # As `mojdfe run` does: execute_job, not job.execute_in_process (which keeps every output
         # in memory for the result object). in_process: steps one after another in this process;
         # multiprocess: a process per step, as `dagster asset materialize` and the UI run it.
-        executor = ({"in_process": {}} if a.executor == "in_process"
-                    else {"multiprocess": {"max_concurrent": a.max_concurrent}})
-        run_config = {"loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                      "execution": {"config": executor}}
+        run_config = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+        if a.executor == "multiprocess":  # the definitions' executor is in-process; this job's is not
+            run_config["execution"] = {"config": {"max_concurrent": a.max_concurrent}}
         selection = None
         if a.upstream_of:  # only this asset and everything it is derived from
             selection = list(dg.AssetSelection.assets(a.upstream_of).upstream().required_multi_asset_neighbors()
@@ -201,9 +202,12 @@ def child_materialise(a) -> int:
             skip = dg.AssetSelection.groups(*a.exclude_groups.split(",")).downstream()
             selection = list((dg.AssetSelection.all() - skip).resolve(graph))
         t = time.perf_counter()
-        with dg.execute_job(dg.reconstructable(asset_job), instance=instance, run_config=run_config,
+        job = dg.reconstructable(asset_job if a.executor == "in_process" else multiprocess_job)
+        with dg.execute_job(job, instance=instance, run_config=run_config,
                             raise_on_error=False, asset_selection=selection) as res:
             run_id, success = res.run_id, res.success
+        if success:  # as `mojdfe run` does: readers (and the storage floor below) see current/
+            ParquetIOManager(base_dir=str(Path(a.warehouse).resolve())).publish([run_id])
         wall = time.perf_counter() - t
         stop.set()
         sampler.join()
@@ -219,6 +223,17 @@ def child_materialise(a) -> int:
     return 0 if success else 1
 
 
+
+
+def multiprocess_job():
+    """Every asset with the multiprocess executor (a process per step), for `--executor multiprocess`."""
+    import dagster as dg
+
+    from mojdfe_assets.definitions import defs
+
+    job = dg.define_asset_job("materialize_all_multiprocess", selection=dg.AssetSelection.all(),
+                              executor_def=dg.multiprocess_executor)
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("materialize_all_multiprocess")
 
 
 def _step_timings(instance, run_id: str) -> dict:
@@ -466,7 +481,8 @@ def main(argv=None) -> int:
                     materialise(workdir, nfolder, "naive_size_all", a.executor, a.max_concurrent))
         naive = _child("naive", workdir / "naive.json", "--world", nfolder, "--out", workdir / "naive_levels.parquet",
                        label="naive translation")
-        agreement = _agreement(workdir / "naive_levels.parquet", Path(ours["warehouse"]) / "intervention_level.parquet")
+        agreement = _agreement(workdir / "naive_levels.parquet",
+                               Path(ours["warehouse"]) / "current" / "intervention_level.parquet")
         figures["naive"] = {"naive": naive, "ours": ours, "ours_whole_graph": ours_all, **agreement,
                             "speedup": naive["seconds"] / ours["seconds"],
                             "speedup_whole_graph": naive["seconds"] / ours_all["seconds"] if ours_all else None}

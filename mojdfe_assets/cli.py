@@ -1,8 +1,10 @@
 """Command line: `mojdfe synth` writes a synthetic world; `mojdfe run` materialises the graph.
 
-`mojdfe run` is the same as `dagster asset materialize -m mojdfe_assets.definitions --select '*'`
-with a persistent Dagster home in `data/dagster_home` (so runs show in `dagster dev`), followed
-by a short summary of row counts, quarantined rows and asset-check results.
+`mojdfe run` runs the `materialize_all` job of the definitions (so its runs open and re-execute
+in `dagster dev`) with a persistent Dagster home in `data/dagster_home`, publishes the warehouse's
+`current/` snapshot when the run succeeds, and prints a summary: the deliveries read (SHA-256),
+row counts, quarantined rows and every asset check; a failed step is reported by its message
+(file, column, problem), without a traceback.
 """
 
 from __future__ import annotations
@@ -20,12 +22,25 @@ def _synth(args) -> int:
     from . import synthetic
 
     t = time.perf_counter()
-    m = synthetic.generate(args.out, pupils=args.pupils, seed=args.seed, release=args.release)
+    try:
+        m = synthetic.generate(args.out, pupils=args.pupils, seed=args.seed, release=args.release)
+    except synthetic.SyntheticFolderError as err:
+        print(f"mojdfe synth: {err}", file=sys.stderr)
+        return 2
     print(f"synthetic world: {args.pupils:,} spine pupils, seed {args.seed}, release {args.release!r} "
           f"-> {args.out} in {time.perf_counter() - t:.1f}s")
     for k, v in m["rows"].items():
         print(f"  {k:<16} {v:>12,}")
     return 0
+
+
+def _home() -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # the SRS has no internet: no telemetry
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home
 
 
 def _run(args) -> int:
@@ -35,45 +50,58 @@ def _run(args) -> int:
         os.environ["MOJDFE_WAREHOUSE"] = str(Path(args.warehouse).resolve())
     os.environ.setdefault("MOJDFE_SYNTHETIC_PUPILS", str(args.pupils))
     os.environ.setdefault("MOJDFE_SYNTHETIC_SEED", str(args.seed))
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # the SRS has no internet: no telemetry
-        config.write_text("telemetry:\n  enabled: false\n")
+    home = _home()
 
     import dagster as dg
 
-    from .resources import freeze_loaded_code
+    from .resources import freeze_loaded_code, io_manager_from_env
 
     asset_job()  # import and resolve the code location before freezing it
     freeze_loaded_code()
     t = time.perf_counter()
-    # execute_job with the in-process executor, not job.execute_in_process: the latter keeps every
-    # asset's output in memory until the run ends (for its result object), which at national
-    # scale is the whole warehouse in RAM. Here each output is freed once it is stored.
+    # execute_job, not job.execute_in_process: the latter keeps every asset's output in memory
+    # until the run ends (for its result object), which at national scale is the whole warehouse
+    # in RAM. The definitions' executor runs the steps one after another in this process.
     with dg.DagsterInstance.get() as instance, dg.execute_job(
             dg.reconstructable(asset_job), instance=instance, raise_on_error=False,
-            # Warnings only on the console (quarantine notices); the full event log is in the instance.
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                        "execution": {"config": {"in_process": {}}}}) as result:
-        return _summary(result, time.perf_counter() - t, home)
+            # Nothing on the console but this command's own summary (the event log is in the instance).
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
+        code = _summary(result, time.perf_counter() - t, home)
+        if code == 0:
+            snapshot = io_manager_from_env().publish([result.run_id])
+            if snapshot is not None:
+                print(f"published: {snapshot.parent.parent / 'current'} -> {snapshot.name}")
+        else:
+            print("not published: the warehouse's current/ still holds the last successful run")
+        return code
 
 
 def asset_job():
-    """Every asset of the project as one named job (importable, so Dagster can reconstruct it;
-    the implicit `__ASSET_JOB` cannot be reconstructed by name)."""
-    import dagster as dg
-
+    """The definitions' `materialize_all` job (importable, so Dagster can reconstruct it)."""
     from .definitions import defs
 
-    job = dg.define_asset_job("materialize_all", selection=dg.AssetSelection.all(), description="Every asset and check")
-    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("materialize_all")
+    return defs.resolve_job_def("materialize_all")
+
+
+def _error_line(error) -> str:
+    """A step failure's message without the traceback: the user's error (file, column, problem)."""
+    while error.cause is not None and "dagster._core.errors" in (error.cls_name or "") + error.message:
+        error = error.cause
+    message = error.message.strip()
+    return message.split(": ", 1)[1] if message.startswith(("dagster.", "mojdfe_assets.")) else message
 
 
 def _summary(result, secs: float, home: Path) -> int:
-    print(f"materialised {len(result.get_asset_materialization_events())} assets in {secs:.1f}s "
-          f"(run {result.run_id[:8]}, Dagster home {home})")
-    for ev in result.get_asset_materialization_events():
+    from dagster import AssetCheckSeverity
+
+    mats = result.get_asset_materialization_events()
+    print(f"materialised {len(mats)} assets in {secs:.1f}s (run {result.run_id[:8]}, Dagster home {home})")
+    for ev in mats:
+        meta = ev.step_materialization_data.materialization.metadata
+        if "delivery sha256" in meta:
+            print(f"  delivery {meta['file'].value:<34} sha256 {meta['delivery sha256'].value[:16]}…  "
+                  f"{meta['delivery bytes'].value:>14,} bytes  modified {meta['delivery modified (UTC)'].value}")
+    for ev in mats:
         mat = ev.step_materialization_data.materialization
         meta = mat.metadata
         rows = meta.get("dagster/row_count")
@@ -81,11 +109,15 @@ def _summary(result, secs: float, home: Path) -> int:
         extra = f"  quarantined {q.value:,}" if q is not None and q.value else ""
         shown = f"{rows.value:>12,}" if rows else f"{'-':>12}"
         print(f"  {mat.asset_key.to_user_string():<28} rows {shown}{extra}")
+        reasons = meta.get("quarantine_reasons (rows)")
+        if extra and reasons is not None:
+            for reason, n in sorted(reasons.value.items(), key=lambda kv: -kv[1]):
+                print(f"      {n:>10,}  {reason}")
+    for ev in result.get_step_failure_events():
+        print(f"FAILED step {ev.step_key}: {_error_line(ev.step_failure_data.error)}")
     evals = result.get_asset_check_evaluations()
     # A warning-level check (e.g. the comparison with published statistics) that fails is
     # reported, but does not fail the run.
-    from dagster import AssetCheckSeverity
-
     warned = [e for e in evals if not e.passed and e.severity == AssetCheckSeverity.WARN]
     failed = [e for e in evals if not e.passed and e not in warned]
     print(f"asset checks: {len(evals) - len(failed) - len(warned)} passed, {len(failed)} failed, "
@@ -95,6 +127,26 @@ def _summary(result, secs: float, home: Path) -> int:
     for e in warned:
         print(f"  WARNING {e.asset_key.to_user_string()}:{e.check_name}")
     return 0 if result.success and not failed else 1
+
+
+def _publish(args) -> int:
+    if args.warehouse:
+        os.environ["MOJDFE_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    _home()
+    import dagster as dg
+
+    from .definitions import run_chain
+    from .resources import io_manager_from_env
+
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(args.run_id)
+        if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
+            print(f"mojdfe publish: run {args.run_id} {'not found' if run is None else 'did not succeed'}: "
+                  "only a successful run is published", file=sys.stderr)
+            return 2
+        snapshot = io_manager_from_env().publish(run_chain(instance, run))
+    print(f"published as {snapshot.name}" if snapshot else "already published (or wrote nothing)")
+    return 0
 
 
 def _dictionary(args) -> int:
@@ -128,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--pupils", type=int, default=DEFAULT_SYNTHETIC_PUPILS, help="synthetic world size")
     r.add_argument("--seed", type=int, default=DEFAULT_SYNTHETIC_SEED, help="synthetic world seed")
     r.set_defaults(func=_run)
+    pub = sub.add_parser("publish", help="publish a successful run (e.g. from `dagster asset materialize`) as current/")
+    pub.add_argument("run_id")
+    pub.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
+    pub.set_defaults(func=_publish)
     d = sub.add_parser("dictionary", help="write the data dictionary (Markdown) generated from the schemas")
     d.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"))
     d.add_argument("--check", action="store_true", help="only check that the written files are current")

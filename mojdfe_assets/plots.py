@@ -51,6 +51,9 @@ def chart_asset(title: str, *, group: str, **asset_kwargs):
             return dg.Output(png, metadata=image_metadata(png, title))
 
         compute.__signature__ = inspect.signature(fn).replace(return_annotation=dg.Output[bytes])
-        return dg.asset(name=fn.__name__, group_name=group, kinds={"matplotlib", "png"}, **asset_kwargs)(compute)
+        from .table_assets import source_reference
+
+        return dg.asset(name=fn.__name__, group_name=group, kinds={"matplotlib", "png"}, metadata=source_reference(fn),
+                        **asset_kwargs)(compute)
 
     return decorate

@@ -9,6 +9,8 @@ cannot be used at all raises `ExtractError`, naming the file, the column and the
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,16 @@ ROW = "source_row"  # 1-based data row number in the delivered file (header is r
 
 class ExtractError(ValueError):
     """The file as a whole cannot be read (missing column, empty file): names file, column, problem."""
+
+
+def fingerprint(path: Path) -> dict:
+    """What identifies a delivery: the file's name, SHA-256, size and modification time (UTC)."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    st = path.stat()
+    return {"file": path.name, "sha256": digest, "bytes": st.st_size,
+            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime))}
 
 
 PROBLEM = "parse_problem"  # why a delivered line could not be read as a row (null when it could)

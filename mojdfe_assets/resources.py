@@ -2,9 +2,12 @@
 
 - `RawExtracts`: the folder holding the delivered extract files. By default the synthetic
   world in `data/raw/synthetic` (generated on first use); set `MOJDFE_RAW_DIR` (or run config)
-  to read real SRS extracts from their folder instead, with no code change.
-- `ParquetIOManager`: every asset is a Parquet file under the warehouse folder
-  (`MOJDFE_WAREHOUSE`, default `data/warehouse`), written atomically.
+  to read real SRS extracts from their folder instead, with no code change. A folder of
+  delivered extracts is only ever read: the generator writes only into a folder it owns (its
+  `_synthetic/manifest.json`) or an empty one.
+- `ParquetIOManager`: every asset is a Parquet file of the warehouse folder (`MOJDFE_WAREHOUSE`,
+  default `data/warehouse`), written atomically into the run's own folder; readers see the last
+  complete successful run in `current/` (see `warehouse.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import Field
+
+from .warehouse import DELIVERY_KEY, Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw" / "synthetic"
@@ -33,12 +39,17 @@ DEFAULT_SYNTHETIC_SEED = 1
 class RawExtracts(dg.ConfigurableResource):
     """The folder of delivered extracts (CSV, column names as delivered)."""
 
-    folder: str = str(DEFAULT_RAW_DIR)
-    # When true and the folder holds no extracts, generate the seeded synthetic world there first.
-    # Never true for a real extract folder: a missing real file must be an error, not fake data.
-    synthetic: bool = True
-    synthetic_pupils: int = DEFAULT_SYNTHETIC_PUPILS
-    synthetic_seed: int = DEFAULT_SYNTHETIC_SEED
+    folder: str = Field(default=str(DEFAULT_RAW_DIR), description=(
+        "Folder holding the extract files, named as delivered (CLA_2006_to_2018.csv, CIN_08-09_to_16-17.csv, "
+        "NPD_KS4_spine.csv, ...). Files here are only ever read."))
+    synthetic: bool = Field(default=True, description=(
+        "true: the folder is a synthetic world, generated there first if missing or of another size or seed "
+        "(only into an empty folder or one the generator made: a folder of delivered extracts is refused). "
+        "false: the folder holds real extracts and a missing file is an error. Set false for SRS extracts."))
+    synthetic_pupils: int = Field(default=DEFAULT_SYNTHETIC_PUPILS, description=(
+        "Spine pupils of the synthetic world (used only when synthetic is true)"))
+    synthetic_seed: int = Field(default=DEFAULT_SYNTHETIC_SEED, description=(
+        "Random seed of the synthetic world (used only when synthetic is true): same seed and size, same files"))
 
     @classmethod
     def from_env(cls) -> RawExtracts:
@@ -66,6 +77,7 @@ class RawExtracts(dg.ConfigurableResource):
         from . import synthetic
 
         folder = Path(self.folder)
+        synthetic.check_may_write(folder)  # before anything is written there, even a lock file
         folder.mkdir(parents=True, exist_ok=True)
         manifest = folder / synthetic.TRUTH_DIR / "manifest.json"
         # Raw assets run in parallel processes: one generates, the others wait and reuse it. The
@@ -79,6 +91,10 @@ class RawExtracts(dg.ConfigurableResource):
             return synthetic.generate(folder, pupils=self.synthetic_pupils, seed=self.synthetic_seed)
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def _write_atomic(write, path: Path) -> None:
     """Write to a temporary file in the same folder, then rename: a killed run leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +104,7 @@ def _write_atomic(write, path: Path) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as a plain write would make it (mkstemp makes it private)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -153,46 +170,80 @@ def read_parquet(path: Path, columns: list[str] | None = None, dictionary: list[
 
 def to_arrow(df: pd.DataFrame) -> pa.Table:
     """Every datetime in this project is a calendar date: store it as a Parquet DATE, which R's
-    arrow package reads as `Date` (categoricals become factors, nullable ints and booleans stay)."""
+    arrow package reads as `Date` (categoricals become factors, nullable ints and booleans stay).
+    A raw table's `attrs["delivery"]` (the delivered file it was read from) goes into the Parquet
+    schema metadata, so the provenance travels with the table."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
             table = table.set_column(i, pa.field(field.name, pa.date32()), table.column(i).cast(pa.date32()))
+    delivery = df.attrs.get("delivery")
+    if delivery:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               DELIVERY_KEY: json.dumps(delivery, sort_keys=True).encode()})
     return table
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores each asset's DataFrame as `<warehouse>/<asset key path>.parquet`."""
+    """Stores each asset as `<warehouse>/runs/<run id>/<asset>.parquet` (charts as .png); a run's
+    inputs come from its own run folder, the run it re-executes, or else the published snapshot."""
 
-    base_dir: str = str(DEFAULT_WAREHOUSE)
+    base_dir: str = Field(default=str(DEFAULT_WAREHOUSE), description=(
+        "Warehouse folder. Researchers read `<base_dir>/current/` (the last complete successful run); "
+        "each run writes into `<base_dir>/runs/<run id>/`."))
+    keep_snapshots: int = Field(default=3, description="Published snapshots kept (older ones are deleted)")
+    keep_runs: int = Field(default=5, description=(
+        "Run folders kept, failed runs included (their tables stay in snapshots once published)"))
 
-    def _path(self, key: dg.AssetKey) -> Path:
-        return Path(self.base_dir).joinpath(*key.path).with_suffix(".parquet")
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.base_dir)
+
+    def _name(self, key: dg.AssetKey) -> str:
+        return "__".join(key.path)
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | bytes) -> None:
         if obj is None:
             return
+        folder = self.warehouse.run_dir(context.run_id)
         if isinstance(obj, bytes):  # a chart asset (see plots.py): stored as a PNG file
-            path = self._path(context.asset_key).with_suffix(".png")
+            path = folder / f"{self._name(context.asset_key)}.png"
             write_bytes_atomic(obj, path)
             context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
             return
         table = to_arrow(obj)
-        write_parquet_atomic(table, self._path(context.asset_key))
+        write_parquet_atomic(table, folder / f"{self._name(context.asset_key)}.parquet")
         release_memory(table.nbytes)
+
+    def _runs(self, context: dg.InputContext) -> list[str]:
+        """This run, and the run that produced the upstream output (a re-execution's parent)."""
+        runs = []
+        for get in (lambda: context.step_context.run_id, lambda: context.upstream_output.run_id):
+            try:
+                run_id = get()
+            except (dg.DagsterInvariantViolationError, AttributeError):
+                continue
+            if run_id and run_id not in runs:
+                runs.append(run_id)
+        return runs
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         """The stored table; only the columns an input asks for with `AssetIn(metadata={"columns":
         [...]})` are read (Parquet is columnar: the others are never decoded), and text columns
         listed in `"dictionary_columns"` are read as categoricals (see `read_parquet`)."""
-        path = self._path(context.upstream_output.asset_key if context.upstream_output else context.asset_key)
-        if not path.exists():
-            raise FileNotFoundError(f"{path} has not been materialised yet")
+        key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
+        path = self.warehouse.find(self._name(key), self._runs(context))
+        if path is None:
+            raise FileNotFoundError(f"{key.to_user_string()} has not been materialised yet in {self.base_dir}")
         release_memory(8 * path.stat().st_size)  # compressed Parquet: several times smaller in memory
         meta = context.definition_metadata or {}
         columns, dictionary = meta.get("columns"), meta.get("dictionary_columns")
         return read_parquet(path, columns=list(columns) if columns else None,
                             dictionary=list(dictionary) if dictionary else None)
+
+    def publish(self, run_ids: list[str]) -> Path | None:
+        """Publish a successful run (with the runs it re-executes) as the current snapshot."""
+        return self.warehouse.publish(run_ids, self.keep_snapshots, self.keep_runs)
 
 
 def io_manager_from_env() -> ParquetIOManager:

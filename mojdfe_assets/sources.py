@@ -3,13 +3,15 @@
 The only changes at this stage: a `source_row` number is added so every later row can be traced
 back to its line in the file, and column names are matched to the expected ones regardless of
 case. A missing required column or an empty file stops the run with an error naming the file
-and the column.
+and the column. Each materialisation records the delivered file's SHA-256, size and
+modification time, and the SHA-256 is the asset's data version: every derived table traces to
+the exact delivery, and a changed delivery shows in the UI as a new data version.
 """
 
 import dagster as dg
 
 from . import extracts as X
-from .reading import PROBLEM, load_extract
+from .reading import PROBLEM, fingerprint, load_extract
 from .resources import RawExtracts
 from .schemas import raw_schema
 from .table_assets import Table, table_asset
@@ -19,14 +21,20 @@ GROUP = "sources"
 
 def raw_asset(extract: X.Extract) -> dg.AssetsDefinition:
     def raw(context: dg.AssetExecutionContext, raw_extracts: RawExtracts) -> Table:
-        df, report = load_extract(raw_extracts.path(extract.file), extract)
+        path = raw_extracts.path(extract.file)
+        delivery = fingerprint(path)
+        df, report = load_extract(path, extract)
+        df.attrs["delivery"] = delivery  # stored in the Parquet file's metadata (resources.to_arrow)
         if report.extra:
             context.log.warning(f"{extract.file}: columns not in the expected layout are ignored: {report.extra}")
         return Table(df, {"file": extract.file, "folder_is_synthetic": raw_extracts.synthetic,
+                          "delivery sha256": delivery["sha256"], "delivery bytes": delivery["bytes"],
+                          "delivery modified (UTC)": delivery["modified"],
                           "unreadable_lines": int(df[PROBLEM].notna().sum()),
                           "columns_renamed (delivered -> expected)": dg.MetadataValue.json(report.renamed),
                           "extra_columns_ignored": dg.MetadataValue.json(report.extra),
-                          "optional_columns_absent": dg.MetadataValue.json(report.missing_optional)})
+                          "optional_columns_absent": dg.MetadataValue.json(report.missing_optional)},
+                     data_version=delivery["sha256"])
 
     raw.__name__ = f"{extract.name}_raw"
     raw.__doc__ = (f"{extract.description}\n\nRead as delivered from `{extract.file}`: every column is text, "

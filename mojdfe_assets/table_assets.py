@@ -14,6 +14,8 @@ the failing checks, columns and row counts named (never values): bad data is nev
 from __future__ import annotations
 
 import functools
+import inspect
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +25,15 @@ import pandas as pd
 from .checks import column_lineage, schema_check, schema_spec, table_metadata, table_schema
 
 KINDS = frozenset({"pandas", "parquet"})
+
+
+def source_reference(fn: Callable) -> dict:
+    """The UI's link to the function that computes an asset (`dg.with_source_code_references` would
+    point at the factory's wrapper instead of the function itself)."""
+    with warnings.catch_warnings():  # code references are a beta API of Dagster 1.13
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        ref = dg.LocalFileCodeReference(file_path=inspect.getsourcefile(fn), line_number=inspect.getsourcelines(fn)[1])
+        return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[ref])}
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ class Table:
     data: pd.DataFrame
     metadata: dict = field(default_factory=dict)
     checks: dict[str, Outcome] = field(default_factory=dict)
+    data_version: str | None = None  # e.g. a delivered file's SHA-256 (Dagster derives the rest downstream)
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,11 @@ def _emit(outs: Mapping[str, Out], results: Mapping[str, Table], inputs: list[st
         meta = {**table_metadata(t.data, out.model), **t.metadata}
         if lineage and inputs:
             meta["dagster/column_lineage"] = column_lineage(out.model, inputs[0], set(inputs))
-        outputs.append(dg.Output(t.data, output_name="result" if single else name, metadata=meta))
+        with warnings.catch_warnings():  # Output's data_version is a beta API of Dagster 1.13
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            version = dg.DataVersion(t.data_version) if t.data_version else None
+            outputs.append(dg.Output(t.data, output_name="result" if single else name, metadata=meta,
+                                     data_version=version))
     if failures:
         raise dg.Failure("blocking check(s) failed: " + " | ".join(failures))
     yield from outputs
@@ -98,8 +114,6 @@ def _emit(outs: Mapping[str, Out], results: Mapping[str, Table], inputs: list[st
 
 def _input_names(fn: Callable) -> list[str]:
     """The function's asset inputs, in order (not its context, config or resources)."""
-    import inspect
-
     def is_input(p: inspect.Parameter) -> bool:
         kind = p.annotation if isinstance(p.annotation, type) else None
         return p.name != "context" and not (kind and issubclass(kind, (dg.Config, dg.ConfigurableResource)))
@@ -119,7 +133,7 @@ def table_asset(model, *, group: str, checks: tuple[Check, ...] | list[Check] = 
         inputs = _input_names(fn)
 
         @dg.asset(name=name, group_name=group, kinds=set(kinds),
-                  metadata={"dagster/column_schema": table_schema(model), **(metadata or {})},
+                  metadata={"dagster/column_schema": table_schema(model), **source_reference(fn), **(metadata or {})},
                   check_specs=[schema_spec(name, model), *(c.spec(name) for c in checks)], **asset_kwargs)
         @functools.wraps(fn)
         def compute(*args, **kwargs):
@@ -139,7 +153,8 @@ def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = Tr
         @dg.multi_asset(
             name=fn.__name__, group_name=group,
             outs={n: dg.AssetOut(kinds=set(kinds), description=o.description,
-                                 metadata={"dagster/column_schema": table_schema(o.model)}) for n, o in outs.items()},
+                                 metadata={"dagster/column_schema": table_schema(o.model), **source_reference(fn)})
+                  for n, o in outs.items()},
             check_specs=[spec for n, o in outs.items()
                          for spec in (schema_spec(n, o.model), *(c.spec(n) for c in o.checks))],
             **asset_kwargs)

@@ -10,8 +10,8 @@ import pandas as pd
 
 from mojdfe_assets import synthetic
 from mojdfe_assets.definitions import all_assets
-from mojdfe_assets.resources import ParquetIOManager, RawExtracts
 from mojdfe_assets.schemas import IDENTIFIER_COLUMNS
+from mojdfe_assets_tests.worlds import run_graph
 
 
 def pupil_level_tables() -> set[str]:
@@ -37,9 +37,7 @@ def test_no_identifier_outside_pupil_level_tables(tmp_path):
     ids = set(truth["pupil_id"]) | set(truth["moj_uid"])
     home.mkdir()
     with dg.DagsterInstance.local_temp(str(home)) as instance:
-        result = dg.materialize(all_assets, instance=instance, resources={
-            "raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
-            "io_manager": ParquetIOManager(base_dir=str(wh))})
+        result, current = run_graph(all_assets, raw, wh, instance=instance)
         assert result.success
         logs = instance.all_logs(result.run_id)
         assert len(logs) > 50
@@ -50,12 +48,12 @@ def test_no_identifier_outside_pupil_level_tables(tmp_path):
             scanned.append(f.read_bytes())
     pupil_level = pupil_level_tables()
     assert {"intervention_level", "pupil_outcomes", "cla_raw", "cin_quarantine"} <= pupil_level
-    aggregates = [p for p in wh.glob("*.parquet") if p.stem not in pupil_level]
+    aggregates = [p for p in current.glob("*.parquet") if p.stem not in pupil_level]
     assert {p.stem for p in aggregates} >= {"cin_referral_agreement", "cpp_discrepancy", "code_lookups"}
     for p in aggregates:
         scanned.append(pd.read_parquet(p).to_csv(index=False).encode())
     found = {t.decode() for blob in scanned for t in TOKEN.findall(blob)} & ids
     assert not found, f"{len(found)} pupil identifier(s) found outside pupil-level tables"
     # The scan can fail: the identifiers are there to be found in a pupil-level table.
-    level = pd.read_parquet(wh / "intervention_level.parquet").to_csv(index=False).encode()
+    level = pd.read_parquet(current / "intervention_level.parquet").to_csv(index=False).encode()
     assert len({t.decode() for t in TOKEN.findall(level)} & ids) == 2 * 2_000

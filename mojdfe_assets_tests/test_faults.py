@@ -1,4 +1,4 @@
-"""Runs killed mid-write leave the previous table intact; reruns give identical bytes."""
+"""Runs killed mid-write leave the published warehouse intact; reruns give identical bytes."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import subprocess
 import sys
 import textwrap
 
-import dagster as dg
-
 from mojdfe_assets import synthetic
 from mojdfe_assets.clean import clean_asset_defs
 from mojdfe_assets.definitions import all_assets
-from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
+from mojdfe_assets.resources import read_parquet
 from mojdfe_assets.sources import raw_assets
+from mojdfe_assets.warehouse import Warehouse
+from mojdfe_assets_tests.worlds import run_graph
 
 KILLED_RUN = textwrap.dedent("""
     import sys, time
@@ -45,18 +45,19 @@ def sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def materialize(assets, raw, wh):
-    return dg.materialize(assets, resources={"raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
-                                             "io_manager": ParquetIOManager(base_dir=str(wh))})
+def view(folder):
+    """What a reader sees: every published file and its content hash."""
+    return {p.name: sha(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def test_killed_write_leaves_previous_table_and_rerun_succeeds(tmp_path):
+def test_killed_run_leaves_the_published_view_and_rerun_publishes(tmp_path):
     old, new, wh = tmp_path / "old", tmp_path / "new", tmp_path / "wh"
     synthetic.generate(old, pupils=800, seed=1)
     synthetic.generate(new, pupils=900, seed=2)
-    assert materialize([*raw_assets, *clean_asset_defs], old, wh).success
-    target = wh / "cla_clean.parquet"
-    before = sha(target)
+    result, current = run_graph([*raw_assets, *clean_asset_defs], old, wh)
+    assert result.success
+    before = view(current)
+    target = current / "cla_clean.parquet"
 
     proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(new), str(wh)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env={**os.environ, "DAGSTER_HOME": ""})
@@ -68,19 +69,21 @@ def test_killed_write_leaves_previous_table_and_rerun_succeeds(tmp_path):
     finally:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
-    assert list(wh.glob(".cla_clean.parquet.*.tmp"))  # the half-written file never replaced the table
-    assert sha(target) == before
+    # the half-written file is in the killed run's own folder; nothing a reader sees changed
+    assert list(wh.glob("runs/*/.cla_clean.parquet.*.tmp"))
+    assert Warehouse(wh).current == current and view(current) == before
     assert len(read_parquet(target)) > 0  # still a readable table: the previous good one
 
-    assert materialize([*raw_assets, *clean_asset_defs], new, wh).success
-    assert sha(target) != before and not list(wh.glob(".*.tmp"))
+    result, current_after = run_graph([*raw_assets, *clean_asset_defs], new, wh)
+    assert result.success and current_after != current
+    assert view(current_after)["cla_clean.parquet"] != before["cla_clean.parquet"]
+    assert not list(current_after.glob(".*.tmp"))
 
 
 def test_rerun_gives_identical_outputs(tmp_path):
     raw = tmp_path / "raw"
     synthetic.generate(raw, pupils=1_500, seed=9)
-    assert materialize(all_assets, raw, tmp_path / "a").success
-    assert materialize(all_assets, raw, tmp_path / "b").success
-    a = {p.name: sha(p) for p in (tmp_path / "a").glob("*.parquet")}
-    b = {p.name: sha(p) for p in (tmp_path / "b").glob("*.parquet")}
+    (_, a), (_, b) = run_graph(all_assets, raw, tmp_path / "a"), run_graph(all_assets, raw, tmp_path / "b")
+    a = {p.name: sha(p) for p in a.glob("*.parquet")}
+    b = {p.name: sha(p) for p in b.glob("*.parquet")}
     assert len(a) >= 20 and a == b

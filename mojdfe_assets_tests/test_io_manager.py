@@ -22,15 +22,20 @@ def test_parquet_round_trip_keeps_types(tmp_path):
         return table
 
     io = ParquetIOManager(base_dir=str(tmp_path))
-    assert dg.materialize([table, copy], resources={"io_manager": io}).success
+    result = dg.materialize([table, copy], resources={"io_manager": io})
+    assert result.success
+    # the run wrote into its own folder; publishing makes it what readers see
+    assert (tmp_path / "runs" / result.run_id / "copy.parquet").exists() and not (tmp_path / "current").exists()
+    snapshot = io.publish([result.run_id])
+    assert (tmp_path / "current").resolve() == snapshot
     import pyarrow.parquet as pq
 
     from mojdfe_assets.resources import read_parquet
 
-    assert str(pq.read_schema(tmp_path / "copy.parquet").field("when").type) == "date32[day]"  # R: Date
-    back = read_parquet(tmp_path / "copy.parquet")
+    assert str(pq.read_schema(tmp_path / "current" / "copy.parquet").field("when").type) == "date32[day]"  # R: Date
+    back = read_parquet(tmp_path / "current" / "copy.parquet")
     assert list(back["code"].cat.categories) == ["K2", "U4", "P1"]
     assert back["n"].tolist()[0] == 1 and pd.isna(back["n"][1])
     assert str(back["flag"].dtype) == "boolean"
     assert back["when"][0] == pd.Timestamp("2010-05-03") and str(back["when"].dtype).startswith("datetime64")
-    assert not list(tmp_path.glob("*.tmp"))  # no temporary files left behind
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary files left behind

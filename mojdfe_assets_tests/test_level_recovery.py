@@ -9,14 +9,14 @@ children, 2% of CLA children) and plans whose categories and previous-plan count
 
 from __future__ import annotations
 
-import dagster as dg
 import pandas as pd
 import pytest
 
 from mojdfe_assets import synthetic
 from mojdfe_assets.codelists import INTERVENTION_LEVELS as LEVELS
 from mojdfe_assets.definitions import all_assets
-from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
+from mojdfe_assets.resources import read_parquet
+from mojdfe_assets_tests.worlds import run_graph
 
 RANK = {name: i for i, name in enumerate(LEVELS)}
 
@@ -24,11 +24,10 @@ RANK = {name: i for i, name in enumerate(LEVELS)}
 def recovered(tmp_path, release):
     raw, wh = tmp_path / f"raw_{release}", tmp_path / f"wh_{release}"
     synthetic.generate(raw, pupils=12_000, seed=4, release=release)
-    result = dg.materialize(all_assets, resources={"raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
-                                                   "io_manager": ParquetIOManager(base_dir=str(wh))})
+    result, current = run_graph(all_assets, raw, wh)
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations()
                                   if e.check_name != "within_published_tolerance")  # a warning (national.py)
-    levels = read_parquet(wh / "intervention_level.parquet")
+    levels = read_parquet(current / "intervention_level.parquet")
     truth = pd.read_parquet(raw / "_synthetic" / "truth.parquet").rename(columns={"level": "truth"})
     df = levels.merge(truth[["pupil_id", "truth", "cpp_hidden_by_latest_release"]], on="pupil_id", how="left")
     assert df["truth"].notna().all() and len(df) == 12_000

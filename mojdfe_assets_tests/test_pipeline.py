@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 
 from mojdfe_assets import extracts as X
 from mojdfe_assets.definitions import all_assets, defs
-from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
+from mojdfe_assets.resources import RawExtracts, read_parquet
+from mojdfe_assets_tests.worlds import run_graph
 
 
 def test_definitions_load():
@@ -22,11 +23,7 @@ def test_definitions_load():
 
 def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     folder, manifest = small_world
-    result = dg.materialize(
-        all_assets,
-        resources={"raw_extracts": RawExtracts(folder=str(folder), synthetic=False),
-                   "io_manager": ParquetIOManager(base_dir=str(tmp_path / "wh"))},
-    )
+    result, wh = run_graph(all_assets, folder, tmp_path / "wh")
     assert result.success
     evals = result.get_asset_check_evaluations()
     declared = sum(len(list(a.check_specs)) for a in all_assets)
@@ -37,7 +34,6 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     assert len(national) == 1 and national[0].severity == dg.AssetCheckSeverity.WARN
     assert all(e.passed for e in evals if e not in national), \
         [(e.asset_key, e.check_name) for e in evals if not e.passed]
-    wh = tmp_path / "wh"
     for name in ("cin", "cla", "spine"):
         raw = pd.read_parquet(wh / f"{name}_raw.parquet")
         clean = pd.read_parquet(wh / f"{name}_clean.parquet")

@@ -29,9 +29,39 @@ from . import timeline as tl
 from .params import DEFAULT, LEVELS, WorldParams
 from .world import make_children, make_las
 
-__all__ = ["generate", "LEVELS", "WorldParams"]
+__all__ = ["generate", "LEVELS", "WorldParams", "check_may_write", "SyntheticFolderError"]
 
 TRUTH_DIR = "_synthetic"
+OWNER_MARKER = "generated_by_mojdfe_synth"  # in TRUTH_DIR, written before any extract file
+
+
+class SyntheticFolderError(ValueError):
+    """A folder the generator may not write into: it holds files the generator did not make."""
+
+
+def _old_world(folder: Path) -> bool:
+    """A world written before the marker existed: its manifest names this generator."""
+    try:
+        return json.loads((folder / TRUTH_DIR / "manifest.json").read_text()).get("generator") == __name__
+    except (OSError, ValueError):
+        return False
+
+
+def check_may_write(folder: str | Path) -> None:
+    """The generator writes only into a folder it owns (its marker is there), an empty folder or a
+    missing one; anything else (a folder of delivered extracts) is a clear error naming the folder
+    and a file found there."""
+    folder = Path(folder)
+    if not folder.exists() or (folder / TRUTH_DIR / OWNER_MARKER).exists() or _old_world(folder):
+        return
+    found = sorted(p.name for p in folder.iterdir() if p.name != ".generate.lock")
+    if found:
+        delivered = [f for f in found if f in {e.file for e in X.ALL}]
+        raise SyntheticFolderError(
+            f"{folder} holds {'delivered extracts' if delivered else 'files'} (e.g. {(delivered or found)[0]}) and "
+            "is not a synthetic world: refusing to generate synthetic extracts over them. To read this folder as "
+            "real extracts, set `synthetic: false` for raw_extracts (or MOJDFE_RAW_DIR, or `mojdfe run --raw`); "
+            "to generate a synthetic world, choose an empty folder.")
 
 
 def _ids(keys: np.ndarray, prefix: str) -> pa.Array:
@@ -95,8 +125,9 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     if pupils < 100:
         raise ValueError("pupils must be at least 100")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / TRUTH_DIR).mkdir(exist_ok=True)
+    check_may_write(out)
+    (out / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
+    (out / TRUTH_DIR / OWNER_MARKER).write_text("This folder's extracts were written by `mojdfe synth` (synthetic).\n")
     rng = np.random.default_rng(seed)
     las = make_las(rng, params)
     ch = make_children(rng, params, las, pupils, seed)
