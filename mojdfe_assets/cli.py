@@ -83,6 +83,35 @@ def asset_job():
     return defs.resolve_job_def("materialize_all")
 
 
+def check_job():
+    """The definitions' `check_warehouse` job: every asset check on the published tables."""
+    from .definitions import defs
+
+    return defs.resolve_job_def("check_warehouse")
+
+
+def _check(args) -> int:
+    if args.raw:
+        os.environ["MOJDFE_RAW_DIR"] = str(Path(args.raw).resolve())
+    if args.warehouse:
+        os.environ["MOJDFE_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    home = _home()
+    import dagster as dg
+
+    from .warehouse import Warehouse
+
+    current = Warehouse(os.environ.get("MOJDFE_WAREHOUSE", str(PROJECT_ROOT / "data" / "warehouse"))).current
+    if current is None:
+        print("mojdfe check: nothing published yet in the warehouse (run `mojdfe run` first)", file=sys.stderr)
+        return 2
+    print(f"checking the published warehouse {current}")
+    t = time.perf_counter()
+    with dg.DagsterInstance.get() as instance, dg.execute_job(
+            dg.reconstructable(check_job), instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
+        return _summary(result, time.perf_counter() - t, home)
+
+
 def _error_line(error) -> str:
     """A step failure's message without the traceback: the user's error (file, column, problem)."""
     while error.cause is not None and "dagster._core.errors" in (error.cls_name or "") + error.message:
@@ -180,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--pupils", type=int, default=DEFAULT_SYNTHETIC_PUPILS, help="synthetic world size")
     r.add_argument("--seed", type=int, default=DEFAULT_SYNTHETIC_SEED, help="synthetic world seed")
     r.set_defaults(func=_run)
+    c = sub.add_parser("check", help="run every asset check on the published warehouse (no materialising); "
+                                     "exits 1 if a blocking check fails")
+    c.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
+    c.add_argument("--raw", help="folder of the extracts the warehouse was built from (for checks against them)")
+    c.set_defaults(func=_check)
     pub = sub.add_parser("publish", help="publish a successful run (e.g. from `dagster asset materialize`) as current/")
     pub.add_argument("run_id")
     pub.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")

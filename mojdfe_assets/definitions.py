@@ -29,6 +29,12 @@ materialize_all = dg.define_asset_job(
                 "the warehouse's current/ folder.")
 
 
+check_warehouse = dg.define_asset_job(
+    "check_warehouse", selection=dg.AssetSelection.all_asset_checks(),
+    description="Every asset check, run on the published warehouse (current/) without materialising anything: "
+                "what `mojdfe check` runs, for CI and for data owners re-checking a delivered warehouse.")
+
+
 def run_chain(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
     """A run and the runs it re-executes, oldest first: together they make one complete run."""
     chain = [run.run_id]
@@ -48,7 +54,7 @@ def publish_warehouse(context: dg.RunStatusSensorContext, io_manager: ParquetIOM
 
 defs = dg.Definitions(
     assets=all_assets,  # each links to its source code (table_assets.source_reference)
-    jobs=[materialize_all],
+    jobs=[materialize_all, check_warehouse],
     sensors=[publish_warehouse],
     executor=dg.in_process_executor,
     resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env()},

@@ -194,11 +194,25 @@ def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame) 
     return Table(df, meta)
 
 
+def disclosure_control(t: dict[str, pd.DataFrame]) -> Outcome:
+    """On the published table alone: no count from 1 to threshold - 1, every count a multiple of
+    the base, and no suppressed LA × level cell determined by the published totals."""
+    df = t["la_aggregates_publishable"]
+    counts = pd.concat([df["pupils"], df["cj_contact"]]).dropna().astype(int)
+    bad = int(((counts > 0) & (counts < THRESHOLD)).sum() + (counts % BASE != 0).sum())
+    cells = df[(df["la"] != "total") & (df["level"] != "all")]
+    pattern = cells.pivot(index="la", columns="level", values="suppressed").fillna(False).astype(bool)
+    recoverable = len(determined_cells(pattern.astype(int), pattern))
+    return Outcome(bad == 0 and recoverable == 0, {"small_or_unrounded_counts": bad,
+                                                   "recoverable_suppressed_cells": recoverable})
+
+
 DISCLOSURE_CONTROL = Check("disclosure_control", "No published count under 10 (except 0); no suppressed cell "
-                           "recoverable from the totals; every count a multiple of the rounding base")
+                           "recoverable from the totals; every count a multiple of the rounding base",
+                           disclosure_control)
 
 
-@table_asset(LaAggregatesPublishable, group=GROUP, checks=[DISCLOSURE_CONTROL])
+@table_asset(LaAggregatesPublishable, group=GROUP, checks=[DISCLOSURE_CONTROL], disclosure="for_export")
 def la_aggregates_publishable(la_aggregates: pd.DataFrame) -> Table:
     """la_aggregates prepared for release from the SRS under the output-checking rules: counts
     of 1 to 9 pupils are suppressed (primary); further cells are suppressed (secondary) so that no
@@ -211,12 +225,7 @@ def la_aggregates_publishable(la_aggregates: pd.DataFrame) -> Table:
     count of pupils cautioned or convicted is published. No pupil identifiers, no unrounded
     counts."""
     df, meta = publishable(la_aggregates)
-    counts = pd.concat([df["pupils"], df["cj_contact"]]).dropna().astype(int)
-    bad = int(((counts > 0) & (counts < THRESHOLD)).sum() + (counts % BASE != 0).sum())
-    check = Outcome(bad == 0 and meta["recoverable_suppressed_cells"] == 0,
-                    {"small_or_unrounded_counts": bad,
-                     "recoverable_suppressed_cells": meta["recoverable_suppressed_cells"]})
-    return Table(df, meta, {"disclosure_control": check})
+    return Table(df, meta)
 
 
 def draw_funnels(agg: pd.DataFrame, published: pd.DataFrame) -> bytes:

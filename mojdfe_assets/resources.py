@@ -241,6 +241,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return read_parquet(path, columns=list(columns) if columns else None,
                             dictionary=list(dictionary) if dictionary else None)
 
+    def stored(self, name: str) -> pd.DataFrame:
+        """A published table, whole (what `mojdfe check` and a check executed alone examine)."""
+        return read_parquet(self.warehouse.table(name))
+
     def publish(self, run_ids: list[str]) -> Path | None:
         """Publish a successful run (with the runs it re-executes) as the current snapshot."""
         return self.warehouse.publish(run_ids, self.keep_snapshots, self.keep_runs)

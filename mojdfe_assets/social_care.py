@@ -25,7 +25,7 @@ from .schemas import (
     InterventionLevel,
     TallyTable,
 )
-from .table_assets import Check, Out, Outcome, Table, table_asset, table_multi_asset
+from .table_assets import Check, Out, Outcome, Table, shared, table_asset, table_multi_asset
 
 GROUP = "social_care"
 
@@ -194,12 +194,6 @@ def tally(values: pd.Series, categories, what: str) -> pd.DataFrame:
 # The ordered intervention factor
 
 
-def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
-                        cin: pd.DataFrame, cla: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    df, report, _ = _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla)
-    return df, report
-
-
 def _attach(df: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> None:
     """Left join of a per-pupil table onto the spine rows, given each table row's spine row (-1:
     not in the spine). Same result as `merge(how="left", validate="one_to_one")`."""
@@ -212,8 +206,9 @@ def _attach(df: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, columns: li
         df[c] = pd.Series(pd.api.extensions.take(table[c]._values, take, allow_fill=True), index=df.index)
 
 
-def _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla) -> tuple[pd.DataFrame, dict, dict]:
-    """The level per spine pupil, the linkage report, and spine-row memberships (for the checks).
+def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
+                        cin: pd.DataFrame, cla: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The level per spine pupil and the linkage report.
     Every id column is hashed once into shared integer codes (`keys.encode`); joins and set
     logic are then integer array work, never Python sets or repeated string hashing."""
     base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
@@ -255,13 +250,7 @@ def _derive_intervention(spine, cin_sum, cpp, cla_sum, cin, cla) -> tuple[pd.Dat
             "rows_linkable_by_moj_uid_only": int(moj_links.sum()),
             "spine_pupils_moj_uid_would_add": int((~keys.member(would_add, linked_moj, n_moj)).sum()),
         }
-    cpp_true = cpp["cpp"].fillna(False).to_numpy(dtype=bool)
-    need = (cin_sum["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
-    members = {"spine_codes": sp, "n": n,
-               "cla": keys.member(sp, c_cla, n), "cpp": keys.member(sp, c_cpp[cpp_true], n),
-               "in_need": keys.member(sp, c_sum[need], n), "cin": keys.member(sp, c_sum, n),
-               "cla_in_spine": keys.member(c_cla, sp, n), "cin_in_spine": keys.member(c_sum, sp, n)}
-    return df, report, members
+    return df, report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,8 +301,19 @@ def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame) -> Ta
                            "median_days_in_care": float(summary["days_in_care"].median()) if len(summary) else 0.0})
 
 
+REFERRAL_CHECKS = ["both", "flag_only", "nfa_only", "neither"]
+
+
+def referral_agreement(t: dict[str, pd.DataFrame]) -> Outcome:
+    """Counts of the two referral-only definitions' agreement (information; it always passes)."""
+    summary = t["cin_pupil_summary"]
+    agreement = tally(summary["referral_check"], REFERRAL_CHECKS, "referral_check")
+    return Outcome(True, {**dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist())),
+                          "referral_only_pupils": int(summary["referral_only"].sum())})
+
+
 REFERRAL_AGREEMENT = Check("referral_agreement", "Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)",
-                           blocking=False)
+                           referral_agreement, blocking=False)
 
 
 @table_multi_asset({
@@ -333,12 +333,10 @@ REFERRAL_AGREEMENT = Check("referral_agreement", "Referral-only flag vs cin_refe
         "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_referral_nfa", "cin_primary_need_code"]})})
 def cin_summaries(cin_clean: pd.DataFrame) -> dict[str, Table]:
     summary = summarise_cin(cin_clean)
-    agreement = tally(summary["referral_check"], ["both", "flag_only", "nfa_only", "neither"], "referral_check")
+    agreement = tally(summary["referral_check"], REFERRAL_CHECKS, "referral_check")
     counts = dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist()))
-    referral_only = int(summary["referral_only"].sum())
-    return {"cin_pupil_summary": Table(summary, {"pupils": len(summary), "referral_only": referral_only},
-                                       {"referral_agreement": Outcome(True, {**counts,
-                                                                             "referral_only_pupils": referral_only})}),
+    return {"cin_pupil_summary": Table(summary, {"pupils": len(summary),
+                                                 "referral_only": int(summary["referral_only"].sum())}),
             "cin_referral_agreement": Table(agreement, counts)}
 
 
@@ -363,11 +361,70 @@ def cpp_assets(cin_clean: pd.DataFrame) -> dict[str, Table]:
             "cpp_discrepancy": Table(disc, counts)}
 
 
+def _memberships(t: dict[str, pd.DataFrame]) -> dict:
+    """Per spine row of the level table: whether its pupil is in each summary (integer keys);
+    worked out once for the checks that share it."""
+    return shared(t, "memberships", lambda: _membership_arrays(t))
+
+
+def _membership_arrays(t: dict[str, pd.DataFrame]) -> dict:
+    levels = t["intervention_level"]
+    sp, c_sum, c_cpp, c_cla = keys.encode(levels["pupil_id"], t["cin_pupil_summary"]["pupil_id"],
+                                          t["cpp_flags"]["pupil_id"], t["cla_pupil_summary"]["pupil_id"])
+    n = keys.n_keys(sp, c_sum, c_cpp, c_cla)
+    cpp_true = t["cpp_flags"]["cpp"].fillna(False).to_numpy(dtype=bool)
+    need = (t["cin_pupil_summary"]["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
+    first = keys.positions(sp, sp, n) == np.arange(len(sp))  # first row of each distinct pupil
+    return {"first": first, "cla": keys.member(sp, c_cla, n), "cpp": keys.member(sp, c_cpp[cpp_true], n),
+            "in_need": keys.member(sp, c_sum[need], n), "cin": keys.member(sp, c_sum, n),
+            "cla_in_spine": keys.member(c_cla, sp, n), "cin_in_spine": keys.member(c_sum, sp, n)}
+
+
+def every_spine_pupil_once(t: dict[str, pd.DataFrame]) -> Outcome:
+    levels, spine = t["intervention_level"], t["spine_clean"]
+    same = bool(len(levels) == len(spine) and levels["pupil_id"].is_unique
+                and levels["pupil_id"].array.equals(spine["pupil_id"].array))
+    return Outcome(same, {"spine_pupils": len(spine), "rows": len(levels)})
+
+
+def cla_pupils_at_cla_level(t: dict[str, pd.DataFrame]) -> Outcome:
+    m, level = _memberships(t), t["intervention_level"]["level"]
+    at = level[m["cla"]]
+    return Outcome(bool((at == LEVELS[4]).all()), {"cla_pupils_in_spine": int(m["cla_in_spine"].sum()),
+                                                    "not_at_cla_level": int((at != LEVELS[4]).sum())})
+
+
+def cin_pupils_at_least_referral(t: dict[str, pd.DataFrame]) -> Outcome:
+    m, level = _memberships(t), t["intervention_level"]["level"]
+    at = level[m["cin"]]
+    return Outcome(bool((at > LEVELS[0]).all()), {"cin_pupils_in_spine": int(m["cin_in_spine"].sum()),
+                                                   "below_referral_only": int((at == LEVELS[0]).sum())})
+
+
+def levels_reconcile(t: dict[str, pd.DataFrame]) -> Outcome:
+    """Level counts against those the summaries imply, over distinct spine pupils (set algebra
+    cla ⊃ cpp ⊃ in need ⊃ cin on integer codes)."""
+    m, level = _memberships(t), t["intervention_level"]["level"]
+    counts = {k: int(v) for k, v in level.value_counts().reindex(LEVELS, fill_value=0).items()}
+    in_cla, in_cpp, in_need, in_cin = (m[k][m["first"]] for k in ("cla", "cpp", "in_need", "cin"))
+    expected = {
+        LEVELS[4]: int(in_cla.sum()),
+        LEVELS[3]: int((in_cpp & ~in_cla).sum()),
+        LEVELS[2]: int((in_need & ~in_cpp & ~in_cla).sum()),
+        LEVELS[1]: int((in_cin & ~in_need & ~in_cpp & ~in_cla).sum()),
+    }
+    expected[LEVELS[0]] = int(m["first"].sum()) - sum(expected.values())
+    return Outcome(counts == expected, {"levels": dg.MetadataValue.json(counts),
+                                        "expected_from_summaries": dg.MetadataValue.json(expected)})
+
+
 LEVEL_CHECKS = (
-    Check("every_spine_pupil_once", "Every spine pupil appears exactly once"),
-    Check("cla_pupils_at_cla_level", "Every spine pupil with a CLA record is at the looked-after level"),
-    Check("cin_pupils_at_least_referral", "Every spine pupil with a CIN record is at least referral only"),
-    Check("levels_reconcile", "Level counts reconcile with the CIN, CPP and CLA summaries"),
+    Check("every_spine_pupil_once", "Every spine pupil appears exactly once", every_spine_pupil_once),
+    Check("cla_pupils_at_cla_level", "Every spine pupil with a CLA record is at the looked-after level",
+          cla_pupils_at_cla_level),
+    Check("cin_pupils_at_least_referral", "Every spine pupil with a CIN record is at least referral only",
+          cin_pupils_at_least_referral),
+    Check("levels_reconcile", "Level counts reconcile with the CIN, CPP and CLA summaries", levels_reconcile),
 )
 
 
@@ -391,39 +448,11 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     CLA record are "no social care contact" and their CIN/CLA-derived columns are missing, not
     zero. Linkage is on `pupil_id`; CIN/CLA rows with no pupil reference, and pupils not in the
     spine, are counted in this asset's metadata, with what linking on `moj_uid` would add."""
-    df, report, m = _derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
-                                         cla_clean)
+    df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean, cla_clean)
     counts = {k: int(v) for k, v in df["level"].value_counts().reindex(LEVELS, fill_value=0).items()}
-    cla_in_spine, cin_in_spine = m["cla_in_spine"], m["cin_in_spine"]
-    # Expected level counts from the summaries, over the distinct spine pupils (set algebra
-    # cla ⊃ cpp ⊃ in need ⊃ cin on integer codes).
-    sp = m["spine_codes"]
-    first = keys.positions(sp, sp, m["n"]) == np.arange(len(sp))  # first row of each distinct pupil
-    in_cla, in_cpp, in_need, in_cin = (m[k][first] for k in ("cla", "cpp", "in_need", "cin"))
-    expected = {
-        LEVELS[4]: int(in_cla.sum()),
-        LEVELS[3]: int((in_cpp & ~in_cla).sum()),
-        LEVELS[2]: int((in_need & ~in_cpp & ~in_cla).sum()),
-        LEVELS[1]: int((in_cin & ~in_need & ~in_cpp & ~in_cla).sum()),
-    }
-    expected[LEVELS[0]] = int(first.sum()) - sum(expected.values())
-    # df has one row per spine row, in spine order: a spine row's pupil is in a summary iff m[...]
-    cla_level = df.loc[m["cla"], "level"]
-    cin_level = df.loc[m["cin"], "level"]
-    same_ids = bool(len(df) == len(spine_clean) and first.all()
-                    and df["pupil_id"].array.equals(spine_clean["pupil_id"].array))
-    checks = {
-        "every_spine_pupil_once": Outcome(same_ids, {"spine_pupils": len(spine_clean), "rows": len(df)}),
-        "cla_pupils_at_cla_level": Outcome(bool((cla_level == LEVELS[4]).all()), {
-            "cla_pupils_in_spine": int(cla_in_spine.sum()), "not_at_cla_level": int((cla_level != LEVELS[4]).sum())}),
-        "cin_pupils_at_least_referral": Outcome(bool((cin_level > LEVELS[0]).all()), {
-            "cin_pupils_in_spine": int(cin_in_spine.sum()), "below_referral_only": int((cin_level == LEVELS[0]).sum())}),
-        "levels_reconcile": Outcome(counts == expected, {"levels": dg.MetadataValue.json(counts),
-                                                         "expected_from_summaries": dg.MetadataValue.json(expected)}),
-    }
     meta = {**{f"level: {k}": v for k, v in counts.items()},
             "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"])}
-    return Table(df, meta, checks)
+    return Table(df, meta)
 
 
 social_care_assets = [cla_episodes, cla_pupil_summary, cin_summaries, cpp_assets, intervention_level]

@@ -2,27 +2,37 @@
 
 `@table_asset(Model, group=...)` on a function that computes a table makes a Dagster asset whose
 column schema (UI), schema check (blocking, count-only), column lineage (read from the model's
-`←` descriptions) and output all come from the model, in the spirit of PUDL's schema-driven
-checks. The function only computes: it returns its DataFrame, or a `Table` with metadata and the
-results of further checks it declared with `Check`. `@table_multi_asset` does the same for a
-function that computes several tables at once.
+`←` descriptions), owners, tags and code version all come from the model and the stage, in the
+spirit of PUDL's schema-driven checks. The function only computes: it returns its DataFrame, or
+a `Table` with metadata and the outcomes of further checks it declared with `Check`.
+`@table_multi_asset` does the same for a function that computes several tables at once.
 
-Every check result is yielded before any output, and a failed blocking check stops the step with
-the failing checks, columns and row counts named (never values): bad data is never stored.
+Materialising: every check result is yielded before any output, and a failed blocking check stops
+the step with the failing checks, columns and row counts named (never values): bad data is
+never stored. Checking alone (a check executed from the UI, or `mojdfe check`): the asset's
+stored tables are read from the published warehouse and its checks run on them, so a delivered
+warehouse can be re-checked without re-materialising anything. A `Check` computes its outcome
+from the tables by name (the asset's own tables and its inputs), the same function both ways.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import hashlib
 import inspect
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
+from . import governance
 from .checks import column_lineage, schema_check, schema_spec, table_metadata, table_schema
+from .resources import ParquetIOManager
 
 KINDS = frozenset({"pandas", "parquet"})
 
@@ -36,13 +46,49 @@ def source_reference(fn: Callable) -> dict:
         return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[ref])}
 
 
+@functools.cache
+def _module_files(module: str) -> tuple[Path, ...]:
+    """The source files of a project module and of every project module it imports, recursively."""
+    seen: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        mod = sys.modules.get(name)
+        path = Path(getattr(mod, "__file__", "") or "")
+        if name in seen or not path.is_file():
+            continue
+        seen[name] = path
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+                todo += [target, *(f"{target}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mojdfe_assets"):
+                todo.append(node.module)
+    return tuple(sorted(seen.values()))
+
+
+def code_version(fn: Callable) -> str:
+    """A version of an asset's logic: a hash of the source of its module and of every project
+    module it uses (rules, schemas, code lists...), so the UI marks an asset stale exactly when the
+    code that computes it changed."""
+    digest = hashlib.sha256()
+    for path in _module_files(fn.__module__):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class Check:
-    """A further check of a table asset, beyond its schema: the asset's function returns its
-    outcome in `Table.checks` under `name`."""
+    """A further check of a table asset, beyond its schema. `fn(tables)` computes its outcome from
+    the tables by name: the asset's own table(s) and its inputs (as the asset loads them). The
+    asset's function may instead return the outcome in `Table.checks` (it has the figures already);
+    checked alone, the check always runs `fn` on the stored tables."""
 
     name: str
     description: str
+    fn: Callable[[dict[str, pd.DataFrame]], Outcome] | None = None
     blocking: bool = True  # False: a warning, never stops the run
 
     def spec(self, asset: str) -> dg.AssetCheckSpec:
@@ -74,42 +120,67 @@ class Out:
     model: object
     description: str
     checks: tuple[Check, ...] = ()
+    disclosure: str | None = None  # the disclosure class, if not derived from the model (governance.py)
+
+
+def shared(tables: dict, key: str, compute: Callable):
+    """A value several checks of one table derive from its tables, computed once for all of them."""
+    memo = tables.setdefault("__shared__", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _as_table(result) -> Table:
     return result if isinstance(result, Table) else Table(result)
 
 
-def _emit(outs: Mapping[str, Out], results: Mapping[str, Table], inputs: list[str], lineage: bool,
-          single: bool = False):
-    """Yield every check result, stop on a failed blocking check, then yield every output (a
-    single-asset's one output is Dagster's "result")."""
-    failures, outputs = [], []
-    for name, out in outs.items():
-        t = results[name]
-        schema = schema_check(out.model, t.data, name)
-        yield schema
-        if not schema.passed:
-            detail = schema.metadata["failures (column: check -> rows)"].value
-            failures.append(f"{name}: schema (" + "; ".join(f"{k}: {v} rows" for k, v in detail.items()) + ")")
-        for check in out.checks:
-            outcome = t.checks[check.name]
-            yield dg.AssetCheckResult(
-                asset_key=name, check_name=check.name, passed=bool(outcome.passed), metadata=outcome.metadata,
-                severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN)
-            if check.blocking and not outcome.passed:
-                failures.append(f"{name}: {check.name} ({outcome.metadata})")
-        meta = {**table_metadata(t.data, out.model), **t.metadata}
-        if lineage and inputs:
-            meta["dagster/column_lineage"] = column_lineage(out.model, inputs[0], set(inputs))
-        with warnings.catch_warnings():  # Output's data_version is a beta API of Dagster 1.13
-            warnings.simplefilter("ignore", dg.BetaWarning)
-            version = dg.DataVersion(t.data_version) if t.data_version else None
-            outputs.append(dg.Output(t.data, output_name="result" if single else name, metadata=meta,
-                                     data_version=version))
-    if failures:
-        raise dg.Failure("blocking check(s) failed: " + " | ".join(failures))
-    yield from outputs
+def _check_results(name: str, out: Out, t: Table, tables: dict[str, pd.DataFrame], selected) -> list:
+    """The schema check and the further checks of one table (those selected)."""
+    results = []
+    if selected(name, "schema"):
+        results.append(schema_check(out.model, t.data, name))
+    tables = {**tables, name: t.data}  # one dict for the table's checks (see `shared`)
+    for check in out.checks:
+        if not selected(name, check.name):
+            continue
+        outcome = t.checks.get(check.name)
+        if outcome is None:
+            if check.fn is None:
+                raise dg.DagsterInvariantViolationError(f"{name}:{check.name} has no outcome and no check function")
+            outcome = check.fn(tables)
+        results.append(dg.AssetCheckResult(
+            asset_key=name, check_name=check.name, passed=bool(outcome.passed), metadata=outcome.metadata,
+            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN))
+    return results
+
+
+def _failures(results) -> list[str]:
+    out = []
+    for r in results:
+        if r.passed or r.severity != dg.AssetCheckSeverity.ERROR:
+            continue
+        detail = r.metadata.get("failures (column: check -> rows)")
+        if detail is not None:
+            out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ("
+                       + "; ".join(f"{k}: {v} rows" for k, v in detail.value.items()) + ")")
+        else:
+            shown = {k: getattr(v, "value", v) for k, v in r.metadata.items()}
+            out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ({shown})")
+    return out
+
+
+def _with_context(fn: Callable):
+    """A signature for the compute function: `context` first (the factory needs it), then the
+    decorated function's own parameters (its inputs, config and resources, as Dagster reads them)."""
+    params = list(inspect.signature(fn).parameters.values())
+    wants_context = bool(params) and params[0].name == "context"
+    rest = params[1:] if wants_context else params
+    context = inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=dg.AssetExecutionContext)
+    # the IO manager as a resource too: a check run alone reads the stored tables through it
+    io = inspect.Parameter("io_manager", inspect.Parameter.KEYWORD_ONLY, annotation=dg.ResourceParam[ParquetIOManager])
+    return inspect.Signature([context, *rest, io]), wants_context
 
 
 def _input_names(fn: Callable) -> list[str]:
@@ -121,48 +192,69 @@ def _input_names(fn: Callable) -> list[str]:
     return [p.name for p in inspect.signature(fn).parameters.values() if is_input(p)]
 
 
+def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = True, kinds=KINDS, name=None,
+                      **asset_kwargs):
+    """Declare a function that computes several tables at once; it returns {name: Table or DataFrame}."""
+
+    def decorate(fn: Callable) -> dg.AssetsDefinition:
+        inputs = _input_names(fn)
+        signature, wants_context = _with_context(fn)
+        version = code_version(fn)
+
+        def compute(context: dg.AssetExecutionContext, *, io_manager: ParquetIOManager, **kwargs):
+            selected_checks = {(k.asset_key.to_user_string(), k.name) for k in context.selected_asset_check_keys}
+            selected = lambda asset, check: (asset, check) in selected_checks  # noqa: E731
+            tables_in = {n: v for n, v in kwargs.items() if n in inputs}
+            if not context.op_execution_context.selected_output_names:  # checks alone, on the stored tables
+                stored = {n: io_manager.stored(n) for n in outs}
+                results = [r for n, o in outs.items()
+                           for r in _check_results(n, o, Table(stored[n]), {**tables_in, **stored}, selected)]
+                yield from results
+                return
+            raw = fn(context, **kwargs) if wants_context else fn(**kwargs)
+            results = {n: _as_table(t) for n, t in (raw.items() if isinstance(raw, dict) else [(next(iter(outs)), raw)])}
+            tables = {**tables_in, **{n: t.data for n, t in results.items()}}
+            checks = [r for n, o in outs.items() for r in _check_results(n, o, results[n], tables, selected)]
+            yield from checks
+            if failures := _failures(checks):
+                raise dg.Failure("blocking check(s) failed: " + " | ".join(failures))
+            for n, o in outs.items():
+                if n not in context.op_execution_context.selected_output_names:
+                    continue
+                t = results[n]
+                meta = {**table_metadata(t.data, o.model), **t.metadata}
+                if lineage and inputs:
+                    meta["dagster/column_lineage"] = column_lineage(o.model, inputs[0], set(inputs))
+                with warnings.catch_warnings():  # Output's data_version is a beta API of Dagster 1.13
+                    warnings.simplefilter("ignore", dg.BetaWarning)
+                    yield dg.Output(t.data, output_name=n, metadata=meta,
+                                    data_version=dg.DataVersion(t.data_version) if t.data_version else None)
+
+        compute.__name__, compute.__doc__, compute.__signature__ = fn.__name__, fn.__doc__, signature
+        definition_metadata = asset_kwargs.pop("metadata", {})
+        return dg.multi_asset(
+            name=name or fn.__name__, group_name=group, can_subset=True,
+            outs={n: dg.AssetOut(
+                kinds=set(kinds), description=o.description, code_version=version, is_required=False,
+                owners=governance.owners(n, group), tags=governance.tags(n, group, o.model, o.disclosure),
+                metadata={"dagster/column_schema": table_schema(o.model), **source_reference(fn),
+                          **definition_metadata}) for n, o in outs.items()},
+            check_specs=[spec for n, o in outs.items()
+                         for spec in (schema_spec(n, o.model), *(c.spec(n) for c in o.checks))],
+            **asset_kwargs)(compute)
+
+    return decorate
+
+
 def table_asset(model, *, group: str, checks: tuple[Check, ...] | list[Check] = (), lineage: bool = True,
-                kinds=KINDS, metadata: dict | None = None, **asset_kwargs):
+                kinds=KINDS, description: str | None = None, disclosure: str | None = None, **asset_kwargs):
     """Declare a table asset named after the decorated function (see the module docstring).
     Lineage: a bare `← column` in a description is a column of the first input; `← asset` names
     the same-named column of that input."""
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
-        name = fn.__name__
-        outs = {name: Out(model, "", tuple(checks))}
-        inputs = _input_names(fn)
-
-        @dg.asset(name=name, group_name=group, kinds=set(kinds),
-                  metadata={"dagster/column_schema": table_schema(model), **source_reference(fn), **(metadata or {})},
-                  check_specs=[schema_spec(name, model), *(c.spec(name) for c in checks)], **asset_kwargs)
-        @functools.wraps(fn)
-        def compute(*args, **kwargs):
-            yield from _emit(outs, {name: _as_table(fn(*args, **kwargs))}, inputs, lineage, single=True)
-
-        return compute
-
-    return decorate
-
-
-def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = True, kinds=KINDS, **asset_kwargs):
-    """Declare a function that computes several tables at once; it returns {name: Table or DataFrame}."""
-
-    def decorate(fn: Callable) -> dg.AssetsDefinition:
-        inputs = _input_names(fn)
-
-        @dg.multi_asset(
-            name=fn.__name__, group_name=group,
-            outs={n: dg.AssetOut(kinds=set(kinds), description=o.description,
-                                 metadata={"dagster/column_schema": table_schema(o.model), **source_reference(fn)})
-                  for n, o in outs.items()},
-            check_specs=[spec for n, o in outs.items()
-                         for spec in (schema_spec(n, o.model), *(c.spec(n) for c in o.checks))],
-            **asset_kwargs)
-        @functools.wraps(fn)
-        def compute(*args, **kwargs):
-            results = {n: _as_table(t) for n, t in fn(*args, **kwargs).items()}
-            yield from _emit(outs, results, inputs, lineage)
-
-        return compute
+        text = description or inspect.cleandoc(fn.__doc__ or "")
+        out = Out(model, text, tuple(checks), disclosure)
+        return table_multi_asset({fn.__name__: out}, group=group, lineage=lineage, kinds=kinds, **asset_kwargs)(fn)
 
     return decorate
