@@ -13,6 +13,7 @@ It also writes `_synthetic/truth.parquet` (each child's designed level) and
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -105,7 +106,8 @@ def _drop(rng, col: pa.Array, share: float, where=None) -> pa.Array:
     return pc.if_else(pa.array(m), pa.scalar(None, pa.string()), col)
 
 
-def _write(rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share: float = 0.0) -> int:
+def _write(rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share: float = 0.0,
+           minimal_quotes: bool = False) -> int:
     table = pa.table({c: _blank(rng, cols[c]) for c in extract.columns})
     if order is not None:
         table = table.take(pa.array(order))
@@ -114,7 +116,13 @@ def _write(rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share
         idx = np.sort(np.r_[np.arange(table.num_rows), dups], kind="stable")
         table = table.take(pa.array(idx))
     tmp = out / (extract.file + ".tmp")
-    pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
+    if minimal_quotes:  # small files with text that needs quotes (LA names such as "Bristol, City of")
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+            w.writerow(table.column_names)
+            w.writerows(zip(*(table.column(c).to_pylist() for c in table.column_names)))
+    else:
+        pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
     os.replace(tmp, out / extract.file)
     return table.num_rows
 
@@ -155,7 +163,7 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
         "MoJUID": moj_for_row.take(pa.array(c)),
         "CLA_ACADYR": tl.year_label(y),
         "CLA_PupilMatchingRefAnonymous": _drop(rng, pupil_id.take(pa.array(c)), 1.0, no_pmr[c]),
-        "CLA_CLA_LA": _text(la_code[ch.la[c]]),
+        "CLA_CLA_LA": _text(las.code_in_year(ch.la[c], y)),  # 820 / 875 before 2009/10
         "CLA_PROCESSING_YEAR": _text(y),
         "CLA_POC_START": _dates(r["poc_start"], None, y),
         "CLA_POC_LENGTH": _text(end_or_m31 - r["poc_start"]),
@@ -252,10 +260,10 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
 
     lc = outcomes.la_context(rng, params, las, n)
     cols = {"LA_CODE": _text(lc["code"].astype(object)),
-            "LA_NAME": _text(np.array([f"Synthetic LA {c}" for c in lc["code"]], dtype=object)),
+            "LA_NAME": _text(np.asarray(lc["name"], dtype=object)),
             "CHILD_POPULATION_0_17": _text(lc["pop"]), "IDACI_AVERAGE_SCORE": _text(lc["idaci"]),
             "RECORDED_CRIME_RATE_PER_1000": _text(lc["crime"])}
-    counts["la_context_rows"] = _write(rng, out, X.LA_CONTEXT, cols)
+    counts["la_context_rows"] = _write(rng, out, X.LA_CONTEXT, cols, minimal_quotes=True)
 
     # --- Truth (for tests and calibration only) -----------------------------------------------
     hidden = np.zeros(n, bool)

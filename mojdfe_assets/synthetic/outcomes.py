@@ -113,6 +113,8 @@ def offending(rng, p: WorldParams, ch: Children, las: LocalAuthorities, spine: n
 
 
 def la_context(rng, p: WorldParams, las: LocalAuthorities, n_children: int) -> dict:
-    pop = np.round(las.share * 11_500_000).astype(np.int64)  # England's 0-17 population, ~11.5m
-    crime = np.round(60 * np.exp(0.6 * las.offending) + rng.normal(0, 4, len(pop)), 1)
-    return dict(code=las.code, pop=pop, idaci=np.round(las.poverty, 3), crime=crime)
+    """One row per authority of the world (the 2018 geography less the folded ones): real names,
+    child populations (mid-2009) and IDACI scores; the recorded crime rate is invented."""
+    crime = np.round(60 * np.exp(0.6 * las.offending) + rng.normal(0, 4, len(las.code)), 1)
+    return dict(code=las.code, name=las.name, pop=las.population.astype(np.int64), idaci=np.round(las.poverty, 3),
+                crime=crime)

@@ -27,11 +27,25 @@ class WorldParams:
     # after 3–4% (#38), ever CPP 6.9% before 18 (#36, less in a partial window), pupils with a
     # social worker during schooling 14.7% (#39), ever referred 35.4% before 18 (#37).
     level_shares: tuple[float, ...] = (0.735, 0.095, 0.105, 0.035, 0.030)
-    n_las: int = 150  # #54 (150 in 2008; 152 from 2010)
-    # LA propensity to intervene (sd on the latent scale): CLA per 10,000 across LAs p10/median/p90
-    # 34/60/94 (#55), CIN 227/347/509 (#56).
-    la_care_effect_sd: float = 0.05
-    poverty_risk: float = 0.12  # latent-risk shift per sd of LA poverty (IDACI-like)
+    # Local authorities: the 152 children's services authorities of 2018 with their real DfE LA
+    # numbers and names (data/local_authorities.csv), real child populations (mid-2009, DfE
+    # SFR27/2010) and real IDACI average scores (IoD2019 File 11; Bournemouth and Poole share BCP's
+    # score, Dorset county the 2019 Dorset unitary's) from data/la_figures.csv. City of London and the
+    # Isles of Scilly are folded into Hackney and Cornwall (children and population counted there),
+    # as published statistics usually show them: 150 authorities, and 152 LA numbers in the CLA
+    # extract over 2006-2018 with Bedfordshire 820 and Cheshire 875 before 2009/10 (#54: 150 in
+    # 2008, 152 from 2010). The care and offending effects per LA are invented (seeded draws).
+    fold_small_las: tuple[tuple[str, str], ...] = (("201", "204"), ("420", "908"))
+    # Poverty enters the latent model as z = (IDACI - centre) / scale.
+    poverty_centre: float = 0.177  # #57 median across upper-tier LAs
+    poverty_scale: float = 0.07
+    # LA spread of intervention: a latent-risk shift per poverty_scale of IDACI above the centre,
+    # plus the LA's own propensity to intervene (sd on the latent scale, invented). Tuned so that
+    # CLA per 10,000 across LAs p10/median/p90 is 34/60/94 (#55) and CIN 227/347/509 (#56): with the
+    # real IDACI scores (sd 0.059 across LAs, less than the invented beta(5, 23) of before) the
+    # former 0.12 / 0.05 gave too little spread (CIN p10/median 0.81 vs 0.65 at 2 m pupils).
+    la_care_effect_sd: float = 0.07
+    poverty_risk: float = 0.17
     # Children in CIN/CLA data who are not in the KS4 spine (older and younger cohorts, unmatched),
     # per spine child with involvement. Sized so that a 10-million-pupil world has England's CLA
     # child-years 2006-2018 (≈1.22 m, #59) and children in need at 31 March (≈390k, #24).

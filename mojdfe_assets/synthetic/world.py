@@ -7,12 +7,14 @@ offending, so later analyses find real structure (and LA differences) in the ext
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from .. import geography
 from . import timeline as tl
-from .params import KS4_YEARS, LEVELS, WorldParams
+from .params import CLA_YEARS, KS4_YEARS, LEVELS, WorldParams
 
 
 def expit(x):
@@ -49,24 +51,52 @@ def _mix64(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LocalAuthorities:
-    code: np.ndarray        # 3-digit LA codes as text
-    share: np.ndarray       # population share
-    poverty: np.ndarray     # IDACI-like average score (#57: min 0.056, median 0.177, max 0.327)
-    care_effect: np.ndarray # LA propensity to intervene (on the latent scale)
-    offending: np.ndarray   # community offending effect (log-odds scale), rises with poverty
+    """The children's services authorities of 2018 (real DfE LA numbers, names and figures)."""
+    code: np.ndarray        # 3-digit DfE LA numbers of the 2018 geography, as text
+    name: np.ndarray        # names as in data/local_authorities.csv
+    population: np.ndarray  # children aged 0-17, mid-2009 (DfE SFR27/2010; real)
+    share: np.ndarray       # population share: each child's LA is drawn in proportion
+    poverty: np.ndarray     # IDACI average score (IoD2019 File 11; real; #57: min 0.056, median 0.177, max 0.327)
+    care_effect: np.ndarray # LA propensity to intervene (on the latent scale; invented, seeded)
+    offending: np.ndarray   # community offending effect (log-odds scale), rises with poverty (invented)
+    earlier: dict = field(default_factory=dict)  # LA index -> (first year of its own number, number before)
+
+    def code_in_year(self, la: np.ndarray, year: np.ndarray) -> np.ndarray:
+        """LA number as delivered on rows of collection year `year` for children of LA index `la`:
+        the predecessor's number before the 2009 reorganisation (820 for Bedford and Central
+        Bedfordshire, 875 for Cheshire East and Cheshire West and Chester, up to 2008/09)."""
+        year = np.asarray(year)
+        out = self.code.astype(object)[la]
+        for i, (start, before) in self.earlier.items():  # four authorities, not per row
+            out[(la == i) & (year < start)] = before
+        return out
 
 
 def make_las(rng: np.random.Generator, p: WorldParams) -> LocalAuthorities:
-    pool = np.concatenate([np.arange(201, 214), np.arange(301, 321), np.arange(330, 396),
-                           np.arange(800, 939)])
-    code = np.sort(rng.choice(pool, p.n_las, replace=False)).astype(str)
-    share = rng.lognormal(0.0, 0.6, p.n_las)
-    share /= share.sum()
-    poverty = np.clip(rng.beta(5.0, 23.0, p.n_las), 0.05, 0.34)
-    z_pov = (poverty - 0.177) / 0.07
-    care_effect = rng.normal(0.0, p.la_care_effect_sd, p.n_las)
-    offending = 0.25 * z_pov + rng.normal(0.0, 0.2, p.n_las)
-    return LocalAuthorities(code, share, poverty, care_effect, offending)
+    """The 2018 authorities with their real child populations and IDACI scores; City of London and
+    the Isles of Scilly folded into Hackney and Cornwall (their children counted there), as
+    published statistics usually show them (params.fold_small_las)."""
+    fig = geography.la_figures().sort_values("la_code").reset_index(drop=True)
+    names = geography.local_authorities().set_index("la_code")["la_name"]
+    pop = fig.set_index("la_code")["child_population_0_17"].astype(np.int64)
+    if p.fold_small_las:
+        for small, host in p.fold_small_las:
+            pop[host] += pop.pop(small)
+    fig = fig[fig["la_code"].isin(pop.index)]
+    code = fig["la_code"].to_numpy(dtype=str)
+    population = pop.reindex(code).to_numpy()
+    share = population / population.sum()
+    poverty = fig["idaci_average_score"].to_numpy(float)
+    n = len(code)
+    z_pov = (poverty - p.poverty_centre) / p.poverty_scale
+    care_effect = rng.normal(0.0, p.la_care_effect_sd, n)
+    offending = 0.25 * z_pov + rng.normal(0.0, 0.2, n)
+    # Authorities created inside the extracts' years carry their predecessor's number before.
+    start = geography.local_authorities().set_index("la_code")["valid_from"].reindex(code)
+    earlier = {i: (int(y), str(geography.code_in_year([c], [int(y) - 1])[0]))
+               for i, (c, y) in enumerate(zip(code, start)) if pd.notna(y) and y > CLA_YEARS[0]}
+    return LocalAuthorities(code, names.reindex(code).to_numpy(dtype=object), population, share, poverty,
+                            care_effect, offending, earlier)
 
 
 @dataclass
@@ -100,7 +130,7 @@ def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthoritie
                    other[sample_cat(rng, w, n)]).astype(np.int32)
     birth = tl.sep1(ks4 - 17) + rng.integers(0, 365, n).astype(np.int32)
     d = rng.standard_normal(n)
-    z_pov = (las.poverty[la] - 0.177) / 0.07
+    z_pov = (las.poverty[la] - p.poverty_centre) / p.poverty_scale
     fsm = rng.random(n) < expit(-1.85 + 0.95 * d + 0.35 * z_pov)
     risk = (0.85 * d + p.fsm_risk * fsm + p.male_risk * male + p.poverty_risk * z_pov + las.care_effect[la]
             + 0.55 * rng.standard_normal(n))

@@ -1,0 +1,274 @@
+"""English local authorities as data: which LA numbers exist in which year, one geography for
+comparisons over years, and each authority's place on the hex map.
+
+The code list is `data/local_authorities.csv` (one row per DfE three-digit LA number in use at any
+time from 2005/06; see `data/README.md`), built from DfE GIAS and ONS code files by
+`scripts/build_local_authorities.py`. Collection years are named by their END year (2008/09 =
+2009), as everywhere in the project; `valid_from` / `valid_to` are the first / last collection year
+an LA number is in force, blank = open (in use before 2005/06 / still in use).
+
+Self-contained: reads its CSVs with pandas and imports nothing else of the pipeline.
+
+Harmonising to the 2018 authorities (`harmonise_to_2018`). The extracts hold the LA number as
+delivered, so a child of Bedford has 820 (Bedfordshire) on rows to 2008/09 and 822 after. A
+predecessor with one successor could be mapped by code alone; Bedfordshire (820 -> 822 | 823) and
+Cheshire (875 -> 895 | 896) cannot. The rule: a predecessor row takes the LA of the same pupil's
+latest row (highest end year; among rows of that year, the last in input order) that carries one
+of the predecessor's successors. Rows of pupils with no such row stay at the predecessor code and
+are counted in the report, as are codes that are not authorities of the target year at all.
+Predecessors that became unitary keeping their number (Durham 840, Northumberland 929, Shropshire
+893, Cornwall 908, Wiltshire 865) need no mapping: their number is an authority of 2018.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+_DATA = Path(__file__).parent / "data"
+GEOGRAPHY_YEAR = 2018  # the extracts end with collection year 2017/18
+RULES = ("as_delivered", "harmonised_2018")
+
+
+@cache
+def _las() -> pd.DataFrame:
+    df = pd.read_csv(_DATA / "local_authorities.csv", dtype=str, keep_default_na=False)
+    for col in ("valid_from", "valid_to", "hex_q", "hex_r"):
+        df[col] = pd.to_numeric(df[col].replace("", None)).astype("Int64")
+    return df
+
+
+def local_authorities() -> pd.DataFrame:
+    """The code list: la_code, la_name, gss_code, gss_history, region_code, region_name,
+    la_type_code, la_type, valid_from, valid_to, successors, predecessors, hex_id, hex_q, hex_r,
+    note, source (a copy)."""
+    return _las().copy()
+
+
+@cache
+def _bounds() -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    df = _las()
+    lo = df["valid_from"].to_numpy(dtype=float, na_value=-np.inf)
+    hi = df["valid_to"].to_numpy(dtype=float, na_value=np.inf)
+    return pd.Index(df["la_code"]), lo, hi
+
+
+def _codes(la_codes) -> np.ndarray:
+    """LA codes as an object array with None for missing (pd.NA, NaN)."""
+    s = pd.Series(la_codes, dtype=object) if np.ndim(la_codes) else pd.Series([la_codes], dtype=object)
+    return s.where(s.notna(), None).to_numpy(dtype=object)
+
+
+def _years(end_years) -> np.ndarray:
+    """End years as floats with NaN for missing (numbers or numeric text)."""
+    y = pd.Series(end_years) if np.ndim(end_years) else pd.Series([end_years])
+    if not pd.api.types.is_numeric_dtype(y.dtype) or y.dtype == object:
+        y = pd.to_numeric(y.astype(object), errors="coerce")
+    return y.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _aligned(la_codes, end_years) -> tuple[np.ndarray, np.ndarray]:
+    codes, years = _codes(la_codes), _years(end_years)
+    if len(codes) != len(years):
+        codes, years = np.broadcast_arrays(codes, years)
+    return codes, years
+
+
+def known_in_year(la_codes, end_years) -> np.ndarray:
+    """Per row, whether the LA number is an authority in that collection year (end year):
+    valid_from <= year <= valid_to, missing bounds open. Unknown or missing codes are False; a
+    missing year accepts any code that exists at some time. Codes must be stripped 3-digit text."""
+    codes, years = _aligned(la_codes, end_years)
+    index, lo, hi = _bounds()
+    pos = index.get_indexer(codes)
+    found = pos >= 0
+    p = np.where(found, pos, 0)
+    y = np.where(np.isnan(years), lo[p], years)  # no year: test against the lower bound (always in range)
+    return found & (lo[p] <= y) & (y <= hi[p])
+
+
+def codes_in_year(end_year: int) -> list[str]:
+    """LA numbers in force in a collection year, sorted."""
+    index, lo, hi = _bounds()
+    return sorted(index[(lo <= end_year) & (end_year <= hi)])
+
+
+@cache
+def _gss_periods() -> pd.DataFrame:
+    rows = []
+    for code, hist in zip(_las()["la_code"], _las()["gss_history"]):
+        for item in hist.split("|"):
+            gss, span = item.split(":")
+            a, b = span.split("..")
+            rows.append((code, gss, float(a) if a else -np.inf, float(b) if b else np.inf))
+    return pd.DataFrame(rows, columns=["la_code", "gss_code", "lo", "hi"])
+
+
+def gss_in_year(la_codes, end_years) -> np.ndarray:
+    """The GSS (ONS) code an LA number carried in a collection year (e.g. Gateshead 390:
+    E08000020 to 2012/13, E08000037 from 2013/14); None where the number was not in force. GSS
+    codes begin in 2009: for earlier years the code of 2009 is given, for mapping."""
+    codes, years = _aligned(la_codes, end_years)
+    per = _gss_periods()
+    frame = pd.DataFrame({"la_code": codes, "year": years, "row": np.arange(len(codes))})
+    m = frame.merge(per, on="la_code", how="inner")
+    m = m[m["year"].isna() | ((m["lo"] <= m["year"]) & (m["year"] <= m["hi"]))].drop_duplicates("row", keep="last")
+    out = np.full(len(codes), None, dtype=object)
+    out[m["row"].to_numpy()] = m["gss_code"].to_numpy(dtype=object)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One geography over years
+
+
+def _successor_pairs(target: int) -> pd.DataFrame:
+    """(predecessor, successor) for LA numbers not in force in `target` whose successors are."""
+    df = _las()
+    index, lo, hi = _bounds()
+    live = set(index[(lo <= target) & (target <= hi)])
+    pairs = [(p, s) for p, succ in zip(df["la_code"], df["successors"]) if p not in live and succ
+             for s in succ.split("|") if s in live]
+    return pd.DataFrame(pairs, columns=["predecessor", "successor"], dtype=object)
+
+
+def harmonise_to_year(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series,
+                      target: int = GEOGRAPHY_YEAR) -> tuple[pd.Series, dict]:
+    """LA numbers of rows mapped onto the authorities of collection year `target` (see the module
+    docstring for the rule). Inputs are aligned Series (one row each); returns the harmonised
+    Series (same index, string dtype) and a report of what was mapped and what could not be."""
+    n = len(la)
+    codes = _codes(la.astype(object).to_numpy())
+    pid = pd.Series(pupil_id.astype(object).to_numpy(), dtype=object)
+    year = _years(end_year)
+    pairs = _successor_pairs(target)
+    n_succ = pairs.groupby("predecessor")["successor"].nunique()
+    single = pairs[pairs["predecessor"].map(n_succ) == 1].set_index("predecessor")["successor"]
+    multi = set(n_succ.index[n_succ > 1])
+
+    out = pd.Series(codes.copy(), dtype=object)
+    by_code = out.isin(single.index).to_numpy()
+    out[by_code] = out[by_code].map(single)
+
+    is_multi = out.isin(multi).to_numpy()
+    resolved = np.zeros(n, dtype=bool)
+    if is_multi.any():
+        # The same pupil's rows with a successor code, latest last; one row per (pupil, predecessor).
+        rows = np.flatnonzero(is_multi)
+        # Only rows of pupils who have a predecessor row are looked at.
+        ask = pd.unique(pid.to_numpy()[rows])
+        frame = pd.DataFrame({"pid": pid, "la": codes, "year": year, "pos": np.arange(n)})
+        cand = frame[frame["la"].isin(pairs["successor"]).to_numpy() & pid.isin(ask).to_numpy() & pid.notna().to_numpy()]
+        cand = cand.merge(pairs[pairs["predecessor"].isin(multi)], left_on="la", right_on="successor")
+        cand = cand.sort_values(["year", "pos"], na_position="first", kind="stable")
+        latest = cand.drop_duplicates(["pid", "predecessor"], keep="last").set_index(["pid", "predecessor"])["la"]
+        key = pd.MultiIndex.from_arrays([pid.to_numpy()[rows], codes[rows]])
+        hit = latest.index.get_indexer(key)
+        ok = hit >= 0
+        out.iloc[rows[ok]] = latest.to_numpy()[hit[ok]]
+        resolved[rows[ok]] = True
+
+    unresolved = is_multi & ~resolved
+    known = known_in_year(out.to_numpy(), np.full(n, target))
+    present = pd.notna(out.to_numpy())
+    moved = resolved | by_code
+    report = {
+        "rule": f"harmonised_{target}",
+        "target_year": target,
+        "rows": int(n),
+        "rows_mapped_by_code": int(by_code.sum()),
+        "rows_mapped_by_later_record": int(resolved.sum()),
+        "mapped": {f"{a}->{b}": int(c) for (a, b), c in pd.DataFrame(
+            {"from": codes[moved], "to": out.to_numpy()[moved]}).value_counts().sort_index().items()},
+        "rows_unresolved": int(unresolved.sum()),
+        "unresolved_by_code": {str(k): int(v) for k, v in pd.Series(codes[unresolved]).value_counts().sort_index().items()},
+        "pupils_unresolved": int(pd.Series(pid.to_numpy()[unresolved]).nunique()),
+        "rows_unresolved_without_pupil_id": int((unresolved & pid.isna().to_numpy()).sum()),
+        "rows_not_in_target_geography": {str(k): int(v) for k, v in
+                                         pd.Series(out.to_numpy()[present & ~known & ~unresolved]).value_counts().sort_index().items()},
+        "rows_missing_la": int((~present).sum()),
+    }
+    return pd.Series(out.to_numpy(), index=la.index, dtype="string"), report
+
+
+def harmonise_to_2018(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series) -> tuple[pd.Series, dict]:
+    """LA numbers mapped to the 2018 authorities (820 -> 822 / 823, 875 -> 895 / 896 by the same
+    pupil's later record; the report counts rows that stay at the predecessor)."""
+    return harmonise_to_year(pupil_id, end_year, la, GEOGRAPHY_YEAR)
+
+
+def harmonise(records: pd.DataFrame, rule: str = "harmonised_2018", pupil_col: str = "pupil_id",
+              year_col: str = "end_year", la_col: str = "la") -> tuple[pd.Series, dict]:
+    """LA of each record under a geography rule: 'as_delivered' (identity) or 'harmonised_2018'."""
+    if rule == "as_delivered":
+        la = records[la_col].astype("string")
+        return la, {"rule": rule, "rows": int(len(la)), "rows_missing_la": int(la.isna().sum())}
+    if rule == "harmonised_2018":
+        return harmonise_to_2018(records[pupil_col], records[year_col], records[la_col])
+    raise ValueError(f"rule must be one of {RULES}, not {rule!r}")
+
+
+def code_in_year(la_2018, end_years) -> np.ndarray:
+    """The LA number the area of a 2018 authority was recorded under in a collection year: its
+    predecessor before it existed (822 / 823 -> 820 and 895 / 896 -> 875 up to 2008/09), else its
+    own number. For generating extracts as delivered."""
+    codes, years = _aligned(la_2018, end_years)
+    codes = codes.copy()
+    df = _las()
+    index, lo, hi = _bounds()
+    pos = index.get_indexer(codes)
+    pred = df["predecessors"].to_numpy(dtype=object)
+    start = np.where(pos >= 0, lo[np.maximum(pos, 0)], -np.inf)
+    before = (pos >= 0) & (years < start)
+    out = codes.copy()
+    for i in np.unique(pos[before]):  # one step per authority (a handful), not per row
+        ps = [p for p in pred[i].split("|") if p]
+        if len(ps) != 1:
+            raise ValueError(f"{index[i]} has no single predecessor ({pred[i]!r})")
+        out[before & (pos == i)] = ps[0]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The map
+
+
+def geography_2018() -> pd.DataFrame:
+    """The authorities of 2018 (152, incl. City of London and the Isles of Scilly), one row each:
+    la_code, la_name, gss_code, region_code, region_name, la_type, q, r (hex position on the
+    odd-r layout, rows counted from the south; see data/README.md for Bournemouth, Poole and
+    Dorset, which the 2020 layout does not have)."""
+    df = _las()
+    live = df["la_code"].isin(codes_in_year(GEOGRAPHY_YEAR))
+    out = df.loc[live, ["la_code", "la_name", "gss_code", "region_code", "region_name", "la_type",
+                        "hex_q", "hex_r"]].rename(columns={"hex_q": "q", "hex_r": "r"})
+    return out.astype({"q": "int64", "r": "int64"}).reset_index(drop=True)
+
+
+@cache
+def _hexjson() -> dict:
+    return json.loads((_DATA / "england_utla_hexmap.hexjson").read_text(encoding="utf-8"))
+
+
+def hexjson() -> dict:
+    """The Open Innovations upper-tier LA hex layout as delivered (about 2020; MIT licence)."""
+    return json.loads(json.dumps(_hexjson()))
+
+
+@cache
+def _figures() -> pd.DataFrame:
+    df = pd.read_csv(_DATA / "la_figures.csv", dtype={"la_code": str, "idaci_gss_code": str}, keep_default_na=False)
+    df["idaci_average_score"] = df["idaci_average_score"].astype(float)
+    df["cla_31_march_2010"] = pd.to_numeric(df["cla_31_march_2010"], errors="coerce").astype("Int64")
+    return df
+
+
+def la_figures() -> pd.DataFrame:
+    """Published figures per 2018 authority: child_population_0_17 (mid-2009, DfE SFR27/2010),
+    cla_31_march_2010 (same release), idaci_average_score (IoD2019 File 11; see note for
+    Bournemouth, Poole and Dorset), with their source (a copy)."""
+    return _figures().copy()
