@@ -13,22 +13,53 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
+from . import codelists
+
 
 def _schema(model) -> pa.DataFrameSchema:
     return model if isinstance(model, pa.DataFrameSchema) else model.to_schema()
 
 
+_LOGICAL = (("string", "text"), ("int", "integer"), ("bool", "boolean"), ("category", "category"),
+            ("datetime", "date"), ("float", "number"))
+
+
+def logical_type(dtype) -> str:
+    """What a column holds, as a person reads it: text, integer, boolean, category, date, number
+    (dates are stored as Parquet DATE and read in R as Date; in pandas they are datetime64)."""
+    name = str(dtype).lower()
+    return next((logical for key, logical in _LOGICAL if key in name), name)
+
+
+def allowed_values(col) -> list | None:
+    isin = [c for c in col.checks if c.name == "isin"]
+    return list(isin[0].statistics.get("allowed_values") or []) if isin else None
+
+
+def describe_codes(values, width: int = 60) -> str:
+    """ "Codes: A3 (label) · A4 (label) · ..." with each label shortened to `width` characters (a code
+    never holds a space, so the codes can be read back: `lineage._codes`)."""
+    labels = codelists.label_of_values(values)
+
+    def one(v):
+        label = labels.get(str(v))
+        if not label:
+            return str(v)
+        return f"{v} ({label if len(label) <= width else label[:width - 1].rstrip() + '…'})"
+
+    return "Codes: " + " · ".join(one(v) for v in values) + "."
+
+
 def table_schema(model) -> dg.TableSchema:
-    """The UI's column schema, taken from the pandera schema (names, types, descriptions, codes)."""
+    """The UI's column schema, taken from the pandera schema: names, logical types, descriptions,
+    and allowed codes with their labels."""
     cols = []
     for name, col in _schema(model).columns.items():
         desc = col.description or ""
-        isin = [c for c in col.checks if c.name == "isin"]
-        if isin:
-            allowed = isin[0].statistics.get("allowed_values")
-            if allowed is not None:
-                desc = f"{desc} Codes: {', '.join(map(str, allowed))}.".strip()
-        cols.append(dg.TableColumn(name, str(col.dtype), description=desc,
+        allowed = allowed_values(col)
+        if allowed:
+            desc = f"{desc} {describe_codes(allowed)}".strip()
+        cols.append(dg.TableColumn(name, logical_type(col.dtype), description=desc,
                                    constraints=dg.TableColumnConstraints(nullable=bool(col.nullable),
                                                                          unique=_unique(col))))
     return dg.TableSchema(columns=cols)
@@ -68,9 +99,9 @@ def schema_check(model, df: pd.DataFrame, asset_key: str | dg.AssetKey, check_na
 def table_metadata(df: pd.DataFrame, model=None) -> dict:
     """Row count, share missing per column, and the run-time column schema."""
     meta = {"dagster/row_count": len(df)}
-    if len(df):
-        missing = df.isna().mean().round(4)
-        meta["missing_share"] = dg.MetadataValue.json({c: float(v) for c, v in missing.items()})
+    if len(df):  # one value per column, so the UI plots each column's missing share across runs
+        for c, v in df.isna().mean().round(4).items():
+            meta[f"missing share: {c}"] = dg.MetadataValue.float(float(v))
     if model is not None:
         meta["dagster/column_schema"] = table_schema(model)
     return meta
@@ -83,26 +114,55 @@ def schema_spec(asset: str, model) -> dg.AssetCheckSpec:
 
 
 _AFTER_ARROW = re.compile(r"←([^;]*)")
-_DOTTED = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\b")
-_BARE = re.compile(r"^\s*([a-z][a-z0-9_]*)\b")
+_REF = re.compile(r"\b([a-z][a-z0-9_]*)(?:\.([A-Za-z][A-Za-z0-9_]*))?\b")
 
 
-def column_lineage(model, upstream: str, assets: set[str] = frozenset()) -> dg.TableColumnLineage:
-    """Column lineage read from the schema's descriptions, so the two cannot disagree.
-
-    In a description, `← table.column` names a source column; a bare `← name` is a column of
-    `upstream`, or, when `name` is an asset in `assets`, the same-named column of that asset.
-    """
-    deps = {}
-    for name, col in _schema(model).columns.items():
+def sources_in(descriptions: dict[str, str]) -> dict[str, list[tuple[str | None, str]]]:
+    """Each column's direct sources, read from its description: after `←`, `table.column` names a
+    column of another table, and a bare `column` a column of the same table (as `(None, column)`)."""
+    out = {}
+    for name, text in descriptions.items():
         refs = []
-        for part in _AFTER_ARROW.findall(col.description or ""):
-            dotted = _DOTTED.findall(part)
-            if dotted:
-                refs += dotted
-            elif (bare := _BARE.match(part)):
-                word = bare.group(1)
-                refs.append((word, name) if word in assets else (upstream, word))
-        if refs:
-            deps[name] = [dg.TableColumnDep(asset_key=dg.AssetKey(a), column_name=c) for a, c in dict.fromkeys(refs)]
+        for part in _AFTER_ARROW.findall(text or ""):
+            for table, column in _REF.findall(part):
+                if column:
+                    refs.append((table, column))
+                elif table in descriptions and table != name:
+                    refs.append((None, table))
+        out[name] = list(dict.fromkeys(refs))
+    return out
+
+
+def column_sources(model) -> dict[str, list[tuple[str | None, str]]]:
+    return sources_in({name: col.description for name, col in _schema(model).columns.items()})
+
+
+def resolved_sources(model) -> dict[str, list[tuple[str, str]]]:
+    """`column_sources` with same-table references replaced by their own sources (recursively), so
+    every source is a column of another table."""
+    return resolve_within(column_sources(model))
+
+
+def resolve_within(direct: dict[str, list[tuple[str | None, str]]]) -> dict[str, list[tuple[str, str]]]:
+    done: dict[str, list[tuple[str, str]]] = {}
+
+    def resolve(name: str, seen: frozenset) -> list[tuple[str, str]]:
+        if name in done:
+            return done[name]
+        refs = []
+        for table, column in direct.get(name, []):
+            if table is not None:
+                refs.append((table, column))
+            elif column not in seen:
+                refs += resolve(column, seen | {column})
+        done[name] = list(dict.fromkeys(refs))
+        return done[name]
+
+    return {name: resolve(name, frozenset({name})) for name in direct}
+
+
+def column_lineage(model) -> dg.TableColumnLineage:
+    """Dagster's column lineage, from the schema's descriptions (so the two cannot disagree)."""
+    deps = {name: [dg.TableColumnDep(asset_key=dg.AssetKey(t), column_name=c) for t, c in refs]
+            for name, refs in resolved_sources(model).items() if refs}
     return dg.TableColumnLineage(deps)

@@ -50,19 +50,8 @@ def rows_reconcile(extract: X.Extract) -> Check:
     return Check("rows_reconcile", "Raw rows = clean rows + quarantined rows, none in both", reconcile)
 
 
-def delivered_lineage(extract: X.Extract) -> dg.TableColumnLineage:
-    """Each clean column comes from one delivered column (academic years give three)."""
-    raw = dg.AssetKey(f"{extract.name}_raw")
-    deps = {"source_row": [dg.TableColumnDep(raw, "source_row")]}
-    for f in extract.fields:
-        for name in f.clean_names:
-            deps[name] = [dg.TableColumnDep(raw, f.delivered)]
-    return dg.TableColumnLineage(deps)
-
-
 def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
     clean_key, q_key = f"{extract.name}_clean", f"{extract.name}_quarantine"
-    lineage = delivered_lineage(extract)
     outs = {
         clean_key: Out(clean_schema(extract), f"{WHAT[extract.name]}\n\n{__doc__.split(chr(10) + chr(10))[1]}",
                        (rows_reconcile(extract),)),
@@ -78,7 +67,7 @@ def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
         reasons = dg.MetadataValue.json(result.reasons)
         if n_q:
             context.log.warning(f"{extract.file}: {n_q} row(s) quarantined: {result.reasons}")
-        return {clean_key: Table(result.clean, {"dagster/column_lineage": lineage, "raw_rows": n_raw,
+        return {clean_key: Table(result.clean, {"raw_rows": n_raw,
                                                 "clean_rows": n_clean, "quarantined_rows": n_q,
                                                 "quarantine_reasons (rows)": reasons}),
                 q_key: Table(result.quarantine, {"quarantine_reasons (rows)": reasons})}
@@ -87,7 +76,7 @@ def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
     # Columns typed by distinct value are read as Parquet dictionaries (no re-hashing).
     raw_in = dg.AssetIn(f"{extract.name}_raw", metadata={"dictionary_columns": [
         f.delivered for f in extract.fields if f.kind != "id"]})
-    return table_multi_asset(outs, group=GROUP, lineage=False, ins={"raw": raw_in})(clean)
+    return table_multi_asset(outs, group=GROUP, ins={"raw": raw_in})(clean)
 
 
 @table_asset(CodeLookup, group=GROUP, lineage=False)

@@ -179,17 +179,19 @@ def _publish(args) -> int:
 
 
 def _dictionary(args) -> int:
-    from .dictionary import build
+    from .dictionary import documents
 
-    text, out = build(), Path(args.out)
-    if args.check:
-        current = out.exists() and out.read_text() == text
-        print(f"{out}: {'current' if current else 'stale: run `mojdfe dictionary`'}")
-        return 0 if current else 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(f"data dictionary written to {out}")
-    return 0
+    stale = 0
+    for out, text in documents(Path(args.out)).items():
+        if args.check:
+            current = out.exists() and out.read_text() == text
+            stale += not current
+            print(f"{out}: {'current' if current else 'stale: run `mojdfe dictionary`'}")
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"written: {out}")
+    return 1 if stale else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("run_id")
     pub.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
     pub.set_defaults(func=_publish)
-    d = sub.add_parser("dictionary", help="write the data dictionary (Markdown) generated from the schemas")
-    d.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"))
+    d = sub.add_parser("dictionary", help="write the data dictionary (Markdown and CSV) and the column lineage "
+                                          "(docs/lineage.md), generated from the schemas")
+    d.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"),
+                   help="the Markdown dictionary; data_dictionary.csv and lineage.md go beside it")
     d.add_argument("--check", action="store_true", help="only check that the written files are current")
     d.set_defaults(func=_dictionary)
     args = p.parse_args(argv)

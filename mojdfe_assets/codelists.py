@@ -92,3 +92,20 @@ def aliases(code_list: str) -> dict[str, str]:
     a = _aliases()
     a = a[a["code_list"] == code_list]
     return dict(zip(a["alias"], a["code"]))
+
+
+def label_of_values(values) -> dict[str, str]:
+    """Labels for a set of allowed values: the code list (or the groups of a list) they are, if
+    any; {} when they are no list's (e.g. intervention levels, whose names say what they are)."""
+    wanted = {str(v) for v in values}
+    t = _table()
+    for name in LIST_NAMES:
+        rows = t[t["code_list"] == name]
+        if wanted <= set(rows["code"]) and len(wanted) >= len(rows) // 2:
+            return dict(zip(rows["code"], rows["label"]))
+    g = _groups()
+    for name in dict.fromkeys(g["code_list"]):
+        rows = g[g["code_list"] == name]
+        if wanted == set(rows["group"]):
+            return dict(zip(rows["group"], rows["label"]))
+    return {}

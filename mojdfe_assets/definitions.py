@@ -11,6 +11,7 @@ A successful run is published to the warehouse's `current/` folder by `publish_w
 
 import dagster as dg
 
+from . import lineage
 from .clean import clean_asset_defs
 from .effects import effect_assets
 from .la_aggregates import la_assets
@@ -20,8 +21,9 @@ from .resources import ParquetIOManager, RawExtracts, io_manager_from_env
 from .social_care import social_care_assets
 from .sources import raw_assets
 
-all_assets = [*raw_assets, *clean_asset_defs, *social_care_assets, *outcome_assets, *effect_assets, *la_assets,
-              *national_assets]
+# every asset carries its columns' lineage down to the delivered columns (lineage.py)
+all_assets = lineage.attach([*raw_assets, *clean_asset_defs, *social_care_assets, *outcome_assets, *effect_assets,
+                             *la_assets, *national_assets])
 
 materialize_all = dg.define_asset_job(
     "materialize_all", selection=dg.AssetSelection.all(),

@@ -1,8 +1,11 @@
 """The data dictionary: one Markdown page generated from the asset definitions, their pandera
-schemas and the DfE code lists, for data owners who do not run Dagster. It holds no data values
-beyond the code lists. `mojdfe dictionary` writes it to docs/data_dictionary.md."""
+schemas and the DfE code lists, for data owners who do not run Dagster, with the same as CSV and
+the column lineage (`lineage.py`). It holds no data values beyond the code lists.
+`mojdfe dictionary` writes docs/data_dictionary.md, docs/data_dictionary.csv and docs/lineage.md."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from . import codelists
 
@@ -48,3 +51,12 @@ def build() -> str:
             out.append(f"| `{r.code}` | {_cell(r.label)} | {r.group} | {vf} | {vt} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def documents(markdown: Path) -> dict[Path, str]:
+    """Every generated document, by path: the dictionary (Markdown, CSV) and the lineage page."""
+    from . import lineage
+    from .definitions import all_assets
+
+    return {markdown: build(), markdown.with_suffix(".csv"): lineage.dictionary_csv(all_assets),
+            markdown.with_name("lineage.md"): lineage.lineage_markdown(all_assets)}

@@ -223,8 +223,8 @@ def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = Tr
                     continue
                 t = results[n]
                 meta = {**table_metadata(t.data, o.model), **t.metadata}
-                if lineage and inputs:
-                    meta["dagster/column_lineage"] = column_lineage(o.model, inputs[0], set(inputs))
+                if lineage:
+                    meta["dagster/column_lineage"] = column_lineage(o.model)
                 with warnings.catch_warnings():  # Output's data_version is a beta API of Dagster 1.13
                     warnings.simplefilter("ignore", dg.BetaWarning)
                     yield dg.Output(t.data, output_name=n, metadata=meta,
