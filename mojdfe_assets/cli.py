@@ -63,7 +63,7 @@ def _run(args) -> int:
     # until the run ends (for its result object), which at national scale is the whole warehouse
     # in RAM. The definitions' executor runs the steps one after another in this process.
     with dg.DagsterInstance.get() as instance, dg.execute_job(
-            dg.reconstructable(asset_job), instance=instance, raise_on_error=False,
+            dg.build_reconstructable_job("mojdfe_assets.cli", "asset_job"), instance=instance, raise_on_error=False,
             # Nothing on the console but this command's own summary (the event log is in the instance).
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
         code = _summary(result, time.perf_counter() - t, home)
@@ -107,7 +107,7 @@ def _check(args) -> int:
     print(f"checking the published warehouse {current}")
     t = time.perf_counter()
     with dg.DagsterInstance.get() as instance, dg.execute_job(
-            dg.reconstructable(check_job), instance=instance, raise_on_error=False,
+            dg.build_reconstructable_job("mojdfe_assets.cli", "check_job"), instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
         return _summary(result, time.perf_counter() - t, home)
 

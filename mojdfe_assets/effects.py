@@ -16,6 +16,7 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from . import plots
 from .disclosure import THRESHOLD
+from .resources import RawExtracts
 from .schemas import CONVICTION_GROUPS, LEVELS, SEVERITY, InterventionOutcomeModels, InterventionOutcomeSummary
 from .stats import Z95, dummies, median_ci, wilson
 from .table_assets import KINDS, Table, table_asset
@@ -27,6 +28,7 @@ COVARIATES = ["sex", "ks4_year", "fsm"]
 # exposure each is measured over); ordinal: ordered categories.
 BINARY = {
     "gcse_level2_em": "GCSE-or-equivalent level 2 incl. English and maths",
+    "fixed_period_exclusion": "Any fixed-period exclusion",
     "permanent_exclusion": "Permanently excluded (ever)",
     "cj_contact": "Cautioned or convicted (ever)",
     "custodial": "Custodial sentence (ever)",
@@ -46,11 +48,12 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
     with the two derived binary outcomes (missing where the pupil has no MoJ link, as for the
     other offending outcomes). No pupil identifier is carried."""
     keep = ["level", "fsm", "first_cj_contact_date", "sessions_possible",
-            *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns]]
+            *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns and c != "fixed_period_exclusion"]]
     df = outcomes[keep].copy()
     df["sex"] = outcomes["sex"].astype("category")
     df["ks4_year"] = outcomes["ks4_year"].astype("category")
     linked = df["most_severe_disposal"].notna()
+    df["fixed_period_exclusion"] = (outcomes["fixed_period_exclusions"] > 0).astype("boolean")
     df["cj_contact"] = df["first_cj_contact_date"].notna().astype("boolean").where(linked)
     df["custodial"] = (df["most_severe_disposal"] == "custodial").astype("boolean").where(linked)
     return df
@@ -242,7 +245,9 @@ def fit_models(df: pd.DataFrame) -> pd.DataFrame:
 
 # The pupil_outcomes columns these assets read (only these are loaded from storage).
 OUTCOME_COLUMNS = ["level", "sex", "ks4_year", "fsm", "first_cj_contact_date", "sessions_possible",
-                   *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c not in ("cj_contact", "custodial")]]
+                   "fixed_period_exclusions",
+                   *[c for c in (*BINARY, *COUNTS, *ORDINAL)
+                     if c not in ("cj_contact", "custodial", "fixed_period_exclusion")]]
 
 
 @table_asset(InterventionOutcomeSummary, group=GROUP,
@@ -288,35 +293,58 @@ def intervention_outcome_models(pupil_outcomes: pd.DataFrame) -> Table:
     return Table(df, meta)
 
 
-def draw_outcomes_by_level(summary: pd.DataFrame) -> bytes:
-    """Rates (binary outcomes) and medians (sessions) by level, with their 95% CIs."""
-    names = [*BINARY, *COUNTS]
-    fig, axes = plots.figure(12, 6.5, ncols=3, nrows=2)
-    labels = [lv.replace("_", " ") for lv in LEVELS]
-    for ax, name in zip(axes.ravel(), names):
-        s = summary[summary["outcome"] == name].set_index("level").reindex(list(LEVELS))
-        # Disclosure control: a rate resting on fewer than THRESHOLD pupils (either way) is not drawn.
-        small = (s["events"].lt(THRESHOLD) | (s["n"] - s["events"]).lt(THRESHOLD)).fillna(False).to_numpy(bool)
-        small |= s["n"].lt(THRESHOLD).to_numpy(bool)
-        est = np.where(small, np.nan, s["estimate"].astype(float).to_numpy())
-        err = np.vstack([est - s["ci_low"].astype(float).to_numpy(), s["ci_high"].astype(float).to_numpy() - est])
-        pct = name in BINARY
-        scale = 100 if pct else 1
-        ax.bar(range(len(LEVELS)), est * scale, yerr=err * scale, capsize=3, color="#4c72b0")
-        ax.set_xticks(range(len(LEVELS)), labels, rotation=30, ha="right", fontsize=8)
-        ax.set_title(BINARY[name] if pct else COUNTS[name][0], fontsize=9)
-        ax.set_ylabel("% of pupils" if pct else "median sessions", fontsize=8)
-    fig.suptitle("Outcomes by level of social-care intervention (95% CI)", fontsize=11)
+CHART_OUTCOMES = {  # panel: (outcome, measure) of intervention_outcome_summary, and how it is read
+    "GCSE level 2 incl. English and maths": ("gcse_level2_em", "rate"),
+    "Any fixed-period exclusion": ("fixed_period_exclusion", "rate"),
+    "Permanently excluded": ("permanent_exclusion", "rate"),
+    "Cautioned or convicted": ("cj_contact", "rate"),
+    "Custodial sentence": ("custodial", "rate"),
+    "Unauthorised absence (median sessions)": ("unauthorised_sessions", "median"),
+}
+
+
+def draw_outcomes_by_level(summary: pd.DataFrame, synthetic: bool = False) -> bytes:
+    """Each outcome's rate (or median) by level with its 95% CI, the number of pupils it rests on
+    under each bar; a bar resting on fewer than THRESHOLD pupils (with or without the outcome) is
+    left out and says so."""
+    fig, axes = plots.figure(8.0, 9.0, ncols=2, nrows=3)
+    labels = ["none", "referral\nonly", "child in\nneed", "protection\nplan", "looked\nafter"]
+    for ax, (title, (name, measure)) in zip(axes.ravel(), CHART_OUTCOMES.items()):
+        s = summary[(summary["outcome"] == name) & (summary["measure"] == measure)].set_index("level")
+        s = s.reindex(list(LEVELS))
+        n = s["n"].fillna(0).astype(int).to_numpy()
+        events = s["events"].astype(float).to_numpy()
+        small = n < THRESHOLD
+        if measure == "rate":  # disclosure control: neither the pupils with nor without it under 10
+            small |= (events < THRESHOLD) | (n - events < THRESHOLD)
+        scale = 100 if measure == "rate" else 1
+        est = np.where(small, np.nan, s["estimate"].astype(float).to_numpy()) * scale
+        lo = s["ci_low"].astype(float).to_numpy() * scale
+        hi = s["ci_high"].astype(float).to_numpy() * scale
+        x = np.arange(len(LEVELS))
+        ax.bar(x, est, yerr=np.vstack([est - lo, hi - est]), capsize=3, color="#4c72b0")
+        top = np.nanmax(np.r_[hi[~small], 1.0]) if (~small).any() else 1.0
+        for i in np.flatnonzero(small):
+            ax.text(x[i], top * 0.04, "under 10\nnot shown", ha="center", va="bottom", fontsize=6, color="#777777")
+        ax.set_xticks(x, [f"{lab}\nn={v:,}" for lab, v in zip(labels, n)], fontsize=6.5)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("% of pupils" if measure == "rate" else "sessions", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.suptitle("Outcomes by highest level of social-care involvement (95% confidence intervals)", fontsize=10)
+    plots.mark_synthetic(fig, synthetic)
     return plots.render(fig)
 
 
 @plots.chart_asset("Outcomes by level", group=GROUP)
-def outcomes_by_level_chart(intervention_outcome_summary: pd.DataFrame) -> bytes:
-    """Chart of intervention_outcome_summary: each outcome's rate or median by intervention level
-    with 95% confidence intervals, stored as `outcomes_by_level_chart.png` in the warehouse and
-    shown here. Drawn from level totals only, with no pupil-level values; a rate or median that
-    rests on fewer than 10 pupils (with or without the outcome) is left out of the chart."""
-    return draw_outcomes_by_level(intervention_outcome_summary)
+def outcomes_by_level_chart(intervention_outcome_summary: pd.DataFrame, raw_extracts: RawExtracts) -> bytes:
+    """Chart of intervention_outcome_summary: the share of pupils with each outcome (GCSE level 2
+    incl. English and maths, any fixed-period exclusion, permanent exclusion, caution or
+    conviction, custody) and the median unauthorised absence, by intervention level, with 95%
+    confidence intervals and the number of pupils under each bar. Drawn from level totals only,
+    with no pupil-level values; a bar resting on fewer than 10 pupils (with or without the
+    outcome) is left out. Stored as `outcomes_by_level_chart.png`; open it from the metadata's
+    "chart" entry. Marked when the extracts are synthetic."""
+    return draw_outcomes_by_level(intervention_outcome_summary, raw_extracts.is_synthetic_world())
 
 
 effect_assets = [intervention_outcome_summary, intervention_outcome_models, outcomes_by_level_chart]

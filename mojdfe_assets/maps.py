@@ -159,11 +159,6 @@ def region_boundaries(geo: pd.DataFrame | None = None) -> np.ndarray:
     return np.asarray(segs)
 
 
-def _watermark(fig) -> None:
-    fig.text(0.5, 0.5, "SYNTHETIC DATA", rotation=28, ha="center", va="center", fontsize=64,
-             color="#9a9a9a", alpha=0.18, weight="bold", zorder=0)
-
-
 # ---------------------------------------------------------------------------------------------
 # The map
 
@@ -246,7 +241,7 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
     fig.text(0.01, 0.003, "Hex layout: Open Innovations (MIT), 2018 authorities (Bournemouth on the BCP hex, "
              f"Dorset on the Dorset hex, Poole added){note}", fontsize=6.5, color="#555555")
     if synthetic:
-        _watermark(fig)
+        plots.mark_synthetic(fig, True)
     return fig, dict(zip(levels, axes[:nrows].ravel()))
 
 
@@ -342,7 +337,7 @@ def draw_funnel_exact(agg: pd.DataFrame, names=None, synthetic: bool = False, ma
     fig.suptitle(f"{mark}Caution or conviction by LA against the national model: exact counts "
                  "(SRS only, not for release)", fontsize=10)
     if synthetic:
-        _watermark(fig)
+        plots.mark_synthetic(fig, True)
     return plots.render(fig)
 
 
@@ -384,5 +379,5 @@ def draw_funnel_published(published: pd.DataFrame, agg: pd.DataFrame, synthetic:
                  "(counts rounded to 5; counts 1-9, and cells that would reveal them, suppressed and not drawn)",
                  fontsize=10)
     if synthetic:
-        _watermark(fig)
+        plots.mark_synthetic(fig, True)
     return plots.render(fig)

@@ -72,6 +72,13 @@ class RawExtracts(dg.ConfigurableResource):
                 f"the delivered extracts)")
         return target
 
+    def is_synthetic_world(self) -> bool:
+        """Whether the extracts are a synthetic world (generated here, or read from a folder the
+        generator made): charts drawn from them say so."""
+        from . import synthetic
+
+        return self.synthetic or synthetic.is_synthetic_folder(Path(self.folder))
+
     def ensure_synthetic(self) -> dict:
         """Generate the synthetic world unless the folder already holds the same one."""
         from . import synthetic

@@ -326,7 +326,8 @@ class ContactSequence(_Derived):
 # ---------------------------------------------------------------------------------------------
 # Research question 1: outcomes by intervention level
 
-OUTCOME_NAMES = ("gcse_level2_em", "permanent_exclusion", "cj_contact", "custodial", "unauthorised_sessions",
+OUTCOME_NAMES = ("gcse_level2_em", "fixed_period_exclusion", "permanent_exclusion", "cj_contact", "custodial",
+                 "unauthorised_sessions",
                  "fixed_period_sessions", "conviction_group", "most_severe_disposal")
 Real = Series[pd.Float64Dtype]
 
@@ -336,18 +337,18 @@ class InterventionOutcomeSummary(_Derived):
 
     level: Code = pa.Field(isin=list(LEVELS), description="The intervention level summarised ← pupil_outcomes.level")
     outcome: Text = pa.Field(isin=list(OUTCOME_NAMES), description=(
-        "Which outcome: a column of pupil_outcomes, or cj_contact (a first caution or conviction date is recorded) "
-        "or custodial (the most severe disposal is custodial)"))
+        "Which outcome: a column of pupil_outcomes, or cj_contact (a first caution or conviction date is recorded), "
+        "custodial (the most severe disposal is custodial) or fixed_period_exclusion (any fixed-period exclusion)"))
     measure: Text = pa.Field(isin=["rate", "median", "share"], description=(
         "rate: share of pupils with the outcome (Wilson 95% CI); median: median count (order-statistic 95% CI); "
         "share: share of pupils in `category` (Wilson 95% CI)"))
     category: Text = pa.Field(nullable=True, description="Category of an ordinal outcome (for measure share), e.g. two_or_more")
     n: Series[int] = pa.Field(ge=0, description=(
-        "Pupils at this level with the outcome recorded ← pupil_outcomes.level, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.conviction_group"))
+        "Pupils at this level with the outcome recorded ← pupil_outcomes.level, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.fixed_period_exclusions, pupil_outcomes.conviction_group"))
     events: Real = pa.Field(nullable=True, ge=0, description=(
-        "Pupils with the outcome, or in the category (rates and shares) ← pupil_outcomes.level, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.conviction_group"))
+        "Pupils with the outcome, or in the category (rates and shares) ← pupil_outcomes.level, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.fixed_period_exclusions, pupil_outcomes.conviction_group"))
     estimate: Real = pa.Field(nullable=True, ge=0, description=(
-        "The rate or share (events / n), or the median count ← events, n, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.conviction_group"))
+        "The rate or share (events / n), or the median count ← events, n, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.fixed_period_exclusions, pupil_outcomes.conviction_group"))
     ci_low: Real = pa.Field(nullable=True, ge=0, description="Lower 95% confidence limit of the estimate ← estimate, events, n")
     ci_high: Real = pa.Field(nullable=True, ge=0, description="Upper 95% confidence limit of the estimate ← estimate, events, n")
 
@@ -368,12 +369,12 @@ class InterventionOutcomeModels(_Derived):
         "Model term, 'variable:value' against the reference (level none, first sex, first cohort, not FSM)"))
     estimate: Real = pa.Field(nullable=True, gt=0, description=(
         "Odds, rate or cumulative odds ratio of the term, adjusted for the other terms (missing: see note) "
-        "← pupil_outcomes.level, pupil_outcomes.sex, pupil_outcomes.ks4_year, pupil_outcomes.fsm, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.conviction_group"))
+        "← pupil_outcomes.level, pupil_outcomes.sex, pupil_outcomes.ks4_year, pupil_outcomes.fsm, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.fixed_period_exclusions, pupil_outcomes.conviction_group"))
     ci_low: Real = pa.Field(nullable=True, ge=0, description="Lower 95% confidence limit of the ratio ← estimate")
     ci_high: Real = pa.Field(nullable=True, gt=0, description="Upper 95% confidence limit of the ratio ← estimate")
     p_value: Real = pa.Field(nullable=True, ge=0, le=1, description="Wald test p-value of the term ← estimate")
     n: Series[int] = pa.Field(ge=0, description=(
-        "Pupils in the model: those with the outcome and every covariate recorded ← pupil_outcomes.level, pupil_outcomes.sex, pupil_outcomes.ks4_year, pupil_outcomes.fsm, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.conviction_group"))
+        "Pupils in the model: those with the outcome and every covariate recorded ← pupil_outcomes.level, pupil_outcomes.sex, pupil_outcomes.ks4_year, pupil_outcomes.fsm, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, pupil_outcomes.fixed_period_sessions, pupil_outcomes.fixed_period_exclusions, pupil_outcomes.conviction_group"))
     note: Text = pa.Field(nullable=True, description="Why a term has no estimate (missing when it has one)")
 
 

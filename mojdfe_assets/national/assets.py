@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from .. import plots
+from ..resources import RawExtracts
 from ..schemas import NationalComparison
 from ..table_assets import Check, Outcome, Table, table_asset
 from .comparison import compare, draw, summary
@@ -88,12 +89,12 @@ def national_comparison(config: NationalComparisonConfig, cla_clean: pd.DataFram
 
 
 @plots.chart_asset("Extract vs published statistics", group=GROUP)
-def national_comparison_chart(national_comparison: pd.DataFrame) -> bytes:
+def national_comparison_chart(national_comparison: pd.DataFrame, raw_extracts: RawExtracts) -> bytes:
     """Chart of `national_comparison`: for every published figure, how far the extract's value lies
     from the published one, in units of the figure's tolerance (0 = the published value; the green
     band, ±1, is the tolerance). Red points are outside tolerance; the title counts those within.
     Stored as `national_comparison_chart.png` and shown here."""
-    return draw(national_comparison)
+    return draw(national_comparison, raw_extracts.is_synthetic_world())
 
 
 national_assets = [national_comparison, national_comparison_chart]

@@ -68,13 +68,13 @@ def summary(table: pd.DataFrame) -> dict:
             "not_computable": table.loc[~computed, "figure_id"].astype(str).tolist()}
 
 
-def draw(table: pd.DataFrame) -> bytes:
+def draw(table: pd.DataFrame, synthetic: bool = False) -> bytes:
     """Each figure's distance from the published value in tolerance units (0 = published value,
     ±1 = edge of the tolerance band), so counts, shares and ratios share one axis."""
     t = table.iloc[::-1].reset_index(drop=True)
     half = (t["high"] - t["low"]) / 2
     z = ((t["extract_value"].astype(float) - t["published"]) / half.where(half > 0)).clip(-4, 4)
-    fig, axes = plots.figure(10.0, max(4.0, 0.17 * len(t) + 1.2))
+    fig, axes = plots.figure(8.0, max(4.0, 0.17 * len(t) + 1.2))
     ax = axes[0][0]
     ax.axvspan(-1, 1, color="#d9ead3", zorder=0, label="within tolerance")
     ax.axvline(0, color="#555555", lw=0.8)
@@ -89,4 +89,5 @@ def draw(table: pd.DataFrame) -> bytes:
     s = summary(table)
     ax.set_title(f"Extract vs England's published statistics: {s['within_tolerance']} of {s['compared']} "
                  f"figures within tolerance", fontsize=10)
+    plots.mark_synthetic(fig, synthetic)
     return plots.render(fig)

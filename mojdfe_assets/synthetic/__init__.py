@@ -48,12 +48,18 @@ def _old_world(folder: Path) -> bool:
         return False
 
 
+def is_synthetic_folder(folder: str | Path) -> bool:
+    """A folder this generator wrote (its marker, or the manifest of an older world)."""
+    folder = Path(folder)
+    return (folder / TRUTH_DIR / OWNER_MARKER).exists() or _old_world(folder)
+
+
 def check_may_write(folder: str | Path) -> None:
     """The generator writes only into a folder it owns (its marker is there), an empty folder or a
     missing one; anything else (a folder of delivered extracts) is a clear error naming the folder
     and a file found there."""
     folder = Path(folder)
-    if not folder.exists() or (folder / TRUTH_DIR / OWNER_MARKER).exists() or _old_world(folder):
+    if not folder.exists() or is_synthetic_folder(folder):
         return
     found = sorted(p.name for p in folder.iterdir() if p.name != ".generate.lock")
     if found:
