@@ -18,9 +18,17 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from . import plots
+from . import geography, maps, plots
 from .disclosure import BASE, THRESHOLD, determined_cells, protect_linked, publish_rate
-from .schemas import LEVELS, OUTLIER_FLAGS, LaAggregates, LaAggregatesPublishable
+from .resources import RawExtracts
+from .schemas import (
+    LEVELS,
+    OUTLIER_FLAGS,
+    LaAggregates,
+    LaAggregatesPublishable,
+    RegionAggregates,
+    RegionAggregatesPublishable,
+)
 from .stats import dummies, funnel_limits, poisson_ratio_ci
 from .table_assets import Check, Outcome, Table, table_asset
 
@@ -115,11 +123,14 @@ def compare_las(outcomes: pd.DataFrame, la_context: pd.DataFrame) -> pd.DataFram
 # Disclosure control
 
 
-def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE) -> tuple[pd.DataFrame, dict]:
-    """LA × level counts of pupils, of pupils with a caution or conviction, and of pupils without,
-    protected together (a count suppressed in one is suppressed in all, so none can be recovered by
-    subtraction; a cell where every pupil offended is suppressed as well), rounded to `base`, with
-    England totals; rates recomputed from the published counts."""
+def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, unit: str = "la",
+                schema=LaAggregatesPublishable) -> tuple[pd.DataFrame, dict]:
+    """Area × level counts (`unit`: the LA, or the region) of pupils, of pupils with a caution or
+    conviction, and of pupils without, protected together (a count suppressed in one is suppressed
+    in all, so none can be recovered by subtraction; a cell where every pupil offended is
+    suppressed as well), rounded to `base`, with England totals; rates recomputed from the
+    published counts."""
+    agg = agg.rename(columns={unit: "la"})
     wide = {name: agg.pivot(index="la", columns="level", values=col).reindex(columns=list(LEVELS)).fillna(0)
             .astype("int64") for name, col in (("pupils", "pupils"), ("cj_contact", "cj_contact"))}
     wide["not_cj"] = wide["pupils"] - wide["cj_contact"]
@@ -160,7 +171,7 @@ def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE)
                                          | prot["not_cj"].primary).to_numpy().sum()),
             "suppressed_cells": int(prot["pupils"].suppressed.to_numpy().sum()),
             "recoverable_suppressed_cells": int(leaks)}
-    return out[list(LaAggregatesPublishable.to_schema().columns)], meta
+    return out.rename(columns={"la": unit})[list(schema.to_schema().columns)], meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,25 +205,26 @@ def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame) 
     return Table(df, meta)
 
 
-def disclosure_control(t: dict[str, pd.DataFrame]) -> Outcome:
+def disclosure_control(table: str, unit: str) -> Check:
     """On the published table alone: no count from 1 to threshold - 1, every count a multiple of
-    the base, and no suppressed LA × level cell determined by the published totals."""
-    df = t["la_aggregates_publishable"]
-    counts = pd.concat([df["pupils"], df["cj_contact"]]).dropna().astype(int)
-    bad = int(((counts > 0) & (counts < THRESHOLD)).sum() + (counts % BASE != 0).sum())
-    cells = df[(df["la"] != "total") & (df["level"] != "all")]
-    pattern = cells.pivot(index="la", columns="level", values="suppressed").fillna(False).astype(bool)
-    recoverable = len(determined_cells(pattern.astype(int), pattern))
-    return Outcome(bad == 0 and recoverable == 0, {"small_or_unrounded_counts": bad,
-                                                   "recoverable_suppressed_cells": recoverable})
+    the base, and no suppressed area × level cell determined by the published totals."""
+
+    def control(t: dict[str, pd.DataFrame]) -> Outcome:
+        df = t[table]
+        counts = pd.concat([df["pupils"], df["cj_contact"]]).dropna().astype(int)
+        bad = int(((counts > 0) & (counts < THRESHOLD)).sum() + (counts % BASE != 0).sum())
+        cells = df[(df[unit] != "total") & (df["level"] != "all")]
+        pattern = cells.pivot(index=unit, columns="level", values="suppressed").fillna(False).astype(bool)
+        recoverable = len(determined_cells(pattern.astype(int), pattern))
+        return Outcome(bad == 0 and recoverable == 0, {"small_or_unrounded_counts": bad,
+                                                       "recoverable_suppressed_cells": recoverable})
+
+    return Check("disclosure_control", "No published count under 10 (except 0); no suppressed cell recoverable "
+                 "from the totals; every count a multiple of the rounding base", control)
 
 
-DISCLOSURE_CONTROL = Check("disclosure_control", "No published count under 10 (except 0); no suppressed cell "
-                           "recoverable from the totals; every count a multiple of the rounding base",
-                           disclosure_control)
-
-
-@table_asset(LaAggregatesPublishable, group=GROUP, checks=[DISCLOSURE_CONTROL], disclosure="for_export")
+@table_asset(LaAggregatesPublishable, group=GROUP, checks=[disclosure_control("la_aggregates_publishable", "la")],
+             disclosure="for_export")
 def la_aggregates_publishable(la_aggregates: pd.DataFrame) -> Table:
     """la_aggregates prepared for release from the SRS under the output-checking rules: counts
     of 1 to 9 pupils are suppressed (primary); further cells are suppressed (secondary) so that no
@@ -228,42 +240,111 @@ def la_aggregates_publishable(la_aggregates: pd.DataFrame) -> Table:
     return Table(df, meta)
 
 
-def draw_funnels(agg: pd.DataFrame, published: pd.DataFrame) -> bytes:
-    """Published adjusted ratio against adjusted expected count, one panel per social-care
-    level, with the 95% and 99.8% limits; only LA × level cells with a published count are drawn."""
-    pub = published[published["adjusted_ratio"].notna() & published["level"].isin(SOCIAL_CARE_LEVELS)]
-    pub = pub.astype({"la": str, "level": str}).merge(
-        agg[["la", "level", "adjusted_expected"]].astype({"la": str, "level": str}), on=["la", "level"])
-    fig, axes = plots.figure(11, 8, ncols=2, nrows=2)
-    for ax, lv in zip(axes.ravel(), SOCIAL_CARE_LEVELS):
-        d = pub[pub["level"] == lv]
-        emax = max(float(d["adjusted_expected"].max()) if len(d) else 10.0, 10.0)
-        grid = np.linspace(1.0, emax * 1.05, 300)
-        for p, style in ((0.025, "--"), (0.001, "-")):
-            lo, hi = funnel_limits(grid, p)
-            ax.plot(grid, np.maximum(lo, 0), style, color="grey", lw=0.8)
-            ax.plot(grid, hi, style, color="grey", lw=0.8)
-        ax.axhline(1.0, color="black", lw=0.8)
-        outlier = d["outlier"].astype(str)
-        colour = np.where(outlier.isin(["high_99.8", "low_99.8"]), "#c44e52",
-                          np.where(outlier == "within", "#4c72b0", "#dd8452"))
-        ax.scatter(d["adjusted_expected"], d["adjusted_ratio"].astype(float), s=12, c=colour)
-        ax.set_title(f"{lv.replace('_', ' ')}: {len(d)} LAs", fontsize=9)
-        ax.set_xlabel("expected cautioned or convicted (adjusted)", fontsize=8)
-        ax.set_ylabel("observed / expected", fontsize=8)
-    fig.suptitle("Caution or conviction by LA against the national average (95% dashed, 99.8% solid)",
-                 fontsize=10)
-    return plots.render(fig)
+def region_aggregates_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """la_aggregates summed over each region's authorities (2018 geography), with the same
+    adjusted comparison (the model's expected counts add up) and funnel flag."""
+    geo = geography.geography_2018().set_index("la_code")
+    la = agg["la"].astype(str)
+    d = agg.assign(region_code=la.map(geo["region_code"]).fillna("unknown").to_numpy(),
+                   region_name=la.map(geo["region_name"]).fillna("LA not a 2018 authority").to_numpy(),
+                   level=agg["level"].astype(str))
+    g = d.groupby(["region_code", "region_name", "level"], sort=True).agg(
+        las=("la", "nunique"), pupils=("pupils", "sum"), cj_contact=("cj_contact", "sum"),
+        adjusted_expected=("adjusted_expected", "sum")).reset_index()
+    o, ea = g["cj_contact"].to_numpy(float), g["adjusted_expected"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g["rate"] = o / g["pupils"].to_numpy(float)
+        g["adjusted_ratio"] = np.where(ea > 0, o / ea, np.nan)
+        g["adjusted_ci_low"], g["adjusted_ci_high"] = poisson_ratio_ci(o, np.where(ea > 0, ea, np.nan))
+    lo95, hi95 = funnel_limits(ea, 0.025)
+    lo998, hi998 = funnel_limits(ea, 0.001)
+    g["outlier"] = pd.Categorical(flag(g["adjusted_ratio"], lo95, hi95, lo998, hi998), categories=list(OUTLIER_FLAGS))
+    g["level"] = pd.Categorical(g["level"], categories=list(LEVELS), ordered=True)
+    for c in ("region_code", "region_name"):
+        g[c] = g[c].astype("string[pyarrow]")
+    for c in ("las", "pupils", "cj_contact"):
+        g[c] = g[c].astype("int64")
+    cols = list(RegionAggregates.to_schema().columns)
+    return g.sort_values(["region_code", "level"])[cols].reset_index(drop=True)
 
 
-@plots.chart_asset("LA funnel plots", group=GROUP)
-def la_funnel_chart(la_aggregates: pd.DataFrame, la_aggregates_publishable: pd.DataFrame) -> bytes:
-    """Funnel plots, one per social-care level: each LA's adjusted ratio of pupils cautioned or
-    convicted (observed / expected from the national model) against its expected count, with 95%
-    (dashed) and 99.8% (solid) control limits; red points lie beyond 99.8%, orange beyond 95%.
-    Stored as `la_funnel_chart.png`. Only cells published in la_aggregates_publishable are drawn,
-    so the chart discloses no more than that table."""
-    return draw_funnels(la_aggregates, la_aggregates_publishable)
+@table_asset(RegionAggregates, group=GROUP)
+def region_aggregates(la_aggregates: pd.DataFrame) -> Table:
+    """Research question 2 by region: la_aggregates summed over each region's authorities (the
+    2018 geography of the LA code list), per intervention level: pupils linked to MoJ data, those
+    cautioned or convicted, the adjusted expected count from the same national model, the
+    region's standardised ratio with its exact 95% CI, and where it falls against the funnel
+    limits. Stays in the SRS (see region_aggregates_publishable)."""
+    df = region_aggregates_table(la_aggregates)
+    return Table(df, {"regions": int(df["region_code"].nunique()),
+                      "las_not_2018_authorities": int((df["region_code"] == "unknown").sum())})
 
 
-la_assets = [la_aggregates, la_aggregates_publishable, la_funnel_chart]
+@table_asset(RegionAggregatesPublishable, group=GROUP, disclosure="for_export",
+             checks=[disclosure_control("region_aggregates_publishable", "region_code")])
+def region_aggregates_publishable(region_aggregates: pd.DataFrame) -> Table:
+    """region_aggregates prepared for release from the SRS under the same rules as
+    la_aggregates_publishable: counts of pupils, of pupils cautioned or convicted and of those not
+    protected together (threshold 10, secondary suppression, base-5 rounding, England totals), the
+    ratio recomputed from the published count."""
+    df, meta = publishable(region_aggregates, unit="region_code", schema=RegionAggregatesPublishable)
+    return Table(df, meta)
+
+
+def map_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The hex map's cells from an LA × level table: its ratio, flag and suppression (a table
+    without a `suppressed` column, la_aggregates, suppresses nothing)."""
+    suppressed = (table["suppressed"].astype("boolean").fillna(False) if "suppressed" in table
+                  else pd.Series(False, index=table.index))
+    return pd.DataFrame({"la": table["la"].astype(str), "level": table["level"].astype(str),
+                         "ratio": table["adjusted_ratio"].astype(float), "outlier": table["outlier"].astype(object),
+                         "suppressed": suppressed.to_numpy(bool)})
+
+
+@plots.chart_asset("LA map (exact)", group=GROUP)
+def la_map_chart(la_aggregates: pd.DataFrame, raw_extracts: RawExtracts) -> bytes:
+    """Map of England's children's services authorities (hex layout), one panel per social-care
+    level: each LA's adjusted ratio of pupils cautioned or convicted against the national average
+    for similar pupils in a similar LA (la_aggregates.adjusted_ratio), on a diverging colour scale
+    centred on 1 (red above, blue below), LAs beyond the funnel limits outlined (99.8% black,
+    95% grey), region boundaries drawn. From exact counts: SRS only, not for release (see
+    la_map_chart_export)."""
+    return maps.draw_hex_map(map_cells(la_aggregates), "Caution or conviction against the national average "
+                             "(exact; SRS only)", raw_extracts.is_synthetic_world())
+
+
+@plots.chart_asset("LA map (published values)", group=GROUP, disclosure="for_export")
+def la_map_chart_export(la_aggregates_publishable: pd.DataFrame, raw_extracts: RawExtracts) -> bytes:
+    """The LA map for release: drawn only from la_aggregates_publishable (ratios of the published,
+    rounded counts; a suppressed cell is hatched grey and carries no value), so it discloses no
+    more than that table."""
+    return maps.draw_hex_map(map_cells(la_aggregates_publishable), "Caution or conviction against the national "
+                             "average (published values)", raw_extracts.is_synthetic_world())
+
+
+def _la_names(la_context: pd.DataFrame) -> dict:
+    names = dict(zip(geography.geography_2018()["la_code"], geography.geography_2018()["la_name"]))
+    names.update({str(k): str(v) for k, v in zip(la_context["la_code"], la_context["la_name"]) if pd.notna(v)})
+    return names
+
+
+@plots.chart_asset("LA funnel plots (exact)", group=GROUP)
+def la_funnel_chart(la_aggregates: pd.DataFrame, la_context_clean: pd.DataFrame, raw_extracts: RawExtracts) -> bytes:
+    """Funnel plots from exact counts, one per social-care level: each LA's adjusted ratio
+    (observed / expected from the national model) against its expected count, with 95% and 99.8%
+    control limits; LAs beyond 99.8% are labelled by name. SRS only, not for release (see
+    la_funnel_chart_export)."""
+    return maps.draw_funnel_exact(la_aggregates, _la_names(la_context_clean), raw_extracts.is_synthetic_world())
+
+
+@plots.chart_asset("LA funnel plots (published values)", group=GROUP, disclosure="for_export")
+def la_funnel_chart_export(la_aggregates_publishable: pd.DataFrame, la_aggregates: pd.DataFrame,
+                           raw_extracts: RawExtracts) -> bytes:
+    """Funnel plots for release: only published cells (la_aggregates_publishable: ratios of the
+    rounded counts), drawn against the adjusted expected count, with how many cells suppression
+    hides per level and the curve 10 / expected below which no published count can lie."""
+    return maps.draw_funnel_published(la_aggregates_publishable, la_aggregates, raw_extracts.is_synthetic_world())
+
+
+la_assets = [la_aggregates, la_aggregates_publishable, region_aggregates, region_aggregates_publishable, la_map_chart,
+             la_map_chart_export, la_funnel_chart, la_funnel_chart_export]

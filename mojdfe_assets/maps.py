@@ -181,7 +181,7 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
     levels = list(dict.fromkeys(styles["level"]))
     ncols = 2 if len(levels) > 1 else 1
     nrows = -(-len(levels) // ncols)
-    fig, axes = plots.figure(10.2, 4.9 * nrows + 1.0, ncols=ncols, nrows=nrows + 1)
+    fig, axes = plots.figure(plots.WIDTH, 4.6 * nrows + 0.9, ncols=ncols, nrows=nrows + 1)
     axes[0, 0].get_gridspec().set_height_ratios([1.0] * nrows + [0.16])
     bounds = region_boundaries()
     geo = geography.geography_2018()
@@ -205,8 +205,8 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
         n_value = int((s["state"] == "value").sum())
         n_out = int(s["outlier"].astype(object).isin(["high_99.8", "low_99.8"]).sum())
         n_sup = int((s["state"] == "suppressed").sum())
-        ax.set_title(f"{_words(lv)}: {n_value} LAs with a ratio, {n_out} beyond 99.8%, {n_sup} suppressed",
-                     fontsize=9)
+        ax.set_title(f"{_words(lv)}\n{n_value} LAs with a ratio · {n_out} beyond 99.8% · {n_sup} suppressed",
+                     fontsize=8.5)
         ax.set_xlim(gx.min() - 1.2, gx.max() + 1.2)
         ax.set_ylim(gy.min() - 1.3, gy.max() + 1.3)
         ax.set_aspect("equal")
@@ -237,9 +237,9 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
     hidden = unmapped(cells)
     note = f"; not drawn (not an authority of 2018): {', '.join(hidden)}" if hidden else ""
     mark = "SYNTHETIC DATA - " if synthetic else ""
-    fig.suptitle(f"{mark}{title}", fontsize=11)
-    fig.text(0.01, 0.003, "Hex layout: Open Innovations (MIT), 2018 authorities (Bournemouth on the BCP hex, "
-             f"Dorset on the Dorset hex, Poole added){note}", fontsize=6.5, color="#555555")
+    fig.suptitle(f"{mark}{title}", fontsize=10)
+    fig.text(0.5, 0.955, "Hex layout: Open Innovations (MIT), 2018 authorities (Bournemouth on the BCP hex, "
+             f"Dorset on the Dorset hex, Poole added){note}", fontsize=6, color="#555555", ha="center", wrap=True)
     if synthetic:
         plots.mark_synthetic(fig, True)
     return fig, dict(zip(levels, axes[:nrows].ravel()))

@@ -453,6 +453,53 @@ class LaAggregatesPublishable(_Derived):
         "← la_aggregates.pupils, la_aggregates.cj_contact"))
 
 
+class RegionAggregates(_Derived):
+    """Per region × intervention level: caution or conviction, observed against expected (the LA
+    comparison summed over each region's authorities)."""
+
+    region_code: Text = pa.Field(description=(
+        "ONS code of the region (E12…) the LA belongs to in the 2018 geography (code-list data); 'unknown' for an "
+        "LA code that is not a 2018 authority ← la_aggregates.la"))
+    region_name: Text = pa.Field(description="Name of the region ← region_code")
+    level: Code = pa.Field(isin=list(LEVELS), description="Highest social-care level reached ← la_aggregates.level")
+    las: Series[int] = pa.Field(ge=1, description="Authorities of the region with pupils at this level ← la_aggregates.la")
+    pupils: Series[int] = pa.Field(ge=1, description="Linked pupils, summed over the region's LAs ← la_aggregates.pupils")
+    cj_contact: Series[int] = pa.Field(ge=0, description=(
+        "Pupils cautioned or convicted, summed over the region's LAs ← la_aggregates.cj_contact"))
+    rate: Series[float] = pa.Field(ge=0, le=1, description="Crude rate: cj_contact / pupils ← cj_contact, pupils")
+    adjusted_expected: Series[float] = pa.Field(ge=0, description=(
+        "Expected cautioned or convicted from the national model, summed over the region's LAs "
+        "← la_aggregates.adjusted_expected"))
+    adjusted_ratio: Series[float] = pa.Field(nullable=True, ge=0, description=(
+        "The region's standardised ratio: cj_contact / adjusted_expected ← cj_contact, adjusted_expected"))
+    adjusted_ci_low: Series[float] = pa.Field(nullable=True, ge=0, description=(
+        "Exact Poisson 95% CI of adjusted_ratio, lower ← cj_contact, adjusted_expected"))
+    adjusted_ci_high: Series[float] = pa.Field(nullable=True, ge=0, description=(
+        "Exact Poisson 95% CI of adjusted_ratio, upper ← cj_contact, adjusted_expected"))
+    outlier: Code = pa.Field(isin=list(OUTLIER_FLAGS), description=(
+        "Where adjusted_ratio falls against the funnel limits at this expected count ← adjusted_ratio, "
+        "adjusted_expected"))
+
+
+class RegionAggregatesPublishable(_Derived):
+    """region_aggregates after statistical disclosure control, for release from the SRS."""
+
+    region_code: Text = pa.Field(description="ONS region code, or 'total' (England) ← region_aggregates.region_code")
+    level: Text = pa.Field(isin=[*LEVELS, "all"], description="Intervention level, or 'all' ← region_aggregates.level")
+    pupils: Int = pa.Field(nullable=True, ge=0, description=(
+        "Linked pupils, rounded to base 5; missing = suppressed ← region_aggregates.pupils"))
+    cj_contact: Int = pa.Field(nullable=True, ge=0, description=(
+        "Pupils cautioned or convicted, rounded to base 5; missing = suppressed ← region_aggregates.cj_contact"))
+    rate: Real = pa.Field(nullable=True, ge=0, le=1, description="Published cj_contact / published pupils ← cj_contact, pupils")
+    adjusted_ratio: Real = pa.Field(nullable=True, ge=0, description=(
+        "Published cj_contact / adjusted expected, to 2 decimals, only where cj_contact is published "
+        "← cj_contact, region_aggregates.adjusted_expected"))
+    outlier: Text = pa.Field(nullable=True, isin=list(OUTLIER_FLAGS), description=(
+        "The funnel flag, only where cj_contact is published ← region_aggregates.outlier"))
+    suppressed: Flag = pa.Field(description=(
+        "Any count of this cell suppressed ← region_aggregates.pupils, region_aggregates.cj_contact"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Comparison with England's published statistics (national.py)
 
