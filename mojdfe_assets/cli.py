@@ -1,5 +1,7 @@
 """Command line: `mojdfe synth` writes a synthetic world; `mojdfe run` materialises the graph.
 
+`mojdfe stata` writes the published aggregate tables as labelled Stata files (see stata.py).
+
 `mojdfe run` runs the `materialize_all` job of the definitions (so its runs open and re-execute
 in `dagster dev`) with a persistent Dagster home in `data/dagster_home`, publishes the warehouse's
 `current/` snapshot when the run succeeds, and prints a summary: the deliveries read (SHA-256),
@@ -194,6 +196,22 @@ def _dictionary(args) -> int:
     return 1 if stale else 0
 
 
+def _stata(args) -> int:
+    from .resources import DEFAULT_WAREHOUSE
+    from .stata import export
+
+    warehouse = args.warehouse or os.environ.get("MOJDFE_WAREHOUSE", str(DEFAULT_WAREHOUSE))
+    try:
+        written = export(warehouse, args.out, args.tables)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        print(f"mojdfe stata: {err.args[0]}", file=sys.stderr)
+        return 2
+    for table, cls, path in written:
+        print(f"  {table:<32} {cls:<12} {path}")
+    print(f"written: {len(written)} Stata files")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mojdfe", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -226,6 +244,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="the Markdown dictionary; data_dictionary.csv and lineage.md go beside it")
     d.add_argument("--check", action="store_true", help="only check that the written files are current")
     d.set_defaults(func=_dictionary)
+    st = sub.add_parser("stata", help="write the published aggregate tables as Stata .dta files with "
+                                      "variable and value labels from the data dictionary")
+    st.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
+    st.add_argument("--out", help="folder for the .dta files (default <warehouse>/current_stata; "
+                                  "never the snapshot, which is not written to after publishing)")
+    st.add_argument("--tables", nargs="+", metavar="TABLE",
+                    help="tables to write (default: every aggregate table, disclosure class srs_only or "
+                         "for_export). Pupil-level tables are written only when named here: they never leave "
+                         "the SRS, and a loose .dta copy of pupil records is one more file for output "
+                         "checking to miss. srs_only tables are not protected for release either")
+    st.set_defaults(func=_stata)
     args = p.parse_args(argv)
     return args.func(args)
 

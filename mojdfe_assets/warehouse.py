@@ -6,7 +6,10 @@
       snapshots/<time>_<run>/         a complete set: the previous snapshot's tables with the
                                       run's own on top (hard links, so no table is copied), and
                                       `_snapshot.json`: which run wrote each table, and the
-                                      deliveries (SHA-256 of each extract file) it derives from
+                                      deliveries (SHA-256 of each extract file) it derives from;
+                                      `_snapshot.tsv`: the tables part as tab-separated text
+                                      (table, rows, run_id, written, bytes) for R and Stata, which
+                                      read it without a JSON parser
       current -> snapshots/<...>      the published set; replaced (an atomic rename) only when a
                                       run succeeds, so a reader sees one complete run or the
                                       previous one, never a mix
@@ -29,6 +32,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 RUNS, SNAPSHOTS, CURRENT, CURRENT_FILE, MANIFEST = "runs", "snapshots", "current", "CURRENT", "_snapshot.json"
+MANIFEST_TSV, TSV_COLUMNS = "_snapshot.tsv", ("table", "rows", "run_id", "written", "bytes")
 DELIVERY_KEY = b"mojdfe.delivery"  # Parquet schema metadata of a raw table: the delivered file it read
 TABLE_SUFFIXES = (".parquet", ".png")
 
@@ -38,6 +42,13 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:  # a file system without hard links
         shutil.copy2(src, dst)
+
+
+def _tsv(tables: dict) -> str:
+    """The manifest's tables as tab-separated text, one row per table (rows blank for a PNG)."""
+    lines = ["\t".join(TSV_COLUMNS)]
+    lines += ["\t".join([name] + [str(entry.get(c, "")) for c in TSV_COLUMNS[1:]]) for name, entry in tables.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _replace_atomic(path: Path, write) -> None:
@@ -133,6 +144,7 @@ class Warehouse:
                     "tables": dict(sorted(tables.items())),
                     "deliveries": {k: v["delivery"] for k, v in sorted(tables.items()) if "delivery" in v}}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        (tmp / MANIFEST_TSV).write_text(_tsv(manifest["tables"]))
         os.replace(tmp, final)
         _replace_atomic(self.base / CURRENT, lambda t: os.symlink(Path(SNAPSHOTS) / name, t))
         _replace_atomic(self.base / CURRENT_FILE, lambda t: Path(t).write_text(name + "\n"))

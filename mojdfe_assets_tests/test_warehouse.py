@@ -94,9 +94,33 @@ def test_a_subset_run_overlays_the_previous_snapshot_and_retention_keeps_three(p
         assert result.success
         after = view(current)
         assert set(after) == set(before)
-        assert all(after[k] == before[k] for k in after if k not in ("national_comparison.parquet", "_snapshot.json"))
+        changed = ("national_comparison.parquet", "_snapshot.json", "_snapshot.tsv")
+        assert all(after[k] == before[k] for k in after if k not in changed)
     assert len(list((wh / "snapshots").iterdir())) == 3
     assert len(list((wh / "runs").iterdir())) <= 5
+
+
+def test_a_snapshot_lists_its_tables_as_tsv_for_r_and_stata(tmp_path):
+    """`_snapshot.tsv` holds the manifest's tables (rows, run, written, bytes) as plain text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    w = Warehouse(tmp_path / "wh")
+    for run_id, rows in (("run-a", 3), ("run-b", 5)):
+        w.run_dir(run_id).mkdir(parents=True)
+        pq.write_table(pa.table({"x": list(range(rows))}), w.run_dir(run_id) / f"t_{run_id[-1]}.parquet")
+    (w.run_dir("run-b") / "chart.png").write_bytes(b"png")
+    w.publish(["run-a"])
+    snap = w.publish(["run-b"])
+    manifest = json.loads((snap / "_snapshot.json").read_text())
+    tsv = pd.read_csv(snap / "_snapshot.tsv", sep="\t", dtype={"run_id": str})
+    assert list(tsv.columns) == ["table", "rows", "run_id", "written", "bytes"]
+    assert tsv["table"].tolist() == ["chart", "t_a", "t_b"] == list(manifest["tables"])
+    for r in tsv.itertuples():
+        entry = manifest["tables"][r.table]
+        assert (r.run_id, r.written, r.bytes) == (entry["run_id"], entry["written"], entry["bytes"])
+        assert pd.isna(r.rows) if r.table == "chart" else r.rows == entry["rows"]
+    assert tsv.set_index("table").loc["t_a", "run_id"] == "run-a"  # carried over from the previous snapshot
 
 
 def test_generation_never_writes_into_a_folder_of_delivered_extracts(tmp_path):
