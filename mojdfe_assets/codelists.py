@@ -94,18 +94,21 @@ def aliases(code_list: str) -> dict[str, str]:
     return dict(zip(a["alias"], a["code"]))
 
 
+@cache
+def _label_sets() -> tuple[list[tuple[frozenset, dict]], list[tuple[frozenset, dict]]]:
+    """Every list's codes with their labels, and every list's groups with theirs (plain dicts)."""
+    t, g = _table(), _groups()
+    codes = [(frozenset(r["code"]), dict(zip(r["code"], r["label"]))) for _, r in t.groupby("code_list", sort=False)]
+    groups = [(frozenset(r["group"]), dict(zip(r["group"], r["label"]))) for _, r in g.groupby("code_list", sort=False)]
+    return codes, groups
+
+
 def label_of_values(values) -> dict[str, str]:
     """Labels for a set of allowed values: the code list (or the groups of a list) they are, if
     any; {} when they are no list's (e.g. intervention levels, whose names say what they are)."""
-    wanted = {str(v) for v in values}
-    t = _table()
-    for name in LIST_NAMES:
-        rows = t[t["code_list"] == name]
-        if wanted <= set(rows["code"]) and len(wanted) >= len(rows) // 2:
-            return dict(zip(rows["code"], rows["label"]))
-    g = _groups()
-    for name in dict.fromkeys(g["code_list"]):
-        rows = g[g["code_list"] == name]
-        if wanted == set(rows["group"]):
-            return dict(zip(rows["group"], rows["label"]))
-    return {}
+    wanted = frozenset(str(v) for v in values)
+    codes, groups = _label_sets()
+    for known, labels in codes:
+        if wanted <= known and len(wanted) >= len(known) // 2:
+            return labels
+    return next((labels for known, labels in groups if wanted == known), {})

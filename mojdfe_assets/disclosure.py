@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 THRESHOLD = 10
 BASE = 5
@@ -65,6 +64,8 @@ def determined_cells(counts: pd.DataFrame, suppressed: pd.DataFrame) -> list[tup
     # Cell i is determined iff the unit vector e_i lies in the row space of the equations, i.e.
     # every solution of the homogeneous system (every way to shift the suppressed values without
     # changing a total) leaves cell i unchanged: its component is 0 in every null-space vector.
+    from scipy import linalg  # imported here: the code location loads without scipy
+
     null = linalg.null_space(a)
     free = np.abs(null).max(axis=1) > 1e-9 if null.size else np.zeros(len(cells), dtype=bool)
     return [cell for cell, i in pos.items() if not free[i]]

@@ -8,11 +8,11 @@ Poisson GLM on summed counts with an exposure offset, and an ordinal model with 
 give exactly the estimates the pupil-level models give, in a fraction of the time and memory.
 """
 
+import functools
+
 import dagster as dg
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from . import plots
 from .disclosure import THRESHOLD
@@ -136,6 +136,8 @@ def design(c: pd.DataFrame, constant: bool = True) -> pd.DataFrame:
                    pd.DataFrame({"fsm": c["fsm"].astype(float).to_numpy()})], axis=1)
     x = x.loc[:, x.std(axis=0) > 0]  # a level or cohort absent from the data has no estimate
     x.index = c.index
+    import statsmodels.api as sm
+
     return sm.add_constant(x, has_constant="add") if constant else x
 
 
@@ -166,6 +168,8 @@ def _not_fitted(outcome: str, model: str, measure: str, reason: str) -> pd.DataF
 
 def fit_binary(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """Logistic regression (binomial GLM on events / non-events per cell): odds ratios."""
+    import statsmodels.api as sm
+
     c = cells(df, outcome)
     res = sm.GLM(np.column_stack([c["y"], c["n"] - c["y"]]), design(c), family=sm.families.Binomial()).fit()
     return _tidy(outcome, "logistic (binomial GLM)", "odds ratio", res.params, res.bse, res.pvalues,
@@ -176,6 +180,8 @@ def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None) -> pd.DataFr
     """Log-linear count model: Poisson GLM on the cell sums with log exposure as offset (the same
     estimates as the pupil-level model), standard errors scaled by the pupil-level Pearson
     dispersion (quasi-Poisson), computed from each cell's sum of squares. Rate ratios."""
+    import statsmodels.api as sm
+
     c = cells(df, outcome, exposure)
     x = design(c)
     model = sm.GLM(c["y"], x, family=sm.families.Poisson(), offset=np.log(c["t"]))
@@ -190,16 +196,22 @@ def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None) -> pd.DataFr
                  int(c["n"].sum()))
 
 
-class WeightedOrderedModel(OrderedModel):
+@functools.cache
+def weighted_ordered_model():
     """statsmodels' ordinal (proportional-odds) model with frequency weights: each row stands
-    for `weights` identical pupils, so the log-likelihood is the weighted sum."""
+    for `weights` identical pupils, so the log-likelihood is the weighted sum (a class made on first
+    use, so statsmodels is imported only when a model is fitted)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    def __init__(self, endog, exog, weights, **kwargs):
-        super().__init__(endog, exog, **kwargs)
-        self.freq_weights = np.asarray(weights, dtype=float)
+    class WeightedOrderedModel(OrderedModel):
+        def __init__(self, endog, exog, weights, **kwargs):
+            super().__init__(endog, exog, **kwargs)
+            self.freq_weights = np.asarray(weights, dtype=float)
 
-    def loglike(self, params):
-        return float((self.freq_weights * self.loglikeobs(params)).sum())
+        def loglike(self, params):
+            return float((self.freq_weights * self.loglikeobs(params)).sum())
+
+    return WeightedOrderedModel
 
 
 def fit_ordinal(df: pd.DataFrame, outcome: str, categories) -> pd.DataFrame:
@@ -211,7 +223,7 @@ def fit_ordinal(df: pd.DataFrame, outcome: str, categories) -> pd.DataFrame:
     counts = counts[counts["w"] > 0].astype({"level": str, "sex": str, "ks4_year": str, "cat": str})
     present = [k for k in categories if k in set(counts["cat"])]
     endog = pd.Series(pd.Categorical(counts["cat"], categories=present, ordered=True))
-    model = WeightedOrderedModel(endog, design(counts, constant=False), counts["w"].to_numpy(), distr="logit")
+    model = weighted_ordered_model()(endog, design(counts, constant=False), counts["w"].to_numpy(), distr="logit")
     res = model.fit(method="bfgs", maxiter=1000, disp=False)
     return _tidy(outcome, "ordinal logistic (proportional odds)", "cumulative odds ratio", res.params, res.bse,
                  res.pvalues, int(counts["w"].sum()))

@@ -16,7 +16,6 @@ grows, so small LAs are not flagged for noise.
 import dagster as dg
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from . import geography, maps, plots
 from .disclosure import BASE, THRESHOLD, determined_cells, protect_linked, publish_rate
@@ -69,6 +68,8 @@ def adjusted_expected(c: pd.DataFrame) -> np.ndarray:
     x["la_idaci"] = c["la_idaci"].to_numpy(float)
     x = x.loc[:, x.std(axis=0) > 0]
     x.index = c.index
+    import statsmodels.api as sm
+
     x = sm.add_constant(x, has_constant="add")
     res = sm.GLM(np.column_stack([c["cj"], c["pupils"] - c["cj"]]), x, family=sm.families.Binomial()).fit()
     return res.predict(x).to_numpy() * c["pupils"].to_numpy()

@@ -16,6 +16,7 @@ All are generated (`mojdfe dictionary`); a test fails when the committed files a
 from __future__ import annotations
 
 import csv
+import functools
 import io
 
 import dagster as dg
@@ -65,8 +66,16 @@ class Graph:
         self._delivered[key] = list(dict.fromkeys(out))
         return self._delivered[key]
 
-    def rows(self):
-        """One row per column of every table: what the dictionary CSV and lineage.md hold."""
+    @functools.cached_property
+    def row_list(self) -> list[dict]:
+        return list(self._rows())
+
+    def rows(self, table: str | None = None):
+        """One row per column of every table (or of `table`): what the dictionary CSV and
+        lineage.md hold."""
+        return [r for r in self.row_list if table is None or r["table"] == table]
+
+    def _rows(self):
         for s in self.specs:
             table = s.key.to_user_string()
             for name, col in self.columns[table].items():
@@ -91,9 +100,7 @@ def _codes(description: str) -> str:
 def asset_lineage_table(graph: Graph, table: str) -> str:
     """Markdown: column | comes from | delivered columns | how."""
     lines = ["| column | comes from | delivered columns | how |", "|---|---|---|---|"]
-    for r in graph.rows():
-        if r["table"] != table:
-            continue
+    for r in graph.rows(table):
         lines.append(f"| `{r['column']}` | {_cell(r['sources']) or '—'} | {_cell(r['delivered']) or '—'} | "
                      f"{_cell(r['description'])} |")
     return "\n".join(lines)

@@ -22,12 +22,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib import colors as mcolors
-from matplotlib.cm import ScalarMappable
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from . import geography, plots
 from .codelists import INTERVENTION_LEVELS
@@ -53,13 +47,17 @@ def _words(level: str) -> str:
 # Colours and styles
 
 
-def ratio_norm(limit: float = RATIO_LIMIT) -> mcolors.Normalize:
+def ratio_norm(limit: float = RATIO_LIMIT):
     """Log scale symmetric about 1: ratio 1 -> 0.5 (the centre colour), 1/limit -> 0, limit -> 1."""
+    from matplotlib import colors as mcolors
+
     return mcolors.LogNorm(vmin=1.0 / limit, vmax=limit, clip=True)
 
 
 def ratio_colour(ratio, limit: float = RATIO_LIMIT) -> np.ndarray:
     """RGBA colour(s) a ratio gets on the map (ratios beyond the scale get the end colours)."""
+    from matplotlib import colormaps
+
     r = np.clip(np.asarray(ratio, float), 1.0 / limit, limit)
     return colormaps[CMAP](ratio_norm(limit)(r))
 
@@ -69,6 +67,8 @@ def hex_styles(cells: pd.DataFrame, levels=None, limit: float = RATIO_LIMIT) -> 
     ('value', 'suppressed' or 'no_data'), ratio, outlier, face (RGBA tuple), edge, linewidth,
     hatch. `cells` has columns la, level, ratio, outlier, suppressed (rows for other LAs, such as
     'total' or predecessor codes, are ignored; see `unmapped`)."""
+    from matplotlib import colors as mcolors
+
     geo = geography.geography_2018()
     levels = list(levels) if levels is not None else _levels(cells)
     c = cells.astype({"la": str, "level": str}).drop_duplicates(["la", "level"], keep="last")
@@ -177,6 +177,11 @@ def draw_hex_map(cells: pd.DataFrame, title: str, synthetic: bool, levels=None,
 def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None, limit: float = RATIO_LIMIT):
     """The figure `draw_hex_map` renders, and {level: its axes} (hex centres in data
     coordinates are `hex_centres(q, r)`), for callers that add to it and for tests."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     styles = hex_styles(cells, levels, limit)
     levels = list(dict.fromkeys(styles["level"]))
     ncols = 2 if len(levels) > 1 else 1
@@ -291,6 +296,8 @@ def _funnel_axes(ax, expected: np.ndarray, ratio: np.ndarray, band: np.ndarray, 
 
 
 def _legend_handles(extra=()):
+    from matplotlib.lines import Line2D
+
     return [Line2D([], [], marker="o", ls="", color=POINT["within"], label="within the 95% limits"),
             Line2D([], [], marker="o", ls="", color=POINT["95"], label="beyond 95%"),
             Line2D([], [], marker="o", ls="", color=POINT["99.8"], label="beyond 99.8%"),
@@ -357,6 +364,8 @@ def draw_funnel_published(published: pd.DataFrame, agg: pd.DataFrame, synthetic:
     (la_aggregates), one panel per social-care level, with a note of how many LA cells suppression
     hides and the dotted curve 10 / expected: a published count is 0 or at least 10 (rounded to
     5), so points with small expected counts can only lie on or above it."""
+    from matplotlib.lines import Line2D
+
     p = published.astype({"la": str, "level": str})
     p = p[(p["la"] != "total") & p["level"].isin(SOCIAL_CARE_LEVELS) & p["adjusted_ratio"].notna()]
     p = p.drop(columns=["adjusted_expected"], errors="ignore").merge(agg[["la", "level", "adjusted_expected"]].astype({"la": str, "level": str}), on=["la", "level"])

@@ -16,18 +16,25 @@ import inspect
 import io
 
 import dagster as dg
-import matplotlib
-
-matplotlib.use("Agg")  # no display in the SRS or CI
-import matplotlib.pyplot as plt  # noqa: E402
 
 DPI = 105
 WIDTH = 8.0  # inches: 840 px, inside the UI's markdown view at a 1,100 px window
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only backend (no display in the SRS or CI), imported when a
+    chart is drawn rather than when the code location loads."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def figure(width: float = WIDTH, height: float = 5.0, ncols: int = 1, nrows: int = 1):
     """A new figure and its axes (the house size, so charts look alike and fit the UI)."""
-    return plt.subplots(nrows=nrows, ncols=ncols, figsize=(min(width, WIDTH), height), squeeze=False)
+    return pyplot().subplots(nrows=nrows, ncols=ncols, figsize=(min(width, WIDTH), height), squeeze=False)
 
 
 def mark_synthetic(fig, synthetic: bool) -> None:
@@ -44,7 +51,7 @@ def render(fig) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
-from statsmodels.stats.rates import confint_poisson
 
-Z95 = float(stats.norm.ppf(0.975))
+# scipy and statsmodels are imported where they are used: the code location loads without them
+# (a second of every run's start-up).
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
 
 
 def wilson(events, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a proportion events / n (well behaved near 0 and 1); missing
     where n is 0."""
+    from statsmodels.stats.proportion import proportion_confint
+
     k, n = np.asarray(events, float), np.asarray(n, float)
     with np.errstate(invalid="ignore", divide="ignore"):
         lo, hi = proportion_confint(k, n, alpha=1 - level, method="wilson")
@@ -30,6 +31,8 @@ def wilson(events, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
 
 def poisson_ratio_ci(observed, expected, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) interval for observed / expected, the observed count taken as Poisson."""
+    from statsmodels.stats.rates import confint_poisson
+
     o, e = np.asarray(observed, float), np.asarray(expected, float)
     with np.errstate(invalid="ignore", divide="ignore"):
         lo, hi = confint_poisson(o, e, method="exact-c", alpha=1 - level)
@@ -40,6 +43,8 @@ def funnel_limits(expected, p: float) -> tuple[np.ndarray, np.ndarray]:
     """Control limits for an observed/expected ratio at a unit with `expected` events, when the
     unit is in line with the reference (ratio 1): the p and 1-p Poisson quantiles of the count,
     interpolated between integers as in Spiegelhalter (2005) so the funnel is smooth."""
+    from scipy import stats
+
     e = np.asarray(expected, float)
     out = []
     for q in (p, 1 - p):
@@ -54,6 +59,8 @@ def funnel_limits(expected, p: float) -> tuple[np.ndarray, np.ndarray]:
 def median_ci(sorted_values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Median and its distribution-free interval from order statistics (the ranks the
     Binomial(n, 1/2) quantiles give); `sorted_values` must be sorted and non-empty."""
+    from scipy import stats
+
     n = len(sorted_values)
     a = (1 - level) / 2
     lo = int(max(stats.binom.ppf(a, n, 0.5), 1))           # 1-based rank

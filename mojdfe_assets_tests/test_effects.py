@@ -26,6 +26,7 @@ def test_summary_by_hand():
     df["permanent_exclusion"] = pd.array([True, True, False, False, None, True, False, False, False, False],
                                          dtype="boolean")
     df["unauthorised_sessions"] = pd.array([5, 1, 3, None, 0, 1, 2, 3, 10, None], dtype="Int64")
+    df["fixed_period_exclusions"] = pd.array([0, 2, 0, 0, 1, 1, 0, 3, 0, 0], dtype="Int64")
     df["most_severe_disposal"] = pd.Categorical(["none", "caution", "none", "none", "custodial", "custodial",
                                                  None, "none", "caution", "non_custodial"],
                                                 categories=["none", "caution", "non_custodial", "custodial"],
@@ -44,6 +45,9 @@ def test_summary_by_hand():
     med = s[(s["level"] == "looked_after") & (s["outcome"] == "unauthorised_sessions")].iloc[0]
     # Values 0, 1, 2, 3, 10: median 2; ranks 1 and 5 (Binomial(5, 1/2) 2.5% and 97.5% points 1, 4+1).
     assert (med["n"], med["estimate"], med["ci_low"], med["ci_high"]) == (5, 2.0, 0.0, 10.0)
+    fpe = s[(s["outcome"] == "fixed_period_exclusion")].set_index("level")
+    assert (fpe.loc["none", "n"], fpe.loc["none", "events"]) == (4, 1)  # any fixed-period exclusion: 1 of 4
+    assert (fpe.loc["looked_after", "n"], fpe.loc["looked_after", "events"]) == (6, 3)
     cj = s[(s["level"] == "looked_after") & (s["outcome"] == "cj_contact")].iloc[0]
     assert (cj["n"], cj["events"]) == (5, 4)  # custodial, custodial, none, caution, non_custodial
     cust = s[(s["level"] == "looked_after") & (s["outcome"] == "most_severe_disposal")
@@ -109,7 +113,7 @@ def test_weighted_ordinal_equals_expanded_fit():
     x = pd.DataFrame({"a": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], "b": [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]})
     y = pd.Series(pd.Categorical(["lo", "mid", "hi", "lo", "mid", "hi"], categories=["lo", "mid", "hi"], ordered=True))
     w = rng.integers(5, 40, len(x))
-    weighted = effects.WeightedOrderedModel(y, x, w, distr="logit").fit(method="bfgs", disp=False)
+    weighted = effects.weighted_ordered_model()(y, x, w, distr="logit").fit(method="bfgs", disp=False)
     rep = np.repeat(np.arange(len(x)), w)
     expanded = OrderedModel(y.iloc[rep].reset_index(drop=True), x.iloc[rep].reset_index(drop=True),
                             distr="logit").fit(method="bfgs", disp=False)

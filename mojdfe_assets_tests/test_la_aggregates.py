@@ -150,7 +150,24 @@ def test_naive_suppression_of_the_table_would_leak():
     assert k["pupils"] - not_cj == 4            # ... and give the suppressed 4 back
 
 
-def test_funnel_chart_draws_only_published_cells(planted):
+def test_export_charts_draw_only_published_values():
+    """The for-export funnel plot and map are the same whatever the exact figures of suppressed
+    cells: they are drawn from the published table only (and the expected counts of published cells)."""
+    from mojdfe_assets import maps
+
+    planted = hand_aggregates()  # on real LA numbers (Camden, Greenwich, Hackney, Hammersmith), to be mapped
+    planted["la"] = planted["la"].map({"300": "202", "301": "203", "302": "204", "303": "205"})
     pub, _ = L.publishable(planted)
-    png = L.draw_funnels(planted, pub)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    funnel, hexes = maps.draw_funnel_published(pub, planted), maps.draw_hex_map(L.map_cells(pub), "t", False)
+    assert funnel[:8] == b"\x89PNG\r\n\x1a\n" and len(funnel) > 10_000
+    hidden = pub[pub["suppressed"].astype(bool)][["la", "level"]].astype(str)
+    assert len(hidden)
+    changed = planted.copy()
+    key = changed["la"].astype(str) + "|" + changed["level"].astype(str)
+    secret = key.isin(hidden["la"] + "|" + hidden["level"])
+    changed.loc[secret, ["adjusted_ratio", "adjusted_expected"]] *= 3.0  # what suppression hides
+    assert maps.draw_funnel_published(pub, changed) == funnel
+    styles = maps.hex_styles(L.map_cells(pub))
+    sup = styles[styles["state"] == "suppressed"]
+    assert len(sup) and sup["ratio"].isna().all()  # a suppressed hex carries no value
+    assert maps.draw_hex_map(L.map_cells(pub), "t", False) == hexes

@@ -43,6 +43,7 @@ def pupils(n: int, seed: int, level_or=(1.0, 1.5, 2.0, 2.5, 4.0), absence_rr=(1.
         "gcse_level2_em": pd.array(rng.random(n) < 0.5, dtype="boolean"),
         "unauthorised_sessions": pd.array(unauth, dtype="Int64"),
         "sessions_possible": pd.array(possible, dtype="Int64"),
+        "fixed_period_exclusions": pd.array(rng.poisson(0.3, n), dtype="Int64"),
         "fixed_period_sessions": pd.array(rng.poisson(1, n), dtype="Int64"),
         "permanent_exclusion": pd.array(rng.random(n) < 0.02, dtype="boolean"),
         "conviction_group": pd.Categorical.from_codes(conv, categories=list(CONVICTION_GROUPS), ordered=True),
