@@ -147,7 +147,9 @@ MAX_LOG_SE = 5.0
 
 
 def _tidy(outcome: str, model: str, measure: str, params, bse, pvalues, n: int) -> pd.DataFrame:
-    terms = [t for t in params.index if t != "const" and "/" not in t]
+    # the ordinal model's cut points are named "category/category" and are not ratios; a design
+    # term is "variable:value" (a cohort's value holds a "/": ks4_year:2013/2014) or "fsm"
+    terms = [t for t in params.index if t != "const" and (":" in t or "/" not in t)]
     b, se = params[terms].to_numpy(float), bse[terms].to_numpy(float)
     ok = np.isfinite(b) & np.isfinite(se) & (se < MAX_LOG_SE)
     with np.errstate(over="ignore", invalid="ignore"):
