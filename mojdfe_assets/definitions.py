@@ -13,6 +13,7 @@ from .la_aggregates import la_assets
 from .national import national_assets
 from .outcomes import outcome_assets
 from .resources import RawExtracts, io_manager_from_env
+from .rules import CleaningRules
 from .social_care import social_care_assets
 from .sources import raw_assets
 
@@ -21,5 +22,6 @@ all_assets = [*raw_assets, *clean_asset_defs, *social_care_assets, *outcome_asse
 
 defs = dg.Definitions(
     assets=all_assets,
-    resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env()},
+    resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env(),
+               "cleaning_rules": CleaningRules()},
 )

@@ -106,6 +106,10 @@ class QuarantineRows(pa.DataFrameModel):
 
     source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
     reasons: Text = pa.Field(description="'column: problem' for every failed rule, separated by '; '")
+    pupil_id: Text = pa.Field(nullable=True, description=(
+        "The row's pupil reference, normalised as in the clean table (trimmed, missing tokens missing, upper-cased); "
+        "missing when the row has none, its extract has no pupil reference, or its line could not be read as a "
+        "row (wrong number of fields, not UTF-8). Membership of CLA and CIN in intervention_level counts these."))
 
 
 class CodeLookup(pa.DataFrameModel):
@@ -167,8 +171,13 @@ class ClaPupilSummary(_Derived):
 
     pupil_id: Text = pa.Field(unique_values=True, description="← cla_episodes.pupil_id")
     first_care_date: Date = pa.Field(description="Earliest episode start ← cla_episodes.episode_start")
-    last_care_date: Date = pa.Field(description="Latest episode end ← cla_episodes.episode_end (censored when open)")
-    in_care_at_end_of_data: Flag = pa.Field(description="Any episode still open ← cla_episodes.censored")
+    last_care_date: Date = pa.Field(description=(
+        "Latest episode end; an episode with no ceased date delivered ends at 31 March of the last collection year "
+        "it was delivered in (censored, as in cla_episodes) ← cla_episodes.episode_end"))
+    in_care_at_end_of_data: Flag = pa.Field(description=(
+        "The pupil's latest episode (by start) has no ceased date and was delivered in the extract's last collection "
+        "year (the latest academic_year_end of cla_clean); an open episode of an earlier year, whose end was never "
+        "delivered, does not count ← cla_episodes.censored, cla_episodes.last_year, cla_episodes.episode_start"))
     episodes: Int = pa.Field(ge=1, description="Number of episodes ← cla_episodes.episode_start")
     days_in_care: Int = pa.Field(ge=0, description="Union of episode intervals in days, overlaps counted once ← cla_episodes.episode_start, cla_episodes.episode_end")
     academic_years_in_care: Int = pa.Field(ge=1, description="Distinct collection years with a record ← cla_clean.academic_year")
@@ -217,7 +226,7 @@ class CinPupilSummary(_Derived):
 
 class CppFlags(_Derived):
     pupil_id: Text = pa.Field(unique_values=True, description="← cin_clean.pupil_id")
-    cpp_method_a: Flag = pa.Field(description="Any category of abuse in any year ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse")
+    cpp_method_a: Flag = pa.Field(description="Any category of abuse in any year (category of abuse, initial and, with cpp_method_a all_three (the default), latest category coalesced) ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse")
     previous_cpp_total: Int = pa.Field(ge=0, description="Previous plans summed over the pupil's years ← cin_clean.cin_number_of_previous_cpp")
     cpp_method_b: Flag = pa.Field(description="previous_cpp_total >= 1 ← cin_clean.cin_number_of_previous_cpp")
     cpp: Flag = pa.Field(description="Method a or method b ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse, cin_clean.cin_number_of_previous_cpp")
@@ -238,13 +247,19 @@ class InterventionLevel(_Derived):
     pupil_id: Text = pa.Field(unique_values=True, description="← spine_clean.pupil_id")
     moj_uid: Text = pa.Field(nullable=True, description="← spine_clean.moj_uid")
     level: Code = pa.Field(isin=list(LEVELS), description=(
-        "Ordered: none < referral_only < child_in_need < child_protection_plan < looked_after "
-        "← cla_pupil_summary.pupil_id, cpp_flags.cpp, cin_pupil_summary.years_in_need, cin_pupil_summary.pupil_id"))
-    in_cin_data: Flag = pa.Field(description="Pupil has a CIN record (← cin_pupil_summary.pupil_id)")
-    in_cla_data: Flag = pa.Field(description="Pupil has a CLA record (← cla_pupil_summary.pupil_id)")
+        "Ordered: none < referral_only < child_in_need < child_protection_plan < looked_after; looked_after and "
+        "referral_only from membership (any delivered row with a usable pupil reference, clean or quarantined) "
+        "← cla_pupil_summary.pupil_id, cla_quarantine.pupil_id, cpp_flags.cpp, cin_pupil_summary.years_in_need, "
+        "cin_pupil_summary.pupil_id, cin_quarantine.pupil_id"))
+    in_cin_data: Flag = pa.Field(description=(
+        "Pupil has a CIN row with a usable pupil reference, clean or quarantined "
+        "(← cin_pupil_summary.pupil_id, cin_quarantine.pupil_id)"))
+    in_cla_data: Flag = pa.Field(description=(
+        "Pupil has a CLA row with a usable pupil reference, clean or quarantined; a looked-after pupil whose every "
+        "CLA row is quarantined has the CLA columns missing (← cla_pupil_summary.pupil_id, cla_quarantine.pupil_id)"))
     ks4_year: Text = pa.Field(description="KS4 cohort ← spine_clean.academic_year")
     la: Text = pa.Field(nullable=True, description="← spine_clean.ks4_la")
-    sex: Text = pa.Field(nullable=True, description="← spine_clean.ks4_gender")
+    sex: Text = pa.Field(nullable=True, isin=codelists.codes("sex"), description="M or F ← spine_clean.ks4_gender")
     fsm: Flag = pa.Field(nullable=True, description="← spine_clean.ks4_fsm_ever6")
     years_in_need: Int = pa.Field(nullable=True, description="← cin_pupil_summary (missing = no CIN record)")
     referral_only: Flag = pa.Field(nullable=True, description="← cin_pupil_summary")
@@ -267,6 +282,7 @@ class InterventionLevel(_Derived):
 # Outcomes
 
 CONVICTION_GROUPS = ("none", "one", "two_or_more")
+MOJ_LINKS = ("linked", "no_moj_uid", "shared_moj_uid", "conflicting_moj_uids")
 SEVERITY = ("none", *codelists.group_names("pnc_disposal"))  # ordered: no disposal < caution < ...
 
 
@@ -289,6 +305,14 @@ class PupilOutcomes(_Derived):
     fixed_period_sessions: Int = pa.Field(ge=0, description=(
         "Sessions missed through fixed-period exclusion ← exclusions_clean.exc_sessions"))
     permanent_exclusion: Flag = pa.Field(description="Ever permanently excluded ← exclusions_clean.exc_category")
+    moj_link: Code = pa.Field(isin=list(MOJ_LINKS), description=(
+        "Whether offending (PNC) records are linked to the pupil: linked (the spine's MoJUID, carried by no other "
+        "pupil and the only MoJUID of this pupil in any extract); no_moj_uid (the spine row has none); "
+        "shared_moj_uid (another pupil reference carries the same MoJUID in the spine, CIN, CLA, KS4, absence or "
+        "exclusions: whose records they are cannot be told); conflicting_moj_uids (this pupil carries different "
+        "MoJUIDs across those extracts). Offending outcomes are missing unless linked "
+        "← intervention_level.moj_uid, cin_clean.moj_uid, cla_clean.moj_uid, ks4_clean.moj_uid, "
+        "absence_clean.moj_uid, exclusions_clean.moj_uid"))
     cautions: Int = pa.Field(nullable=True, ge=0, description="Cautions ← offending_clean.pnc_disposal")
     convictions: Int = pa.Field(nullable=True, ge=0, description="Convictions ← offending_clean.pnc_disposal")
     conviction_group: Code = pa.Field(nullable=True, isin=list(CONVICTION_GROUPS), description=(

@@ -40,10 +40,13 @@ class Check:
 
 @dataclass
 class Outcome:
-    """The outcome of a `Check`: passed or not, with count-only metadata."""
+    """The outcome of a `Check`: passed or not, with count-only metadata, and optionally one
+    sentence (counts and names only) saying what failed, used in the check's description and
+    the run's failure message."""
 
     passed: bool
     metadata: dict = field(default_factory=dict)
+    summary: str | None = None
 
 
 @dataclass
@@ -84,9 +87,10 @@ def _emit(outs: Mapping[str, Out], results: Mapping[str, Table], inputs: list[st
             outcome = t.checks[check.name]
             yield dg.AssetCheckResult(
                 asset_key=name, check_name=check.name, passed=bool(outcome.passed), metadata=outcome.metadata,
-                severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN)
+                severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+                description=outcome.summary)
             if check.blocking and not outcome.passed:
-                failures.append(f"{name}: {check.name} ({outcome.metadata})")
+                failures.append(f"{name}: {check.name} ({outcome.summary or outcome.metadata})")
         meta = {**table_metadata(t.data, out.model), **t.metadata}
         if lineage and inputs:
             meta["dagster/column_lineage"] = column_lineage(out.model, inputs[0], set(inputs))

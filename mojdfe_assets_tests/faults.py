@@ -451,7 +451,7 @@ def duplicate_and_conflicting_rows(clean, out, seed=0, n_dup=8, n_conflict=4) ->
     conflict = set(rng.sample(single, min(n_conflict // 2, len(single))))
     others = sorted(i for p, ix in groups.items() if p in spine for i in ix if i not in conflict)
     conflict |= set(rng.sample(others, n_conflict - len(conflict)))
-    dup = set(rng.sample(sorted(set(i for ix in groups.values() for i in ix) - conflict), n_dup))
+    dup = set(rng.sample(sorted({i for ix in groups.values() for i in ix} - conflict), n_dup))
     new_rows, touched, pupils = [], [], []
     for i, r in enumerate(cla.rows):
         new_rows.append(r)

@@ -417,9 +417,9 @@ def _cla_row_rules(rows):
                 r.reasons.append(f"{c}: before 1980")
             if year is not None and d > dt.date(year, 3, 31):
                 r.reasons.append(f"{c}: after 31 March of the collection year")
-        if year is not None and comm is not None:
-            if comm > dt.date(year, 3, 31) or (ceased is not None and ceased < dt.date(year - 1, 4, 1)):
-                r.reasons.append("row: episode not open at any point of its collection year")
+        if year is not None and comm is not None and (
+                comm > dt.date(year, 3, 31) or (ceased is not None and ceased < dt.date(year - 1, 4, 1))):
+            r.reasons.append("row: episode not open at any point of its collection year")
 
 
 def _exact_duplicates(rows):

@@ -11,6 +11,7 @@ import pandas as pd
 from mojdfe_assets import synthetic
 from mojdfe_assets.definitions import all_assets
 from mojdfe_assets.resources import ParquetIOManager, RawExtracts
+from mojdfe_assets.rules import CleaningRules
 from mojdfe_assets.schemas import IDENTIFIER_COLUMNS
 
 
@@ -39,7 +40,7 @@ def test_no_identifier_outside_pupil_level_tables(tmp_path):
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         result = dg.materialize(all_assets, instance=instance, resources={
             "raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
-            "io_manager": ParquetIOManager(base_dir=str(wh))})
+            "io_manager": ParquetIOManager(base_dir=str(wh)), "cleaning_rules": CleaningRules()})
         assert result.success
         logs = instance.all_logs(result.run_id)
         assert len(logs) > 50

@@ -15,6 +15,7 @@ from mojdfe_assets import synthetic
 from mojdfe_assets.clean import clean_asset_defs
 from mojdfe_assets.definitions import all_assets
 from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
+from mojdfe_assets.rules import CleaningRules
 from mojdfe_assets.sources import raw_assets
 
 KILLED_RUN = textwrap.dedent("""
@@ -22,6 +23,7 @@ KILLED_RUN = textwrap.dedent("""
     import dagster as dg
     import pyarrow.parquet as pq
     from mojdfe_assets import resources
+    from mojdfe_assets.rules import CleaningRules
     from mojdfe_assets.clean import clean_asset_defs
     from mojdfe_assets.sources import raw_assets
 
@@ -37,7 +39,7 @@ KILLED_RUN = textwrap.dedent("""
     resources.pq.write_table = slow_write
     dg.materialize([*raw_assets, *clean_asset_defs], resources={
         "raw_extracts": resources.RawExtracts(folder=sys.argv[1], synthetic=False),
-        "io_manager": resources.ParquetIOManager(base_dir=sys.argv[2])})
+        "io_manager": resources.ParquetIOManager(base_dir=sys.argv[2]), "cleaning_rules": CleaningRules()})
 """)
 
 
@@ -47,7 +49,7 @@ def sha(path):
 
 def materialize(assets, raw, wh):
     return dg.materialize(assets, resources={"raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
-                                             "io_manager": ParquetIOManager(base_dir=str(wh))})
+                                             "io_manager": ParquetIOManager(base_dir=str(wh)), "cleaning_rules": CleaningRules()})
 
 
 def test_killed_write_leaves_previous_table_and_rerun_succeeds(tmp_path):

@@ -17,6 +17,7 @@ from mojdfe_assets import synthetic
 from mojdfe_assets.codelists import INTERVENTION_LEVELS as LEVELS
 from mojdfe_assets.definitions import all_assets
 from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
+from mojdfe_assets.rules import CleaningRules
 
 RANK = {name: i for i, name in enumerate(LEVELS)}
 
@@ -25,7 +26,7 @@ def recovered(tmp_path, release):
     raw, wh = tmp_path / f"raw_{release}", tmp_path / f"wh_{release}"
     synthetic.generate(raw, pupils=12_000, seed=4, release=release)
     result = dg.materialize(all_assets, resources={"raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
-                                                   "io_manager": ParquetIOManager(base_dir=str(wh))})
+                                                   "io_manager": ParquetIOManager(base_dir=str(wh)), "cleaning_rules": CleaningRules()})
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations()
                                   if e.check_name != "within_published_tolerance")  # a warning (national.py)
     levels = read_parquet(wh / "intervention_level.parquet")

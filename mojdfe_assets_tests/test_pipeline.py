@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from mojdfe_assets import extracts as X
 from mojdfe_assets.definitions import all_assets, defs
 from mojdfe_assets.resources import ParquetIOManager, RawExtracts, read_parquet
+from mojdfe_assets.rules import CleaningRules
 
 
 def test_definitions_load():
@@ -25,7 +26,7 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     result = dg.materialize(
         all_assets,
         resources={"raw_extracts": RawExtracts(folder=str(folder), synthetic=False),
-                   "io_manager": ParquetIOManager(base_dir=str(tmp_path / "wh"))},
+                   "io_manager": ParquetIOManager(base_dir=str(tmp_path / "wh")), "cleaning_rules": CleaningRules()},
     )
     assert result.success
     evals = result.get_asset_check_evaluations()

@@ -452,10 +452,11 @@ RANK = {level: i for i, level in enumerate(R.LEVELS)}
 def current_pipeline_levels(folder) -> pd.DataFrame:
     """The current pipeline's levels (clean -> social-care derivations -> derive_intervention, as
     in test_social_care.py), as pupil_id and level text."""
+    from mojdfe_assets.cleaning import load_extract
+
     from mojdfe_assets import extracts as X
     from mojdfe_assets import social_care as S
     from mojdfe_assets.clean import clean_cin, clean_cla, clean_spine
-    from mojdfe_assets.cleaning import load_extract
 
     cla = clean_cla(load_extract(folder / X.CLA.file, X.CLA)[0]).clean
     cin = clean_cin(load_extract(folder / X.CIN.file, X.CIN)[0]).clean
