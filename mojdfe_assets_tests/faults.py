@@ -513,6 +513,34 @@ def cin_only_rows_quarantined(clean, out, seed=0, n=8) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# (l) plans recorded only by their latest category
+
+
+def cpp_latest_category_only(clean, out, seed=0, n=8) -> dict:
+    """Every CIN row of `n` spine pupils who are not in CLA and have a latest category of abuse on
+    some row: the category of abuse, the initial category and the previous-plan count blanked, as
+    a 2012/13+ return with the initial category left blank gives them. They stay CPP with method a
+    on all three items (the default); with `cpp_method_a="guide"` they are not CPP."""
+    out = _copy(clean, out)
+    spine = _spine(out)
+    cla_pupils = {p.upper() for p in _by_pupil(Table(out / CLA))}
+    t = Table(out / CIN)
+    groups = _by_pupil(t)
+    cand = sorted(p for p, ix in groups.items() if p in spine and p.upper() not in cla_pupils
+                  and any(t.get(t.rows[i], "CIN_LatestCategoryOfAbuse").strip() for i in ix))
+    chosen = random.Random(seed).sample(cand, min(n, len(cand)))
+    rows = []
+    for p in chosen:
+        for i in groups[p]:
+            for c in ("CIN_CategoryOfAbuse", "CIN_InitialCategoryOfAbuse", "CIN_NumberOfPreviousCPP"):
+                t.set(t.rows[i], c, "")
+            rows.append(i + 1)
+    t.write()
+    return _describe("cpp_latest_category_only", [CIN], {CIN: rows}, chosen, spine,
+                     "these pupils' plans are recorded only by the latest category: CPP with all three items")
+
+
+# ---------------------------------------------------------------------------------------------
 # Excel re-save (several representation faults together)
 
 
@@ -619,6 +647,7 @@ FAULTS = {
     "header_duplicate_case": lambda clean, out, seed=0: header_duplicate_name(clean, out, seed, case=True),
     "duplicate_and_conflicting_rows": duplicate_and_conflicting_rows,
     "cin_only_rows_quarantined": cin_only_rows_quarantined,
+    "cpp_latest_category_only": cpp_latest_category_only,
     "excel_resave": excel_resave,
     "academic_year_forms": academic_year_forms,
     "unreadable_rows": unreadable_rows,

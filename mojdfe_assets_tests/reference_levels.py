@@ -24,8 +24,9 @@ The contract, as numbered in issue 15:
    collection year or before 1980, episode not open in its collection year, exact duplicates,
    conflicting copies of one episode, unknown codes, bad flags, bad numbers).
 8. CIN row rules (codes, flags, previous plans 0..30, ages 0..25, academic year, duplicates).
-9. Spine rules (pupil reference and KS4 year required, one row per pupil, sex, year and month of
-   birth, FSM flag, LA three digits). Spine pupils = pupils of the clean spine rows.
+9. Spine rules (pupil reference and KS4 year required, sex, year and month of birth, FSM flag, LA
+   three digits; one row per pupil: the first row that passes every other rule is kept, later
+   ones quarantined). Spine pupils = pupils of the clean spine rows.
 10. Membership (in CLA, in CIN) from every readable row with a pupil reference, quarantined or not.
 11. Level per spine pupil, highest wins: looked_after (in CLA) > child_protection_plan (method a:
     a category of abuse on a clean CIN row; method b: previous plans summed over clean rows >= 1)
@@ -464,11 +465,13 @@ def _conflicting_episodes(rows):
 
 
 def _second_spine_rows(rows):
-    """Rule 9: the first spine row of a pupil is kept (as far as this rule goes), later ones are
-    quarantined, whatever else is wrong with either."""
+    """Rule 9: of a pupil's spine rows that pass every other rule, the first is kept and later
+    ones are quarantined; a pupil whose first row is bad keeps a good later row. (Changed with
+    the pipeline's issue-15 work: this rule first quarantined every later row in delivery order,
+    whatever was wrong with the earlier one, which dropped such a pupil from the spine.)"""
     seen = set()
     for r in rows:
-        if not r.readable or r.pupil is None:
+        if not r.readable or r.pupil is None or r.reasons:
             continue
         if r.pupil in seen:
             r.reasons.append("KS4_PupilMatchingRefAnonymous: pupil already has a spine row")

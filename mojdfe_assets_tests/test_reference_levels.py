@@ -3,8 +3,8 @@
 First on tiny hand-written extracts with levels worked out by hand (every rule at least once),
 then on a 3,000-pupil synthetic world: against the generator's designed truth, and on every
 faulted copy of `faults.py` (representation faults must not change the reference's levels; the
-file-level faults must raise). The current pipeline's disagreement with the reference on each
-faulted world is printed as evidence for issue 15, never asserted (run with `-s` to see it).
+file-level faults must raise). The pipeline's disagreement with the reference on each faulted world
+is printed here (run with `-s` to see it); `test_differential.py` asserts that there is none.
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ def test_rule9_spine_rows(tmp_path):
         line(R.SPINE_FILE, "S6", KS4_ACADYR=""),                                  # 7
         line(R.SPINE_FILE, " "),                                                  # 8
         line(R.SPINE_FILE, "S7", KS4_LA="", KS4_FSM_EVER6="NA", MoJUID="."),      # 9 clean
-        line(R.SPINE_FILE, "S8", KS4_GENDER="Q"), line(R.SPINE_FILE, "S8"),       # 10 bad, 11 second row
+        line(R.SPINE_FILE, "S8", KS4_GENDER="Q"), line(R.SPINE_FILE, "S8"),       # 10 bad, 11 the first clean row
         line(R.SPINE_FILE, "S9", KS4_YEAR_OF_BIRTH="2015", KS4_MONTH_OF_BIRTH="12.0"),  # 12 clean
     ]
     folder = write(tmp_path, [line(R.CLA_FILE, "S8")], [], spine)
@@ -322,10 +322,11 @@ def test_rule9_spine_rows(tmp_path):
         2: "KS4_PupilMatchingRefAnonymous: pupil already has a spine row",
         3: "KS4_YEAR_OF_BIRTH: outside 1980..2015", 4: "KS4_MONTH_OF_BIRTH: outside 1..12",
         5: "KS4_FSM_EVER6: not a flag", 6: "KS4_LA: not three digits", 7: "KS4_ACADYR: missing",
-        8: "KS4_PupilMatchingRefAnonymous: missing", 10: "KS4_GENDER: not M/F/1/2",
-        11: "KS4_PupilMatchingRefAnonymous: pupil already has a spine row"}
-    # S8's first row is bad and its second is a second row: S8 is not a spine pupil at all
-    assert list(R.levels(folder)["pupil_id"]) == ["S1", "S7", "S9"]
+        8: "KS4_PupilMatchingRefAnonymous: missing", 10: "KS4_GENDER: not M/F/1/2"}
+    # S8's first row is bad, so its second (clean) row is the one kept: S8 is a spine pupil, and
+    # looked after (its CLA row)
+    assert list(R.levels(folder)["pupil_id"]) == ["S1", "S7", "S8", "S9"]
+    assert got(folder)["S8"] == "looked_after"
 
 
 # --------------------------------------------------------------------------------- rule 10
@@ -450,21 +451,11 @@ RANK = {level: i for i, level in enumerate(R.LEVELS)}
 
 
 def current_pipeline_levels(folder) -> pd.DataFrame:
-    """The current pipeline's levels (clean -> social-care derivations -> derive_intervention, as
-    in test_social_care.py), as pupil_id and level text."""
-    from mojdfe_assets.cleaning import load_extract
+    """The pipeline's levels (the assets' functions, in their order: `pipeline_levels.py`), as
+    pupil_id and level text."""
+    from mojdfe_assets_tests.pipeline_levels import pipeline_levels
 
-    from mojdfe_assets import extracts as X
-    from mojdfe_assets import social_care as S
-    from mojdfe_assets.clean import clean_cin, clean_cla, clean_spine
-
-    cla = clean_cla(load_extract(folder / X.CLA.file, X.CLA)[0]).clean
-    cin = clean_cin(load_extract(folder / X.CIN.file, X.CIN)[0]).clean
-    spine = clean_spine(load_extract(folder / X.SPINE.file, X.SPINE)[0]).clean
-    eps = S.derive_cla_episodes(cla)
-    df, _ = S.derive_intervention(spine, S.summarise_cin(cin), S.derive_cpp_flags(cin), S.summarise_cla(eps, cla),
-                                  cin, cla)
-    return pd.DataFrame({"pupil_id": df["pupil_id"].astype(str), "level": df["level"].astype(str)})
+    return pipeline_levels(folder).levels
 
 
 def disagreement(ref: pd.DataFrame, pipe: pd.DataFrame) -> tuple[int, int]:
@@ -545,10 +536,10 @@ def test_faults_are_deterministic_given_the_seed(world, tmp_path, kind):
 
 
 def test_current_pipeline_disagreement_per_fault(faulted, clean_levels):
-    """Evidence for issue 15 (printed, not asserted): how many spine pupils the current pipeline
-    places at a different level from the reference on each faulted world."""
+    """Printed, not asserted (the differential test asserts it): how many spine pupils the
+    pipeline places at a different level from the reference on each faulted world."""
     print(f"\n{'fault':34s} {'reference':>10s} {'pipeline':>40s}")
-    for kind, (folder, d) in faulted.items():
+    for kind, (folder, _) in faulted.items():
         try:
             ref, ref_text = R.levels(folder), "levels"
         except R.ReferenceFileError:
