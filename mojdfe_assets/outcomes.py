@@ -38,9 +38,10 @@ def moj_links(levels: pd.DataFrame, others=()) -> tuple[np.ndarray, dict]:
     n_p, n_m = keys.n_keys(*pupils), keys.n_keys(*mojs)
     p, m = np.concatenate(pupils), np.concatenate(mojs)
     both = (p >= 0) & (m >= 0)
-    pairs = np.unique(p[both] * max(n_m, 1) + m[both])
-    mojs_per_pupil = np.bincount(pairs // max(n_m, 1), minlength=n_p)
-    pupils_per_moj = np.bincount(pairs % max(n_m, 1), minlength=n_m)
+    width = max(n_m, 1)  # (no MoJUID anywhere: every pupil is no_moj_uid)
+    pairs = np.unique(p[both] * width + m[both])
+    mojs_per_pupil = np.bincount(pairs // width, minlength=max(n_p, 1))
+    pupils_per_moj = np.bincount(pairs % width, minlength=width)
     sp, sm = pupils[0], mojs[0]
     has = sm >= 0
     shared = has & (pupils_per_moj[np.where(has, sm, 0)] > 1)

@@ -70,14 +70,15 @@ TRAILING = "__trailing_field__"  # the empty field a trailing delimiter adds to 
 
 
 def _trailing_delimiter(path: Path, n: int, lines: int = 50) -> bool:
-    """Every one of the first data lines has one field more than the header, and it is empty: a
-    delimiter after the last value (some exports write one on every data row)."""
+    """Every one of the first data lines has one field more than the header, and that field is
+    empty on most of them: a delimiter after the last value (some exports write one on every data
+    row). A row with a value there is then a row that cannot be read (`_read_trailing`)."""
     import csv
 
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         fh.readline()
         rows = [r for _, r in zip(range(lines), csv.reader(fh)) if r]
-    return bool(rows) and all(len(r) == n + 1 and r[-1].strip() == "" for r in rows)
+    return bool(rows) and all(len(r) == n + 1 for r in rows) and 2 * sum(r[-1].strip() == "" for r in rows) > len(rows)
 
 
 def read_text(path: Path, extract: Extract, report: HeaderReport | None = None) -> pd.DataFrame:

@@ -134,3 +134,26 @@ def test_differential_summary(faulted):
             pipe, p = None, "raises"
         n = len(compare(ref, pipe)) if ref is not None and pipe is not None else "-"
         print(f"{kind:34s} {r:>10s} {p:>10s} {n!s:>7s}")
+
+
+def test_cpp_method_a_is_run_config_of_the_cpp_asset(faulted, tmp_path):
+    """`cpp_method_a: guide` in the launchpad (run config of cpp_assets) gives the reference's
+    guide levels; the default gives its all-three levels, and the metadata counts the pupils who
+    are CPP only through the latest category."""
+    folder, d = faulted["cpp_latest_category_only"]
+    resources = {"raw_extracts": RawExtracts(folder=str(folder), synthetic=False),
+                 "io_manager": ParquetIOManager(base_dir=str(tmp_path)), "cleaning_rules": CleaningRules()}
+    for setting in ("guide", "all_three"):
+        result = dg.materialize(all_assets, selection=SOCIAL_CARE_PATH, resources=resources,
+                                run_config={"ops": {"cpp_assets": {"config": {"cpp_method_a": setting}}}})
+        assert result.success
+        stored = read_parquet(tmp_path / "intervention_level.parquet", columns=["pupil_id", "level"])
+        stored = pd.DataFrame({"pupil_id": stored["pupil_id"].astype(str), "level": stored["level"].astype(str)})
+        assert compare(R.levels(folder, cpp_method_a=setting), stored).empty
+        meta = next(m.step_materialization_data.materialization.metadata
+                    for m in result.get_asset_materialization_events()
+                    if m.step_materialization_data.materialization.asset_key.to_user_string() == "cpp_flags")
+        assert meta["cpp_method_a_items"].value == setting
+        assert meta["cpp_only_through_latest_category"].value >= len(d["pupils"]) == 8
+    field = next(a for a in all_assets if "cpp_flags" in {k.to_user_string() for k in a.keys}).op.config_schema
+    assert "latest" in field.config_type.fields["cpp_method_a"].description
