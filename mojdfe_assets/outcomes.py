@@ -26,28 +26,37 @@ def _to_pupils(per_code: pd.DataFrame | pd.Series, pupil_codes: np.ndarray):
     return per_code.reindex(pupil_codes)
 
 
+def _spread(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per group code (0..n-1), whether its values differ (smallest != largest): one pass of
+    ufunc.at each, no sort (at national scale the pairs number tens of millions)."""
+    lo = np.full(max(n, 1), np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(max(n, 1), -1, dtype=np.int64)
+    np.minimum.at(lo, groups, values)
+    np.maximum.at(hi, groups, values)
+    return (hi >= 0) & (lo != hi)
+
+
 def moj_links(levels: pd.DataFrame, others=()) -> tuple[np.ndarray, dict]:
-    """Per spine pupil, whether offending records can be linked on its MoJUID: `no_moj_uid`,
+    """Per spine pupil, the code (position in MOJ_LINKS) of whether offending records can be linked on its MoJUID: `no_moj_uid`,
     `shared_moj_uid` (another pupil reference carries the same MoJUID in the spine or any of
     `others`, tables with pupil_id and moj_uid), `conflicting_moj_uids` (the pupil carries
-    different MoJUIDs across them), else `linked`. Integer work on shared key codes: the
-    distinct (pupil, MoJUID) pairs, then pupils per MoJUID and MoJUIDs per pupil."""
+    different MoJUIDs across them), else `linked`. Integer work on shared key codes: over every
+    (pupil, MoJUID) pair, whether a MoJUID has more than one pupil and a pupil more than one MoJUID."""
     tables = [levels, *others]
     pupils = keys.encode(*(t["pupil_id"] for t in tables))
     mojs = keys.encode(*(t["moj_uid"] for t in tables))
     n_p, n_m = keys.n_keys(*pupils), keys.n_keys(*mojs)
     p, m = np.concatenate(pupils), np.concatenate(mojs)
     both = (p >= 0) & (m >= 0)
-    width = max(n_m, 1)  # (no MoJUID anywhere: every pupil is no_moj_uid)
-    pairs = np.unique(p[both] * width + m[both])
-    mojs_per_pupil = np.bincount(pairs // width, minlength=max(n_p, 1))
-    pupils_per_moj = np.bincount(pairs % width, minlength=width)
+    p, m = p[both], m[both]
+    several_mojs = _spread(p, m, n_p)     # per pupil
+    several_pupils = _spread(m, p, n_m)   # per MoJUID
     sp, sm = pupils[0], mojs[0]
     has = sm >= 0
-    shared = has & (pupils_per_moj[np.where(has, sm, 0)] > 1)
-    conflicting = has & (mojs_per_pupil[np.where(sp >= 0, sp, 0)] > 1)
-    link = np.select([~has, shared, conflicting], list(MOJ_LINKS[1:]), MOJ_LINKS[0])
-    counts = {k: int((link == k).sum()) for k in MOJ_LINKS}
+    shared = has & several_pupils[np.where(has, sm, 0)]
+    conflicting = has & several_mojs[np.where(sp >= 0, sp, 0)]
+    link = np.select([~has, shared, conflicting], [1, 2, 3], 0).astype(np.int8)  # codes of MOJ_LINKS
+    counts = {k: int(c) for k, c in zip(MOJ_LINKS, np.bincount(link, minlength=len(MOJ_LINKS)))}
     return link, counts
 
 
@@ -95,8 +104,8 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     o = o[o.index >= 0]  # rows with no moj_uid link to nobody
     pair_tables = [t[["pupil_id", "moj_uid"]] for t in (*others, ks4, absence, exclusions) if "moj_uid" in t]
     link, link_counts = moj_links(levels, pair_tables)
-    df["moj_link"] = pd.Categorical(link, categories=list(MOJ_LINKS))
-    linked = pd.Series(link == MOJ_LINKS[0], index=df.index)
+    df["moj_link"] = pd.Categorical.from_codes(link, categories=list(MOJ_LINKS))
+    linked = pd.Series(link == 0, index=df.index)
     op = _to_pupils(o, m_lv)
     op.index = df.index
     df["cautions"] = op["cautions"].where(linked).fillna(0).where(linked).astype("Int64")
