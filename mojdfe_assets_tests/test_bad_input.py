@@ -466,3 +466,21 @@ def test_spine_keeps_the_first_clean_row_of_a_pupil(base, tmp_path):
                            n + 3: "pupil_id: already on an earlier clean row (the first clean row is kept)"}
     assert fields(spine[2])[1] in set(out.clean["pupil_id"])  # kept through its later, clean row
     assert out.clean.set_index("pupil_id").loc[fields(spine[2])[1], "source_row"] == n + 1
+
+
+def test_item8_a_pupil_with_several_absence_rows_is_kept_and_counted(base, tmp_path):
+    from mojdfe_assets.clean import pupils_with_several_rows
+
+    second_school = edit(base["absence"], X.ABSENCE, 4, AB_SESSIONS_POSSIBLE="300", AB_SESSIONS_UNAUTHORISED="2",
+                         AB_SESSIONS_AUTHORISED="1")[4]
+    out = run(tmp_path, X.ABSENCE, join(base["absence"] + [second_school]))
+    assert out.reasons == {} and len(out.clean) == len(base["absence"])  # both rows kept (summed downstream)
+    assert pupils_with_several_rows(out.clean) == 1 and X.ABSENCE.summed_per_pupil
+
+
+def test_cleaning_rules_are_described_configuration():
+    fields = CleaningRules.to_config_schema().as_field().config_type.fields
+    assert fields["missing_tokens"].default_value == ["NA", "N/A", "NULL", "NaN", ".", "-"]
+    assert fields["max_quarantined_share"].default_value == 0.05
+    assert "missing" in fields["missing_tokens"].description
+    assert "quarantined_share" in fields["max_quarantined_share"].description

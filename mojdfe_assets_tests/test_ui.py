@@ -87,7 +87,7 @@ def test_ui_shows_graph_schema_and_checks(tmp_path):
         cols = {c["name"]: c for c in schema["columns"]}
         assert "Codes: A3, A4" in cols["cla_placement"]["description"] and cols["cla_date_epi_comm"]["type"]
         checks = {c["name"]: c["executionForLatestMaterialization"] for c in cla["assetChecksOrError"]["checks"]}
-        assert set(checks) == {"schema", "rows_reconcile"}
+        assert set(checks) == {"schema", "rows_reconcile", "quarantined_share"}
         assert all(c["status"] == "SUCCEEDED" and c["evaluation"]["success"] for c in checks.values())
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
