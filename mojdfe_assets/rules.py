@@ -83,21 +83,26 @@ def _text_series(arr, index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)  # string[pyarrow], no copy
 
 
+def _read_values(s: pd.Series, missing_tokens, upper: bool) -> pd.Series:
+    trimmed = pc.utf8_trim(_arrow(s), characters=TRIM)
+    up = pc.utf8_upper(trimmed)
+    tokens = pa.array(sorted({"", *(t.strip(TRIM).upper() for t in missing_tokens)}), pa.string())
+    missing = pc.is_in(up, value_set=tokens.cast(up.type))
+    out = pc.if_else(missing, pa.scalar(None, up.type), up if upper else trimmed)
+    return _text_series(out, s.index)
+
+
 def blank_to_na(s: pd.Series, missing_tokens=DEFAULT_MISSING_TOKENS) -> pd.Series:
     """Values trimmed of spaces, tabs, CR/LF and surrounding quotes; empty values and the missing
     tokens (any case) become missing."""
-    trimmed = pc.utf8_trim(_arrow(s), characters=TRIM)
-    tokens = pa.array(sorted({"", *(t.strip(TRIM).upper() for t in missing_tokens)}), pa.string())
-    missing = pc.is_in(pc.utf8_upper(trimmed), value_set=tokens.cast(trimmed.type))
-    out = pc.if_else(missing, pa.scalar(None, trimmed.type), trimmed)
-    return _text_series(out, s.index)
+    return _read_values(s, missing_tokens, upper=False)
 
 
 def normalise_identifier(s: pd.Series, missing_tokens=DEFAULT_MISSING_TOKENS) -> pd.Series:
     """A delivered identifier (MoJUID, *_PupilMatchingRefAnonymous) as every extract and check
     compares it: trimmed, missing tokens missing, upper-cased (`ab12` in one extract and `AB12` in
     another are one pupil)."""
-    return _text_series(pc.utf8_upper(_arrow(blank_to_na(s, missing_tokens))), s.index)
+    return _read_values(s, missing_tokens, upper=True)
 
 
 def parse_academic_year(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -325,11 +330,20 @@ def _any(fails: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 def _later_repeats(values: pd.Series, among: np.ndarray) -> np.ndarray:
-    """Rows of `among` whose (present) value is on an earlier row of `among`."""
-    rows = np.flatnonzero(among & values.notna().to_numpy(dtype=bool))
+    """Rows of `among` whose (present) value is on an earlier row of `among`. Usually every value
+    is distinct, which one exact distinct count proves (`arrowops.occurs_once`)."""
+    keep = among & values.notna().to_numpy(dtype=bool)
     out = np.zeros(len(values), dtype=bool)
-    if len(rows):
-        out[rows] = arrowops.duplicated(values.iloc[rows].to_frame(name="v"), ["v"])
+    if not keep.any():
+        return out
+    rows = None if keep.all() else np.flatnonzero(keep)
+    sub = values if rows is None else values.iloc[rows]
+    if arrowops.occurs_once(sub).all():
+        return out
+    dup = arrowops.duplicated(sub.to_frame(name="v"), ["v"])
+    if rows is None:
+        return dup
+    out[rows] = dup
     return out
 
 
