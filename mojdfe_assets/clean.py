@@ -1,8 +1,9 @@
 """Clean assets: every delivered extract typed and validated, its quarantine, and the code lookups.
 
 Cleaning follows the field guide: snake_case names (as janitor::clean_names gives), the common
-keys `moj_uid`, `pupil_id` and `academic_year` (with its start and end years), blanks and
-whitespace as missing, dates, whole numbers and 0/1 flags typed, and DfE codes as categoricals
+keys `moj_uid`, `pupil_id` and `academic_year` (with its start and end years), blanks, whitespace
+and missing tokens (NA, NULL, ".", ... : the `cleaning_rules` resource) as missing, identifiers
+trimmed and upper-cased, dates, whole numbers and 0/1 flags typed, and DfE codes as categoricals
 checked against the code lists. A row that cannot be cleaned is quarantined with its reasons;
 raw rows = clean rows + quarantined rows, checked on every run. The rules are the extracts'
 fields (`extracts.py`), applied by `rules.clean_table`.
@@ -11,9 +12,9 @@ fields (`extracts.py`), applied by `rules.clean_table`.
 import dagster as dg
 import pandas as pd
 
-from . import codelists
+from . import arrowops, codelists
 from . import extracts as X
-from .rules import clean_table
+from .rules import CleaningRules, clean_table
 from .schemas import CodeLookup, QuarantineRows, clean_schema
 from .table_assets import Check, Out, Outcome, Table, table_asset, table_multi_asset
 
@@ -27,7 +28,9 @@ WHAT = {
     "spine": "The pupil spine (KS4 cohorts), one row per pupil, cleaned and typed. A second row for the same "
              "pupil is quarantined.",
     "ks4": "Key stage 4 results, one row per pupil, typed.",
-    "absence": "Secondary-school absence, one row per pupil, typed. A row whose absences exceed the sessions "
+    "absence": "Secondary-school absence, one row per pupil and school, typed. A pupil who changed school has "
+               "several rows: `pupil_outcomes` sums them (that is the rule, not an error), and this table's "
+               "metadata counts such pupils (`pupils_with_several_rows`). A row whose absences exceed the sessions "
                "possible is quarantined.",
     "exclusions": "School exclusions, one row per exclusion, typed.",
     "offending": "Cautions and convictions, one row per disposal, typed; disposals dated before their offence "
@@ -50,26 +53,80 @@ def rows_reconcile(extract: X.Extract) -> Check:
     return Check("rows_reconcile", "Raw rows = clean rows + quarantined rows, none in both", reconcile)
 
 
+def reasons_by_column(quarantine: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """From a quarantine table's reasons: the rows each column's rules quarantine ("row" = whole-row
+    rules and unreadable lines), and how many rows each reason quarantines."""
+    each = quarantine["reasons"].astype(str).str.split("; ").explode()
+    each = each[each != ""]
+    column = each.str.split(":", n=1).str[0]
+    rows = pd.DataFrame({"row": each.index, "column": column.to_numpy()}).drop_duplicates()
+    return rows.groupby("column").size(), each.value_counts()
+
+
+def quarantined_share(extract: X.Extract) -> Check:
+    """The share of the delivered rows quarantined, and of the rows failing any one column's rules,
+    at most the `cleaning_rules` threshold; the failure names extract, column, share and reason."""
+    q_key = f"{extract.name}_quarantine"
+
+    def share_check(t: dict[str, pd.DataFrame]) -> Outcome:
+        threshold = float(t["cleaning_rules"].max_quarantined_share)
+        n_raw, q = len(t["raw"]), t[q_key]
+        share = len(q) / n_raw if n_raw else 0.0
+        meta = {"quarantined_share_of_rows": round(share, 6), "threshold": threshold}
+        col_share, worst, reason = 0.0, None, None
+        if len(q):
+            per_column, per_reason = reasons_by_column(q)
+            worst = per_column.idxmax()
+            col_share = int(per_column.max()) / n_raw
+            reason = per_reason[[r.split(":", 1)[0] == worst for r in per_reason.index]].idxmax()
+            meta.update({"worst_column": worst, "worst_column_share": round(col_share, 6),
+                         "worst_column_most_common_reason": reason})
+        passed = share <= threshold and col_share <= threshold
+        summary = None
+        if not passed:
+            where = "whole-row rules" if worst == "row" else f"column {worst}"
+            summary = (f"{extract.file}: {share:.1%} of {n_raw:,} rows quarantined (threshold {threshold:.1%}); "
+                       f"{where} quarantines {col_share:.1%} of rows, most often for '{reason}'")
+        return Outcome(passed, meta, summary)
+
+    return Check(
+        "quarantined_share", "At most `cleaning_rules.max_quarantined_share` (default 5%) of the delivered rows, and "
+        "of the rows failing any one column's rules, are quarantined; above it the run stops (blocking), naming "
+        "the extract, column, share and most common reason: an extract lost to one systematic problem (a trailing "
+        "delimiter, a time part on every date, flags written 1.0) is not a result", share_check)
+
+
 def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
     clean_key, q_key = f"{extract.name}_clean", f"{extract.name}_quarantine"
     outs = {
         clean_key: Out(clean_schema(extract), f"{WHAT[extract.name]}\n\n{__doc__.split(chr(10) + chr(10))[1]}",
-                       (rows_reconcile(extract),)),
+                       (rows_reconcile(extract), quarantined_share(extract))),
         q_key: Out(QuarantineRows, (
             f"Rows of `{extract.file}` that could not be cleaned, exactly as delivered, with every reason "
-            "('column: problem'). Nothing is dropped silently: these rows are counted in the "
-            f"`rows_reconcile` check of `{clean_key}`.")),
+            "('column: problem'), and the row's normalised pupil reference (`pupil_id`; missing when the row "
+            "has none or its line could not be read), from which a pupil's membership of CLA or CIN is taken "
+            "even when every row of theirs is quarantined. Nothing is dropped silently: these rows are counted "
+            f"in the `rows_reconcile` check of `{clean_key}`.")),
     }
 
-    def clean(context: dg.AssetExecutionContext, raw: pd.DataFrame) -> dict[str, Table]:
-        result = clean_table(raw, extract)
+    def clean(context: dg.AssetExecutionContext, raw: pd.DataFrame, cleaning_rules: CleaningRules) -> dict[str, Table]:
+        threshold = float(cleaning_rules.max_quarantined_share)
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"cleaning_rules.max_quarantined_share must be between 0 and 1, not {threshold}")
+        result = clean_table(raw, extract, cleaning_rules)
         n_raw, n_clean, n_q = len(raw), len(result.clean), len(result.quarantine)
         reasons = dg.MetadataValue.json(result.reasons)
         if n_q:
             context.log.warning(f"{extract.file}: {n_q} row(s) quarantined: {result.reasons}")
-        return {clean_key: Table(result.clean, {"raw_rows": n_raw,
-                                                "clean_rows": n_clean, "quarantined_rows": n_q,
-                                                "quarantine_reasons (rows)": reasons}),
+        meta = {"raw_rows": n_raw, "clean_rows": n_clean, "quarantined_rows": n_q,
+                "quarantine_reasons (rows)": reasons, "quarantined_rows_by_column": dg.MetadataValue.json(
+                    result.rows_by_column),
+                "missing_tokens": dg.MetadataValue.json(list(cleaning_rules.missing_tokens))}
+        if result.normalised:
+            meta["references_normalised (rows changed by trimming or case)"] = dg.MetadataValue.json(result.normalised)
+        if extract.summed_per_pupil:
+            meta["pupils_with_several_rows"] = pupils_with_several_rows(result.clean)
+        return {clean_key: Table(result.clean, meta),
                 q_key: Table(result.quarantine, {"quarantine_reasons (rows)": reasons})}
 
     clean.__name__ = f"clean_{extract.name}"
@@ -77,6 +134,12 @@ def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
     raw_in = dg.AssetIn(f"{extract.name}_raw", metadata={"dictionary_columns": [
         f.delivered for f in extract.fields if f.kind != "id"]})
     return table_multi_asset(outs, group=GROUP, ins={"raw": raw_in})(clean)
+
+
+def pupils_with_several_rows(clean: pd.DataFrame) -> int:
+    """Distinct pupils with more than one clean row."""
+    repeated = arrowops.duplicated(clean, ["pupil_id"], keep=False) & clean["pupil_id"].notna().to_numpy(dtype=bool)
+    return int(clean.loc[repeated, "pupil_id"].nunique()) if repeated.any() else 0
 
 
 @table_asset(CodeLookup, group=GROUP, lineage=False)

@@ -87,6 +87,11 @@ def group_labels(code_list: str) -> dict[str, str]:
     return dict(zip(g["group"], g["label"]))
 
 
+def alias_table() -> pd.DataFrame:
+    """Every alias: code_list, alias, code ("" = read as missing), note."""
+    return _aliases().copy()
+
+
 def aliases(code_list: str) -> dict[str, str]:
     _rows(code_list)
     a = _aliases()

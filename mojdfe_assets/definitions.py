@@ -18,6 +18,7 @@ from .la_aggregates import la_assets
 from .national import national_assets
 from .outcomes import outcome_assets
 from .resources import ParquetIOManager, RawExtracts, io_manager_from_env
+from .rules import CleaningRules
 from .social_care import social_care_assets
 from .sources import raw_assets
 
@@ -59,5 +60,6 @@ defs = dg.Definitions(
     jobs=[materialize_all, check_warehouse],
     sensors=[publish_warehouse],
     executor=dg.in_process_executor,
-    resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env()},
+    resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env(),
+               "cleaning_rules": CleaningRules()},
 )

@@ -50,6 +50,12 @@ def build() -> str:
             vt = "" if r.valid_to is None or str(r.valid_to) == "<NA>" else r.valid_to
             out.append(f"| `{r.code}` | {_cell(r.label)} | {r.group} | {vf} | {vt} |")
         out.append("")
+    out += ["### Aliases", "", "Values delivered in place of a code (typos and other spellings seen in NPD-format "
+            "extracts), read as the code shown, or as missing where none is shown "
+            "(`mojdfe_assets/data/code_aliases.csv`).", "", "| code list | delivered | read as | note |",
+            "|---|---|---|---|"]
+    for r in codelists.alias_table().itertuples():
+        out.append(f"| `{r.code_list}` | `{r.alias}` | {f'`{r.code}`' if r.code else 'missing'} | {_cell(r.note)} |")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import years
+
 LA_CODE_PATTERN = r"^\d{3}$"  # the DfE three-digit LA number ("old LA code")
 EARLIEST_DATE = pd.Timestamp("1980-01-01")  # no date of these extracts can be earlier
 # 2008/09-2011/12: weaker CIN completeness (DfE 2023, via the field guide)
@@ -99,6 +101,9 @@ class Extract:
     years: tuple[int, int] | None = None  # collection years covered (end years), e.g. (2006, 2018)
     dates_within_collection_year: bool = False  # no date of a row later than 31 March of its year
     row_rules: tuple[RowRule, ...] = field(default=())
+    # Several rows of one pupil are expected and summed downstream (absence: pupils who changed
+    # school); the clean asset reports how many pupils have several rows.
+    summed_per_pupil: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -131,6 +136,16 @@ def conflicting_rows(key: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
     """Rows that share `key` (all of it recorded) but differ elsewhere: we cannot tell which is
     right, so every copy breaks the rule (exact copies are plain duplicates, quarantined as such)."""
     return lambda c: _conflicts(c, key)
+
+
+def not_open_in_its_year(c: pd.DataFrame) -> pd.Series:
+    """A CLA row of collection year Y holds an episode open at some point of Y (1 April Y-1 to 31
+    March Y): one that commenced after 31 March Y, or ceased before 1 April Y-1, is another
+    year's episode on this row."""
+    start, end = years.first_day(c["academic_year_end"]), years.march31(c["academic_year_end"])
+    late = (c["cla_date_epi_comm"] > end).fillna(False)
+    early = (c["cla_date_epi_ceased"] < start).fillna(False)
+    return (late | early).astype(bool)
 
 
 def _conflicts(c: pd.DataFrame, key: list[str]) -> pd.Series:
@@ -172,6 +187,8 @@ CLA = Extract(
     row_rules=(
         RowRule("cla_date_epi_ceased: before cla_date_epi_comm (ceased before commenced)",
                 lambda c: (c["cla_date_epi_ceased"] < c["cla_date_epi_comm"]).fillna(False)),
+        RowRule("row: episode not open at any point of its collection year (another year's episode)",
+                not_open_in_its_year),
         RowRule("row: conflicting rows for the same pupil, year and episode start",
                 conflicting_rows(["pupil_id", "academic_year", "cla_date_epi_comm"])),
     ),
@@ -217,7 +234,8 @@ SPINE = Extract(
               required=True, unique=True),
         Field("KS4_ACADYR", "year", "KS4 academic year (cohort), KS4_ACADYR", required=True),
         Field("KS4_LA", "la", "LA of the pupil (KS4_LA)"),
-        Field("KS4_GENDER", "text", "The pupil's sex, M or F (KS4_GENDER)", pattern=r"^[MF]$"),
+        Field("KS4_GENDER", "code", "The pupil's sex (KS4_GENDER): M or F, in any case; 1 and 2 (DfE GenderCurrent) read as M "
+              "and F (code-alias data)", code_list="sex"),
         Field("KS4_YEAR_OF_BIRTH", "int", "Year of birth", lo=1980, hi=2015),
         Field("KS4_MONTH_OF_BIRTH", "int", "Month of birth", lo=1, hi=12),
         Field("KS4_FSM_EVER6", "flag", "Eligible for free school meals in the last 6 years"),
@@ -240,7 +258,8 @@ KS4 = Extract(
 
 ABSENCE = Extract(
     "absence", "ABSENCE_secondary.csv",
-    "Absence over secondary school (years 7 to 11), in half-day sessions, one row per pupil.",
+    "Absence over secondary school (years 7 to 11), in half-day sessions, one row per pupil and school: a pupil "
+    "who changed school has several rows, which are summed.",
     (
         MOJUID,
         _pupil("AB", required=True),
@@ -254,6 +273,7 @@ ABSENCE = Extract(
                 lambda c: ((c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0))
                            > c["ab_sessions_possible"]).fillna(False)),
     ),
+    summed_per_pupil=True,
 )
 
 EXCLUSIONS = Extract(

@@ -80,8 +80,25 @@ def flag(ratio, lo95, hi95, lo998, hi998) -> np.ndarray:
                      ["high_99.8", "high_95", "low_99.8", "low_95"], "within")
 
 
+def empty_comparison() -> pd.DataFrame:
+    """The LA comparison with no rows (no pupil linked to MoJ data), in the table's types."""
+    cols = {}
+    for name, col in LaAggregates.to_schema().columns.items():
+        if name == "la":
+            cols[name] = pd.Series([], dtype="string[pyarrow]")
+        elif name == "level":
+            cols[name] = pd.Categorical([], categories=list(LEVELS), ordered=True)
+        elif name == "outlier":
+            cols[name] = pd.Categorical([], categories=list(OUTLIER_FLAGS))
+        else:
+            cols[name] = pd.Series([], dtype=str(col.dtype))
+    return pd.DataFrame(cols)
+
+
 def compare_las(outcomes: pd.DataFrame, la_context: pd.DataFrame) -> pd.DataFrame:
     c = la_cells(outcomes)
+    if c.empty:  # no pupil linked to MoJ data (or none with an LA): nothing to compare
+        return empty_comparison()
     # LA covariates. The non-social-care rate is the LA's rate at level none (so the adjusted
     # comparison at level none is nearly 1 by construction: read it for the social-care levels).
     none = c[c["level"] == "none"].groupby("la")[["cj", "pupils"]].sum()
@@ -203,6 +220,9 @@ def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame) 
             # the adjustment does not explain, and single flags should be read with care.
             "share_outside_95_social_care_levels": round(float((sc["outlier"] != "within").mean()), 4) if len(sc) else 0.0,
             "pupils_without_la_or_moj_link": int(len(pupil_outcomes) - df["pupils"].sum())}
+    if df.empty:
+        meta["note"] = ("no spine pupil is linked to MoJ data with an LA (see pupil_outcomes' moj_link): "
+                        "there is nothing to compare, and the table is empty")
     return Table(df, meta)
 
 

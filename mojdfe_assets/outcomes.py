@@ -2,8 +2,11 @@
 research questions use, and the order of social-care and criminal-justice contact.
 
 Education outcomes join on `pupil_id`; offending (PNC) data carry only `moj_uid`, so offending
-joins on `moj_uid`. A pupil with no exclusion row had no exclusion (0, not missing); a pupil with
-no KS4 or absence row has those outcomes missing.
+joins on `moj_uid`, and only where that link is unambiguous (`moj_links`): a MoJUID shared by
+several pupils, or a pupil with several MoJUIDs across extracts, is left unlinked rather than give
+one child another's cautions. A pupil with no exclusion row had no exclusion (0, not missing); a
+pupil with no KS4 or absence row has those outcomes missing; several absence rows of a pupil
+(pupils who changed school) are summed.
 """
 
 import dagster as dg
@@ -12,7 +15,7 @@ import pandas as pd
 
 from . import codelists, keys, years
 from .arrowops import lookup
-from .schemas import CONVICTION_GROUPS, SEVERITY, ContactSequence, PupilOutcomes
+from .schemas import CONVICTION_GROUPS, MOJ_LINKS, SEVERITY, ContactSequence, PupilOutcomes
 from .table_assets import Table, table_asset
 
 GROUP = "outcomes"
@@ -23,9 +26,46 @@ def _to_pupils(per_code: pd.DataFrame | pd.Series, pupil_codes: np.ndarray):
     return per_code.reindex(pupil_codes)
 
 
-def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: dict | None = None) -> pd.DataFrame:
+def _spread(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per group code (0..n-1), whether its values differ (smallest != largest): one pass of
+    ufunc.at each, no sort (at national scale the pairs number tens of millions)."""
+    lo = np.full(max(n, 1), np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(max(n, 1), -1, dtype=np.int64)
+    np.minimum.at(lo, groups, values)
+    np.maximum.at(hi, groups, values)
+    return (hi >= 0) & (lo != hi)
+
+
+def moj_links(levels: pd.DataFrame, others=()) -> tuple[np.ndarray, dict]:
+    """Per spine pupil, the code (position in MOJ_LINKS) of whether offending records can be linked on its MoJUID: `no_moj_uid`,
+    `shared_moj_uid` (another pupil reference carries the same MoJUID in the spine or any of
+    `others`, tables with pupil_id and moj_uid), `conflicting_moj_uids` (the pupil carries
+    different MoJUIDs across them), else `linked`. Integer work on shared key codes: over every
+    (pupil, MoJUID) pair, whether a MoJUID has more than one pupil and a pupil more than one MoJUID."""
+    tables = [levels, *others]
+    pupils = keys.encode(*(t["pupil_id"] for t in tables))
+    mojs = keys.encode(*(t["moj_uid"] for t in tables))
+    n_p, n_m = keys.n_keys(*pupils), keys.n_keys(*mojs)
+    p, m = np.concatenate(pupils), np.concatenate(mojs)
+    both = (p >= 0) & (m >= 0)
+    p, m = p[both], m[both]
+    several_mojs = _spread(p, m, n_p)     # per pupil
+    several_pupils = _spread(m, p, n_m)   # per MoJUID
+    sp, sm = pupils[0], mojs[0]
+    has = sm >= 0
+    shared = has & several_pupils[np.where(has, sm, 0)]
+    conflicting = has & several_mojs[np.where(sp >= 0, sp, 0)]
+    link = np.select([~has, shared, conflicting], [1, 2, 3], 0).astype(np.int8)  # codes of MOJ_LINKS
+    counts = {k: int(c) for k, c in zip(MOJ_LINKS, np.bincount(link, minlength=len(MOJ_LINKS)))}
+    return link, counts
+
+
+def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: dict | None = None,
+                          others=()) -> pd.DataFrame:
     """Outcomes per spine pupil. Keys are hashed once into shared integer codes
-    (`keys.encode`); every group-by and join below is on those integers."""
+    (`keys.encode`); every group-by and join below is on those integers. `others`: further
+    tables with pupil_id and moj_uid (CIN, CLA) whose pairs decide the MoJUID linkage, with
+    those of the KS4, absence and exclusions extracts."""
     df = levels[["pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]].copy()
     p_lv, p_ks4, p_ab, p_exc = keys.encode(levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"],
                                          exclusions["pupil_id"])
@@ -38,6 +78,7 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     ks = _to_pupils(latest, p_lv)
     df["gcse_level2_em"] = ks["ks4_level2_em"].astype("boolean").array
     df["attainment8"] = ks["ks4_att8"].astype("Float64").array
+    # Several absence rows of a pupil (pupils who changed school) are summed: that is the rule.
     a = absence[["ab_sessions_unauthorised", "ab_sessions_possible"]].groupby(p_ab).sum(min_count=1)
     a = _to_pupils(a, p_lv)
     df["unauthorised_sessions"] = a["ab_sessions_unauthorised"].astype("Int64").array
@@ -61,7 +102,10 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
                       "rank": rank_cat[dcode], "date": offending["pnc_disposal_date"].to_numpy()}).groupby(m_off).agg(
         cautions=("caution", "sum"), convictions=("conviction", "sum"), rank=("rank", "max"), first=("date", "min"))
     o = o[o.index >= 0]  # rows with no moj_uid link to nobody
-    linked = df["moj_uid"].notna()
+    pair_tables = [t[["pupil_id", "moj_uid"]] for t in (*others, ks4, absence, exclusions) if "moj_uid" in t]
+    link, link_counts = moj_links(levels, pair_tables)
+    df["moj_link"] = pd.Categorical.from_codes(link, categories=list(MOJ_LINKS))
+    linked = pd.Series(link == 0, index=df.index)
     op = _to_pupils(o, m_lv)
     op.index = df.index
     df["cautions"] = op["cautions"].where(linked).fillna(0).where(linked).astype("Int64")
@@ -73,8 +117,13 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     worst = op["rank"].where(linked).fillna(0).where(linked)
     df["most_severe_disposal"] = pd.Categorical.from_codes(worst.fillna(-1).astype(int), categories=list(SEVERITY),
                                                            ordered=True)
-    df["first_cj_contact_date"] = op["first"].astype("datetime64[ms]")
+    df["first_cj_contact_date"] = op["first"].where(linked).astype("datetime64[ms]")
     if stats is not None:
+        stats["moj_link"] = link_counts
+        stats["pupils_with_several_absence_rows"] = int((np.bincount(p_ab[p_ab >= 0], minlength=n)[
+            p_lv[p_lv >= 0]] > 1).sum()) if n else 0
+        unlinked = m_lv[(m_lv >= 0) & ~linked.to_numpy()]
+        stats["pnc_rows_of_moj_uids_left_unlinked"] = int(keys.member(m_off, unlinked, keys.n_keys(m_lv, m_off)).sum())
         spine_moj = m_lv[m_lv >= 0]
         stats["pnc_rows_not_linked_to_spine"] = int((~keys.member(m_off, spine_moj, keys.n_keys(m_lv, m_off))).sum())
         stats["pupils_with_pnc_record"] = int(keys.member(m_lv, m_off, keys.n_keys(m_lv, m_off)).sum())
@@ -105,13 +154,17 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
              ins={"intervention_level": dg.AssetIn(metadata={"columns": [
                    "pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]}),
                "ks4_clean": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "academic_year_end", "ks4_level2_em", "ks4_att8"]}),
+                   "pupil_id", "moj_uid", "academic_year_end", "ks4_level2_em", "ks4_att8"]}),
                "absence_clean": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "ab_sessions_unauthorised", "ab_sessions_possible"]}),
-               "exclusions_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "exc_category", "exc_sessions"]}),
-               "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal", "pnc_disposal_date"]})})
+                   "pupil_id", "moj_uid", "ab_sessions_unauthorised", "ab_sessions_possible"]}),
+               "exclusions_clean": dg.AssetIn(metadata={"columns": [
+                   "pupil_id", "moj_uid", "exc_category", "exc_sessions"]}),
+               "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal", "pnc_disposal_date"]}),
+               "cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+               "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]})})
 def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, absence_clean: pd.DataFrame,
-                   exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame) -> Table:
+                   exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame, cin_clean: pd.DataFrame,
+                   cla_clean: pd.DataFrame) -> Table:
     """One row per spine pupil: the intervention level with the outcomes of research question 1.
     Education: GCSE-or-equivalent attainment (level 2 incl. English and maths; Attainment 8 from
     2015/16), unauthorised absence sessions in secondary school, sessions missed through
@@ -119,12 +172,24 @@ def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, ab
     cautions, convictions grouped none / one / two or more, the most severe disposal (none <
     caution < non-custodial < custodial) and the date of the first caution or conviction.
     Outcomes with no record are missing (KS4, absence) or zero (exclusions, offending for a
-    linked pupil); a pupil with no `moj_uid` has offending outcomes missing."""
+    linked pupil). Unauthorised absence and sessions possible are summed over a pupil's absence
+    rows: a pupil who changed school has a row per school, and summing them is the rule (the
+    metadata counts such pupils, `pupils_with_several_absence_rows`).
+
+    Offending is linked only where the MoJUID link is unambiguous (`moj_link`): the spine's
+    MoJUID, carried by no other pupil reference and the only MoJUID of this pupil across the
+    spine, CIN, CLA, KS4, absence and exclusion extracts. A pupil with no MoJUID, a MoJUID shared
+    with another pupil, or several MoJUIDs has offending outcomes missing (never another child's
+    cautions and convictions); the counts are in the metadata (`moj_link`)."""
     stats: dict = {}
-    df = derive_pupil_outcomes(intervention_level, ks4_clean, absence_clean, exclusions_clean, offending_clean, stats)
+    df = derive_pupil_outcomes(intervention_level, ks4_clean, absence_clean, exclusions_clean, offending_clean, stats,
+                               others=[cin_clean, cla_clean])
     return Table(df, {"pupils": len(df), "pnc_rows_not_linked_to_spine": stats["pnc_rows_not_linked_to_spine"],
                       "pupils_with_cj_contact": int(df["first_cj_contact_date"].notna().sum()),
-                      "pupils_with_pnc_record": stats["pupils_with_pnc_record"]})
+                      "pupils_with_pnc_record": stats["pupils_with_pnc_record"],
+                      "moj_link (pupils)": dg.MetadataValue.json(stats["moj_link"]),
+                      "pnc_rows_of_moj_uids_left_unlinked": stats["pnc_rows_of_moj_uids_left_unlinked"],
+                      "pupils_with_several_absence_rows": stats["pupils_with_several_absence_rows"]})
 
 
 @table_asset(ContactSequence, group=GROUP)

@@ -4,38 +4,105 @@ Every rule comes from the extract's `Field`s and `RowRule`s (`extracts.py`) and 
 columns; columns with few distinct values (codes, dates, years, counts) are typed once per
 distinct value (`arrowops.distinct`). Every row that cannot be cleaned is kept, as delivered,
 with every reason, in a quarantine table, so that raw rows = clean rows + quarantined rows.
+
+The same rule reads a value everywhere: after trimming spaces, tabs, CR/LF and surrounding quotes,
+an empty value or one of the missing tokens (`CleaningRules.missing_tokens`: NA, N/A, NULL, NaN,
+".", "-" by default, any case, as R, SPSS, Stata, SAS and SQL exports write them) is missing, in
+every column; identifiers are then upper-cased (`normalise_identifier`), in every extract and in
+the checks that read delivered references.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field as ConfigField
 
 from . import arrowops, codelists, years
 from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
-from .reading import PROBLEM, ROW, HeaderReport
+from .reading import PROBLEM, ROW, ExtractError, HeaderReport
+
+# ---------------------------------------------------------------------------------------------
+# How values are read: one configurable resource, used by every clean asset
+
+DEFAULT_MISSING_TOKENS = ("NA", "N/A", "NULL", "NaN", ".", "-")
+DEFAULT_MAX_QUARANTINED_SHARE = 0.05
+TRIM = " \t\r\n\"'"  # trimmed from both ends of every delivered value
+
+
+class CleaningRules(dg.ConfigurableResource):
+    """How delivered text is read, and how much of an extract may be quarantined before the run
+    stops. One resource (`cleaning_rules`), used by every clean asset and by the checks that read
+    delivered pupil references, so a value means the same everywhere."""
+
+    missing_tokens: list[str] = ConfigField(
+        default=list(DEFAULT_MISSING_TOKENS),
+        description="Texts that mean 'missing' in every column (compared after trimming spaces, tabs, CR/LF "
+                    "and quotes, in any case), besides the empty value: R writes NA, SPSS/Stata/SAS '.', SQL "
+                    "NULL, spreadsheets '-' or N/A. A value equal to one is missing, never a pupil reference, "
+                    "MoJUID, code or date.")
+    max_quarantined_share: float = ConfigField(
+        default=DEFAULT_MAX_QUARANTINED_SHARE,
+        description="Largest share (0-1) of an extract's rows, or of the rows failing any one column's rules, "
+                    "that may be quarantined: above it the clean table's blocking `quarantined_share` check "
+                    "fails and the run stops, naming the extract, column, share and most common reason (a "
+                    "whole extract quarantined by one systematic problem is not a result).")
+
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(self.missing_tokens)
+
+
+DEFAULT_RULES = CleaningRules()
 
 # ---------------------------------------------------------------------------------------------
 # Typing rules. Each returns (typed column, mask of rows that fail, reason).
 
-FLAG_TRUE = {"1", "true", "yes", "y", "t"}
-FLAG_FALSE = {"0", "false", "no", "n", "f"}
+FLAG_TRUE = {"1", "1.0", "true", "yes", "y", "t"}
+FLAG_FALSE = {"0", "0.0", "false", "no", "n", "f"}
 _YEAR = re.compile(r"^\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*$")
+_TIME = r"(?: \d{2}:\d{2}(?::\d{2})?)?"  # an optional time part (a datetime export), dropped
+DMY = r"^(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME + "$"
+ISO = r"^(\d{4})-(\d{2})-(\d{2})" + _TIME + "$"
+_WHOLE = r"^[+-]?\d+(?:\.0*)?$"  # 2, 2.0 and 2. are whole numbers; 2.5 and 2e0 are not
 
 
-def blank_to_na(s: pd.Series) -> pd.Series:
-    """Blanks and whitespace-only values are missing; other values lose surrounding whitespace."""
-    arr = pa.array(s.array) if not isinstance(s.array, pd.arrays.ArrowExtensionArray) else s.array._pa_array
-    trimmed = pc.utf8_trim(arr, characters=" \t\r\n\"'")
-    out = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    if out.type != pa.string():
-        out = out.cast(pa.string())
-    return pd.Series(pd.arrays.ArrowStringArray(out), index=s.index)  # string[pyarrow], no copy
+def _arrow(s: pd.Series) -> pa.Array | pa.ChunkedArray:
+    arr = arrowops.as_arrow(s)
+    return arr if arr is not None else pa.array(s.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+
+
+def _text_series(arr, index) -> pd.Series:
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)  # string[pyarrow], no copy
+
+
+def _read_values(s: pd.Series, missing_tokens, upper: bool) -> pd.Series:
+    trimmed = pc.utf8_trim(_arrow(s), characters=TRIM)
+    up = pc.utf8_upper(trimmed)
+    tokens = pa.array(sorted({"", *(t.strip(TRIM).upper() for t in missing_tokens)}), pa.string())
+    missing = pc.is_in(up, value_set=tokens.cast(up.type))
+    out = pc.if_else(missing, pa.scalar(None, up.type), up if upper else trimmed)
+    return _text_series(out, s.index)
+
+
+def blank_to_na(s: pd.Series, missing_tokens=DEFAULT_MISSING_TOKENS) -> pd.Series:
+    """Values trimmed of spaces, tabs, CR/LF and surrounding quotes; empty values and the missing
+    tokens (any case) become missing."""
+    return _read_values(s, missing_tokens, upper=False)
+
+
+def normalise_identifier(s: pd.Series, missing_tokens=DEFAULT_MISSING_TOKENS) -> pd.Series:
+    """A delivered identifier (MoJUID, *_PupilMatchingRefAnonymous) as every extract and check
+    compares it: trimmed, missing tokens missing, upper-cased (`ab12` in one extract and `AB12` in
+    another are one pupil)."""
+    return _read_values(s, missing_tokens, upper=True)
 
 
 def parse_academic_year(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -54,27 +121,41 @@ def parse_academic_year(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """dd/mm/yyyy or yyyy-mm-dd; anything else (or an impossible date such as 31/02) fails."""
-    dmy = s.str.match(r"^\d{1,2}/\d{1,2}/\d{4}$").fillna(False)
-    iso = s.str.match(r"^\d{4}-\d{2}-\d{2}$").fillna(False)
+    """dd/mm/yyyy (1- or 2-digit day and month) or yyyy-mm-dd, either optionally followed by a
+    time ` hh:mm` or ` hh:mm:ss` (dropped); anything else, or an impossible date such as 31/02,
+    fails."""
+    dmy = s.str.extract(DMY).astype("float64")
+    iso = s.str.extract(ISO).astype("float64")
+    ymd = pd.DataFrame({"year": dmy[2].fillna(iso[0]), "month": dmy[1].fillna(iso[1]), "day": dmy[0].fillna(iso[2])})
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    if dmy.any():
-        out[dmy] = pd.to_datetime(s[dmy].astype(str), format="%d/%m/%Y", errors="coerce")
-    if iso.any():
-        out[iso] = pd.to_datetime(s[iso].astype(str), format="%Y-%m-%d", errors="coerce")
+    form = ymd.notna().all(axis=1)
+    if form.any():
+        out[form] = pd.to_datetime(ymd[form], errors="coerce")
     bad = s.notna() & out.isna()
     return out.astype("datetime64[ms]"), bad
 
 
+def day_first_evidence(values: pd.Series, rows: np.ndarray) -> tuple[int, int]:
+    """Of distinct date texts `values` (each standing for `rows` rows): rows whose dd/mm/yyyy
+    second field is over 12 (only a day can be), and rows whose first field is (only a day can
+    be). Some of the first and none of the second: the column was written month-first."""
+    parts = values.str.extract(DMY)
+    first = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float)
+    second = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float)
+    return int(rows[second > 12].sum()), int(rows[first > 12].sum())
+
+
 def parse_int(s: pd.Series, lo: int, hi: int) -> tuple[pd.Series, pd.Series, pd.Series]:
-    num = pd.to_numeric(s.astype("object"), errors="coerce")
-    malformed = s.notna() & (num.isna() | (num != np.floor(num)))
+    whole = s.str.match(_WHOLE).fillna(False).astype(bool)
+    num = pd.to_numeric(s.where(whole).astype("object"), errors="coerce")
+    malformed = s.notna() & ~whole
     out_of_range = ~malformed & s.notna() & ((num < lo) | (num > hi))
     val = num.where(~(malformed | out_of_range)).astype("Int64")
     return val, malformed, out_of_range
 
 
 def parse_flag(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """1, 1.0, true, yes, y, t / 0, 0.0, false, no, n, f (any case)."""
     low = s.str.lower()
     t, f = low.isin(FLAG_TRUE), low.isin(FLAG_FALSE)
     out = pd.Series(pd.NA, index=s.index, dtype="boolean")
@@ -84,11 +165,18 @@ def parse_flag(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_code(s: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
+    """Codes compared upper-cased; known junk values (code-alias data) read as their code, or as
+    missing when the alias has no code (NPD's CLA_REC -10: no end)."""
     codes = codelists.codes(code_list)
     up = s.str.upper()
     aliases = codelists.aliases(code_list)
     if aliases:
-        up = up.replace(aliases)
+        to_code = {a.upper(): c for a, c in aliases.items() if c}
+        to_missing = [a.upper() for a, c in aliases.items() if not c]
+        if to_code:
+            up = up.replace(to_code)
+        if to_missing:
+            up = up.mask(up.isin(to_missing).fillna(False))
     bad = up.notna() & ~up.isin(codes).fillna(False)
     return pd.Series(pd.Categorical(up.where(~bad).astype("object"), categories=codes), index=s.index), bad
 
@@ -110,6 +198,8 @@ class Cleaned:
     quarantine: pd.DataFrame
     reasons: dict[str, int]      # "column: reason" -> rows
     header: HeaderReport | None = None
+    rows_by_column: dict[str, int] = field(default_factory=dict)  # column -> rows failing any of its rules
+    normalised: dict[str, int] = field(default_factory=dict)      # identifier -> rows changed by normalising
 
 
 def _type_column(s: pd.Series, f: Field) -> tuple[pd.Series | pd.DataFrame, dict[str, pd.Series]]:
@@ -152,26 +242,42 @@ def text_pattern(f: Field) -> str | None:
     return LA_CODE_PATTERN if f.kind == "la" else f.pattern
 
 
-def _typed_by_distinct(col: pd.Series, f: Field):
+def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np.ndarray | None):
     """Type a column once per distinct delivered value (few for codes, dates, years, counts), then
-    take the result back to every row: exactly the values and failures of typing row by row."""
+    take the result back to every row: exactly the values and failures of typing row by row. A
+    date column whose dd/mm/yyyy values only make sense month-first stops here (`ExtractError`)."""
     codes, values = arrowops.distinct(col)
-    val, fails = _type_column(blank_to_na(values.astype(pd.StringDtype("pyarrow"))), f)
+    text = blank_to_na(values.astype(pd.StringDtype("pyarrow")), tokens)
+    if f.kind == "date":
+        rows = np.bincount(codes if readable is None else codes[readable], minlength=len(values))
+        second_over_12, first_over_12 = day_first_evidence(text, rows)
+        if second_over_12 and not first_over_12:
+            raise ExtractError(
+                f"{file}, column {f.delivered}: {second_over_12} dates have a second field over 12 and none a "
+                "first field over 12: the file looks re-saved month-first (mm/dd/yyyy); re-export it day-first "
+                "(dd/mm/yyyy)")
+    val, fails = _type_column(text, f)
     return (arrowops.expand(val, codes, col.index),
             {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()})
 
 
-def clean_table(raw: pd.DataFrame, extract: Extract) -> Cleaned:
+def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None = None) -> Cleaned:
     """Type every column of `raw` (text as delivered) by the extract's fields; quarantine the rows
     that fail any field rule, row rule, date rule or the extract's years, with every reason."""
+    tokens = (rules or DEFAULT_RULES).tokens()
+    unreadable = raw[PROBLEM].notna().to_numpy(dtype=bool)
+    readable = ~unreadable if unreadable.any() else None
     out: dict[str, pd.Series] = {ROW: raw[ROW]}
     fails: dict[str, pd.Series | np.ndarray] = {}
+    normalised: dict[str, int] = {}
     date_cols = []
     for f in extract.fields:
         if f.kind == "id":  # (nearly) one value per row: typed row by row
-            val, col_fails = _type_column(blank_to_na(raw[f.delivered]), f)
+            val = normalise_identifier(raw[f.delivered], tokens)
+            normalised[f.name] = _changed(raw[f.delivered], val, readable)
+            _, col_fails = _type_column(val, f)
         else:
-            val, col_fails = _typed_by_distinct(raw[f.delivered], f)
+            val, col_fails = _typed_by_distinct(raw[f.delivered], f, tokens, extract.file, readable)
         fails.update(col_fails)
         if f.kind == "year":
             out.update({k: val[k] for k in val.columns})
@@ -192,14 +298,9 @@ def clean_table(raw: pd.DataFrame, extract: Extract) -> Cleaned:
         if ceiling is not None:
             fails[f"{name}: after the end of its collection year"] = (d.notna() & ceiling.notna()
                                                                       & (d > ceiling)).fillna(False)
-    for f in extract.fields:
-        if f.unique:  # a later row with the same value (the first is kept)
-            fails[f"{f.name}: already on an earlier row (the first is kept)"] = (
-                clean[f.name].notna().to_numpy(dtype=bool) & arrowops.duplicated(clean, [f.name]))
     for rule in extract.row_rules:
         fails[rule.reason] = rule.breaks(clean)
     # A line that could not be read as a row fails for that reason alone, not for every rule.
-    unreadable = raw[PROBLEM].notna().to_numpy(dtype=bool)
     fails = {k: pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) & ~unreadable
              for k, v in fails.items()}
     for problem in raw[PROBLEM].dropna().unique():
@@ -208,9 +309,53 @@ def clean_table(raw: pd.DataFrame, extract: Extract) -> Cleaned:
     # with no identifier at all may be different children who look alike, so they are never
     # called duplicates.
     ids = [k for k in ("pupil_id", "moj_uid") if k in clean]
-    identified = clean[ids].notna().any(axis=1) if ids else True
+    identified = clean[ids].notna().any(axis=1).to_numpy(dtype=bool) if ids else True
     fails["row: exact duplicate of an earlier row"] = _exact_duplicates(raw, extract) & identified
-    return split(raw, clean, fails)
+    # A unique field (the spine's pupil reference): of the rows that pass every other rule, the
+    # first is kept and later ones are quarantined, so a pupil whose first row is bad keeps a
+    # good later one.
+    for f in extract.fields:
+        if f.unique:
+            fails[f"{f.name}: already on an earlier clean row (the first clean row is kept)"] = _later_repeats(
+                clean[f.name], ~_any(fails, len(raw)))
+    pupil = clean["pupil_id"].where(~unreadable) if "pupil_id" in clean else None
+    return split(raw, clean, fails, pupil=pupil, normalised=normalised)
+
+
+def _any(fails: dict[str, np.ndarray], n: int) -> np.ndarray:
+    bad = np.zeros(n, dtype=bool)
+    for m in fails.values():
+        bad |= m
+    return bad
+
+
+def _later_repeats(values: pd.Series, among: np.ndarray) -> np.ndarray:
+    """Rows of `among` whose (present) value is on an earlier row of `among`. Usually every value
+    is distinct, which one exact distinct count proves (`arrowops.occurs_once`)."""
+    keep = among & values.notna().to_numpy(dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    if not keep.any():
+        return out
+    rows = None if keep.all() else np.flatnonzero(keep)
+    sub = values if rows is None else values.iloc[rows]
+    if arrowops.occurs_once(sub).all():
+        return out
+    dup = arrowops.duplicated(sub.to_frame(name="v"), ["v"])
+    if rows is None:
+        return dup
+    out[rows] = dup
+    return out
+
+
+def _changed(delivered: pd.Series, normalised: pd.Series, readable: np.ndarray | None) -> int:
+    """Rows whose identifier is present and differs from its delivered text (spaces, quotes or
+    case): references that link only because they are normalised."""
+    a, b = _arrow(delivered), _arrow(normalised)
+    if a.type != b.type:
+        a = a.cast(b.type)
+    diff = pc.fill_null(pc.not_equal(a, b), False)
+    diff = np.asarray(diff.to_numpy(zero_copy_only=False), dtype=bool)
+    return int((diff if readable is None else diff & readable).sum())
 
 
 def _exact_duplicates(raw: pd.DataFrame, extract: Extract) -> np.ndarray:
@@ -231,16 +376,29 @@ def _as_delivered(rows: pd.DataFrame) -> pd.DataFrame:
                           for c in cats})
 
 
-def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series]) -> Cleaned:
+def reason_column(reason: str) -> str:
+    """The column a reason is about ("row" for whole-row rules and unreadable lines)."""
+    return reason.split(":", 1)[0]
+
+
+def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series], pupil: pd.Series | None = None,
+          normalised: dict[str, int] | None = None) -> Cleaned:
+    """Clean rows and quarantined rows (as delivered, with every reason and the normalised
+    `pupil_id`: missing when the row has none or its line could not be read)."""
     masks = {k: (np.asarray(v, dtype=bool) if isinstance(v, np.ndarray) and v.dtype == bool
                  else pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)) for k, v in fails.items()}
-    any_bad = np.zeros(len(raw), dtype=bool)
-    for m in masks.values():
-        any_bad |= m
+    any_bad = _any(masks, len(raw))
+    normalised = normalised or {}
     if not any_bad.any():  # nothing to quarantine: no copy of the clean table
-        return Cleaned(clean, _as_delivered(raw.iloc[:0]).assign(
-            reasons=pd.Series([], dtype=pd.StringDtype("pyarrow"))).reset_index(drop=True), {})
+        empty = _as_delivered(raw.iloc[:0]).assign(
+            reasons=pd.Series([], dtype=pd.StringDtype("pyarrow")),
+            pupil_id=pd.Series([], dtype=pd.StringDtype("pyarrow"))).reset_index(drop=True)
+        return Cleaned(clean, empty, {}, normalised=normalised)
     reasons = {k: int(m.sum()) for k, m in masks.items() if m.any()}
+    by_column: dict[str, np.ndarray] = {}
+    for k in reasons:
+        col = reason_column(k)
+        by_column[col] = by_column[col] | masks[k] if col in by_column else masks[k].copy()
     bad_idx = np.flatnonzero(any_bad)
     text = pd.Series([""] * len(bad_idx), dtype=object)
     for k, m in masks.items():
@@ -249,4 +407,8 @@ def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series]) -
             text[hit] = text[hit] + np.where(text[hit] == "", "", "; ") + k
     quarantine = _as_delivered(raw.iloc[bad_idx].reset_index(drop=True)).copy()
     quarantine["reasons"] = pd.array(text.to_numpy(), dtype=pd.StringDtype("pyarrow"))
-    return Cleaned(clean.loc[~any_bad].reset_index(drop=True), quarantine, reasons)
+    quarantine["pupil_id"] = (pd.Series(pupil.iloc[bad_idx].array, dtype=pd.StringDtype("pyarrow"))
+                              if pupil is not None else pd.Series(pd.NA, index=quarantine.index,
+                                                                  dtype=pd.StringDtype("pyarrow")))
+    return Cleaned(clean.loc[~any_bad].reset_index(drop=True), quarantine, reasons,
+                   rows_by_column={k: int(m.sum()) for k, m in by_column.items()}, normalised=normalised)

@@ -108,6 +108,10 @@ class QuarantineRows(pa.DataFrameModel):
 
     source_row: Series[int] = pa.Field(ge=1, unique=True, description="Row number in the delivered file")
     reasons: Text = pa.Field(description="'column: problem' for every failed rule, separated by '; '")
+    pupil_id: Text = pa.Field(nullable=True, description=(
+        "The row's pupil reference, normalised as in the clean table (trimmed, missing tokens missing, upper-cased); "
+        "missing when the row has none, its extract has no pupil reference, or its line could not be read as a "
+        "row (wrong number of fields, not UTF-8). Membership of CLA and CIN in intervention_level counts these."))
 
 
 class CodeLookup(pa.DataFrameModel):
@@ -169,8 +173,13 @@ class ClaPupilSummary(_Derived):
 
     pupil_id: Text = pa.Field(unique_values=True, description="A pupil with at least one CLA episode ← cla_episodes.pupil_id")
     first_care_date: Date = pa.Field(description="Earliest episode start of the pupil ← cla_episodes.episode_start")
-    last_care_date: Date = pa.Field(description="Latest episode end of the pupil; an episode with no ceased date counts as ending on 31 March of the last year that delivered it ← cla_episodes.episode_end")
-    in_care_at_end_of_data: Flag = pa.Field(description="Any episode of the pupil has no ceased date delivered ← cla_episodes.censored")
+    last_care_date: Date = pa.Field(description=(
+        "Latest episode end of the pupil; an episode with no ceased date delivered ends at 31 March of the last "
+        "collection year it was delivered in (censored, as in cla_episodes) ← cla_episodes.episode_end"))
+    in_care_at_end_of_data: Flag = pa.Field(description=(
+        "The pupil's latest episode (by start) has no ceased date and was delivered in the extract's last collection "
+        "year (the latest academic_year_end of cla_clean); an open episode of an earlier year, whose end was never "
+        "delivered, does not count ← cla_episodes.censored, cla_episodes.last_year, cla_episodes.episode_start"))
     episodes: Int = pa.Field(ge=1, description="Number of the pupil's episodes ← cla_episodes.episode_start")
     days_in_care: Int = pa.Field(ge=0, description="Days in care: the union of the pupil's episode intervals, overlapping or repeated records counted once (a lower bound with the one-row-per-year release) ← cla_episodes.episode_start, cla_episodes.episode_end")
     academic_years_in_care: Int = pa.Field(ge=1, description="Number of distinct collection years with a CLA row for the pupil ← cla_clean.academic_year_end")
@@ -219,7 +228,10 @@ class CinPupilSummary(_Derived):
 
 class CppFlags(_Derived):
     pupil_id: Text = pa.Field(unique_values=True, description="A pupil with at least one CIN row ← cin_clean.pupil_id")
-    cpp_method_a: Flag = pa.Field(description="Method a: a category of abuse (current, initial or latest, coalesced per row) is recorded in any year ← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse")
+    cpp_method_a: Flag = pa.Field(description=(
+        "Method a: a category of abuse is recorded in any year (current and initial category, and with config "
+        "cpp_method_a = all_three, the default, the latest category too; coalesced per row) "
+        "← cin_clean.cin_category_of_abuse, cin_clean.cin_initial_category_of_abuse, cin_clean.cin_latest_category_of_abuse"))
     previous_cpp_total: Int = pa.Field(ge=0, description="Number of previous child protection plans summed over the pupil's rows (blank counts as 0) ← cin_clean.cin_number_of_previous_cpp")
     cpp_method_b: Flag = pa.Field(description="Method b: previous_cpp_total is 1 or more ← previous_cpp_total")
     cpp: Flag = pa.Field(description="On a child protection plan by method a or method b ← cpp_method_a, cpp_method_b")
@@ -241,14 +253,20 @@ class InterventionLevel(_Derived):
     moj_uid: Text = pa.Field(nullable=True, description="The pupil's MoJ person identifier from the spine ← spine_clean.moj_uid")
     level: Code = pa.Field(isin=list(LEVELS), description=(
         "Highest social-care level reached, ordered none < referral_only < child_in_need < child_protection_plan "
-        "< looked_after: looked after if the pupil has a CLA record; else on a plan if cpp; else in need if "
-        "years_in_need > 0; else referral only if in the CIN extract; else none "
-        "← cla_pupil_summary.pupil_id, cpp_flags.cpp, cin_pupil_summary.years_in_need, cin_pupil_summary.pupil_id"))
-    in_cin_data: Flag = pa.Field(description="The pupil has a CIN record ← cin_pupil_summary.pupil_id")
-    in_cla_data: Flag = pa.Field(description="The pupil has a CLA record ← cla_pupil_summary.pupil_id")
+        "< looked_after: looked after if the pupil has any delivered CLA row with a usable pupil reference (clean or "
+        "quarantined); else on a plan if cpp; else in need if years_in_need > 0; else referral only if the pupil has "
+        "any usable CIN row (clean or quarantined); else none "
+        "← cla_pupil_summary.pupil_id, cla_quarantine.pupil_id, cpp_flags.cpp, cin_pupil_summary.years_in_need, "
+        "cin_pupil_summary.pupil_id, cin_quarantine.pupil_id"))
+    in_cin_data: Flag = pa.Field(description=(
+        "The pupil has a CIN row with a usable pupil reference, clean or quarantined "
+        "← cin_pupil_summary.pupil_id, cin_quarantine.pupil_id"))
+    in_cla_data: Flag = pa.Field(description=(
+        "The pupil has a CLA row with a usable pupil reference, clean or quarantined; a looked-after pupil whose every "
+        "CLA row is quarantined has the CLA columns missing ← cla_pupil_summary.pupil_id, cla_quarantine.pupil_id"))
     ks4_year: Text = pa.Field(description="The pupil's KS4 cohort (academic year of the KS4 exams) ← spine_clean.academic_year")
     la: Text = pa.Field(nullable=True, description="The pupil's LA at KS4 ← spine_clean.ks4_la")
-    sex: Text = pa.Field(nullable=True, description="The pupil's sex (M/F) ← spine_clean.ks4_gender")
+    sex: Text = pa.Field(nullable=True, isin=codelists.codes("sex"), description="The pupil's sex (M/F) ← spine_clean.ks4_gender")
     fsm: Flag = pa.Field(nullable=True, description="Eligible for free school meals in the last 6 years ← spine_clean.ks4_fsm_ever6")
     years_in_need: Int = pa.Field(nullable=True, description="Years in need on 31 March (missing = no CIN record) ← cin_pupil_summary.years_in_need")
     referral_only: Flag = pa.Field(nullable=True, description="In CIN but never in need on 31 March (missing = no CIN record) ← cin_pupil_summary.referral_only")
@@ -271,6 +289,7 @@ class InterventionLevel(_Derived):
 # Outcomes
 
 CONVICTION_GROUPS = ("none", "one", "two_or_more")
+MOJ_LINKS = ("linked", "no_moj_uid", "shared_moj_uid", "conflicting_moj_uids")
 SEVERITY = ("none", *codelists.group_names("pnc_disposal"))  # ordered: no disposal < caution < ...
 
 
@@ -296,8 +315,16 @@ class PupilOutcomes(_Derived):
         "Sessions missed through fixed-period exclusions, summed (0 with no exclusion row) ← exclusions_clean.exc_sessions, "
         "exclusions_clean.exc_category"))
     permanent_exclusion: Flag = pa.Field(description="Ever permanently excluded (a PERM exclusion row) ← exclusions_clean.exc_category, exclusions_clean.pupil_id")
-    cautions: Int = pa.Field(nullable=True, ge=0, description="Number of cautions (PNC disposals in the caution group), linked on MoJUID (missing = not linked to MoJ data) ← offending_clean.pnc_disposal, offending_clean.moj_uid, intervention_level.moj_uid")
-    convictions: Int = pa.Field(nullable=True, ge=0, description="Number of convictions (non-custodial or custodial disposals), linked on MoJUID (missing = not linked) ← offending_clean.pnc_disposal, offending_clean.moj_uid, intervention_level.moj_uid")
+    moj_link: Code = pa.Field(isin=list(MOJ_LINKS), description=(
+        "Whether offending (PNC) records are linked to the pupil: linked (the spine's MoJUID, carried by no other "
+        "pupil and the only MoJUID of this pupil in any extract); no_moj_uid (the spine row has none); "
+        "shared_moj_uid (another pupil reference carries the same MoJUID in the spine, CIN, CLA, KS4, absence or "
+        "exclusions: whose records they are cannot be told); conflicting_moj_uids (this pupil carries different "
+        "MoJUIDs across those extracts). Offending outcomes are missing unless linked "
+        "← intervention_level.moj_uid, cin_clean.moj_uid, cla_clean.moj_uid, ks4_clean.moj_uid, "
+        "absence_clean.moj_uid, exclusions_clean.moj_uid"))
+    cautions: Int = pa.Field(nullable=True, ge=0, description="Number of cautions (PNC disposals in the caution group), linked on MoJUID (missing unless moj_link is linked) ← offending_clean.pnc_disposal, offending_clean.moj_uid, intervention_level.moj_uid, moj_link")
+    convictions: Int = pa.Field(nullable=True, ge=0, description="Number of convictions (non-custodial or custodial disposals), linked on MoJUID (missing unless moj_link is linked) ← offending_clean.pnc_disposal, offending_clean.moj_uid, intervention_level.moj_uid, moj_link")
     conviction_group: Code = pa.Field(nullable=True, isin=list(CONVICTION_GROUPS), description=(
         "Convictions grouped none < one < two_or_more (missing = not linked) ← convictions"))
     most_severe_disposal: Code = pa.Field(nullable=True, isin=list(SEVERITY), description=(

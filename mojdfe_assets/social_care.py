@@ -8,13 +8,19 @@ pupil reference, and pupils missing from the spine, are counted and reported, ne
 silently. Aggregations are vectorised (sort + cumulative/groupby built-ins), no per-pupil Python.
 """
 
+from typing import Literal
+
 import dagster as dg
 import numpy as np
 import pandas as pd
+from pydantic import Field as ConfigField
 
 from . import codelists, keys, years
+from . import extracts as X
 from .codelists import INTERVENTION_LEVELS as LEVELS
 from .extracts import WEAK_CIN_COVERAGE_LAST_YEAR
+from .reading import PROBLEM
+from .rules import CleaningRules, normalise_identifier
 from .schemas import (
     LEGAL_GROUPS,
     PLACEMENT_FAMILIES,
@@ -89,12 +95,18 @@ def interval_union_days(pupil: pd.Series, start: pd.Series, end: pd.Series) -> p
 def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
     ep = episodes.sort_values(["pupil_id", "episode_start"], kind="stable")
     g = ep.groupby("pupil_id", sort=True)
+    # In care at the end of the data: the pupil's latest episode (by start) has no ceased date and
+    # was delivered in the extract's last collection year. (An open episode of an earlier year
+    # whose end was never delivered, as the one-row-per-year release leaves many, does not count.)
+    last_year_of_data = cla["academic_year_end"].max() if len(cla) else None
+    latest = ep.drop_duplicates("pupil_id", keep="last").set_index("pupil_id")
+    open_at_end = latest["censored"].fillna(False).astype(bool) & (latest["last_year"] == last_year_of_data).fillna(False)
     out = pd.DataFrame({
         "first_care_date": g["episode_start"].min(),
         "last_care_date": g["episode_end"].max(),
-        "in_care_at_end_of_data": g["censored"].any().astype("boolean"),
         "episodes": g.size().astype("Int64"),
     })
+    out.insert(2, "in_care_at_end_of_data", open_at_end.reindex(out.index).astype("boolean"))
     out["days_in_care"] = interval_union_days(ep["pupil_id"], ep["episode_start"], ep["episode_end"]).astype("Int64")
     years = cla[cla["pupil_id"].notna()].groupby("pupil_id")["academic_year_end"].nunique()
     out["academic_years_in_care"] = years.reindex(out.index).astype("Int64")
@@ -161,18 +173,29 @@ def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
     return _with_pupil_ids(out, pupils)
 
 
-def derive_cpp_flags(cin: pd.DataFrame) -> pd.DataFrame:
-    """Method a: any category of abuse (current, initial or latest, coalesced) in any year.
-    Method b: previous child protection plans summed over the pupil's years >= 1."""
+CPP_METHOD_A = ("all_three", "guide")
+
+
+def derive_cpp_flags(cin: pd.DataFrame, cpp_method_a: str = "all_three", stats: dict | None = None) -> pd.DataFrame:
+    """Method a: any category of abuse in any year: the category of abuse, initial and latest
+    categories coalesced (`cpp_method_a="all_three"`), or the first two only, as the guide names
+    them (`"guide"`). Method b: previous child protection plans summed over the pupil's years >= 1.
+    `stats` gets the pupils who are CPP only through the latest category."""
+    if cpp_method_a not in CPP_METHOD_A:
+        raise ValueError(f"cpp_method_a must be one of {', '.join(CPP_METHOD_A)}, not {cpp_method_a!r}")
     df, pupils = _by_pupil(cin)
     key = df["_key"]
-    cat = df["cin_category_of_abuse"].astype("object")
-    for col in ("cin_initial_category_of_abuse", "cin_latest_category_of_abuse"):
-        cat = cat.fillna(df[col].astype("object"))
-    g_a = cat.notna().groupby(key, sort=True)
-    out = pd.DataFrame({"cpp_method_a": g_a.any()})
+    guide = df["cin_category_of_abuse"].astype("object").fillna(df["cin_initial_category_of_abuse"].astype("object"))
+    every = guide.fillna(df["cin_latest_category_of_abuse"].astype("object"))
+    cat = every if cpp_method_a == "all_three" else guide
+    out = pd.DataFrame({"cpp_method_a": cat.notna().groupby(key, sort=True).any()})
     out["previous_cpp_total"] = df["cin_number_of_previous_cpp"].groupby(key, sort=True).sum().astype("Int64")
     out["cpp_method_b"] = out["previous_cpp_total"] >= 1
+    if stats is not None:
+        by_guide = guide.notna().groupby(key, sort=True).any()
+        by_every = every.notna().groupby(key, sort=True).any()
+        stats["cpp_only_through_latest_category"] = int(
+            (by_every & ~by_guide & ~out["cpp_method_b"].fillna(False).astype(bool)).sum())
     a, b = out["cpp_method_a"].astype(bool), out["cpp_method_b"].astype(bool)
     out["cpp"] = a | b
     out["method_agreement"] = pd.Categorical(np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
@@ -206,30 +229,45 @@ def _attach(df: pd.DataFrame, table: pd.DataFrame, rows: np.ndarray, columns: li
         df[c] = pd.Series(pd.api.extensions.take(table[c]._values, take, allow_fill=True), index=df.index)
 
 
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame({"pupil_id": pd.Series([], dtype=pd.StringDtype("pyarrow"))})
+
+
 def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
-                        cin: pd.DataFrame, cla: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+                        cin: pd.DataFrame, cla: pd.DataFrame, cin_q: pd.DataFrame | None = None,
+                        cla_q: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """The level per spine pupil and the linkage report.
     Every id column is hashed once into shared integer codes (`keys.encode`); joins and set
-    logic are then integer array work, never Python sets or repeated string hashing."""
+    logic are then integer array work, never Python sets or repeated string hashing.
+
+    Membership of CLA (looked after) and of CIN (at least referral only) is every delivered row
+    with a usable pupil reference: the clean rows (through the summaries) and the quarantined
+    ones (`*_quarantine.pupil_id`); the details (CPP, in need, days in care) only from clean rows."""
+    cin_q = _no_rows() if cin_q is None else cin_q
+    cla_q = _no_rows() if cla_q is None else cla_q
     base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
         columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"})
-    sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows = keys.encode(
-        spine["pupil_id"], cin_sum["pupil_id"], cpp["pupil_id"], cla_sum["pupil_id"], cin["pupil_id"], cla["pupil_id"])
-    n = keys.n_keys(sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows)
+    base["sex"] = pd.array(base["sex"].astype("object").to_numpy(), dtype=pd.StringDtype("pyarrow"))
+    sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows, c_cin_q, c_cla_q = keys.encode(
+        spine["pupil_id"], cin_sum["pupil_id"], cpp["pupil_id"], cla_sum["pupil_id"], cin["pupil_id"], cla["pupil_id"],
+        cin_q["pupil_id"], cla_q["pupil_id"])
+    n = keys.n_keys(sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows, c_cin_q, c_cla_q)
     df = base.copy()
     _attach(df, cin_sum, keys.positions(c_sum, sp, n),
             ["years_in_need", "referral_only", "first_cin_year", "latest_cin_year"])
     _attach(df, cpp, keys.positions(c_cpp, sp, n), ["cpp", "cpp_method_a", "cpp_method_b"])
     _attach(df, cla_sum, keys.positions(c_cla, sp, n),
             ["days_in_care", "episodes", "first_care_date", "academic_years_in_care"])
-    in_cin = df["years_in_need"].notna()
-    in_cla = df["episodes"].notna()
+    cla_q_only = keys.member(sp, c_cla_q[c_cla_q >= 0], n) & df["episodes"].isna().to_numpy(dtype=bool)
+    cin_q_only = keys.member(sp, c_cin_q[c_cin_q >= 0], n) & df["years_in_need"].isna().to_numpy(dtype=bool)
+    in_cin = df["years_in_need"].notna().to_numpy(dtype=bool) | cin_q_only
+    in_cla = df["episodes"].notna().to_numpy(dtype=bool) | cla_q_only
     cpp_flag = df["cpp"].fillna(False).astype(bool)
     cin_flag = df["years_in_need"].fillna(0) > 0
     level = np.select([in_cla, cpp_flag, cin_flag, in_cin], [LEVELS[4], LEVELS[3], LEVELS[2], LEVELS[1]], LEVELS[0])
     df.insert(2, "level", pd.Categorical(level, categories=list(LEVELS), ordered=True))
-    df.insert(3, "in_cin_data", in_cin.astype("boolean"))
-    df.insert(4, "in_cla_data", in_cla.astype("boolean"))
+    df.insert(3, "in_cin_data", pd.array(in_cin, dtype="boolean"))
+    df.insert(4, "in_cla_data", pd.array(in_cla, dtype="boolean"))
     s_moj, moj_cin, moj_cla = keys.encode(spine["moj_uid"], cin["moj_uid"], cla["moj_uid"])
     n_moj = keys.n_keys(s_moj, moj_cin, moj_cla)
     spine_has_moj = s_moj[s_moj >= 0]
@@ -250,6 +288,9 @@ def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.Data
             "rows_linkable_by_moj_uid_only": int(moj_links.sum()),
             "spine_pupils_moj_uid_would_add": int((~keys.member(would_add, linked_moj, n_moj)).sum()),
         }
+    report["pupils_at_level_only_from_quarantined_rows"] = {
+        "cla (looked_after)": int(cla_q_only.sum()),
+        "cin (referral_only)": int((cin_q_only & ~in_cla & (level == LEVELS[1])).sum())}
     return df, report
 
 
@@ -283,12 +324,17 @@ def cla_episodes(cla_clean: pd.DataFrame) -> Table:
                        "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0})
 
 
-CLA_SUMMARY_DOC = """One row per looked-after pupil: first and last date of care (min commenced, max ceased),
-total days in care counting overlapping or repeated records once (an interval union, not a
-sum), number of academic years with a CLA record, placement families ever had with days in
-each (foster, kinship/connected, residential, placed with parents, adoption, independent
-living, other), number of placement changes between consecutive episodes, legal statuses ever
-held (e.g. ever on a care order) and the category of need of the first episode.
+CLA_SUMMARY_DOC = """One row per looked-after pupil with a clean CLA row: first and last date of care (earliest
+episode start; latest episode end, where an episode still open, with no ceased date delivered,
+ends at 31 March of the last collection year it was delivered in: the same censoring as
+`cla_episodes`), whether the pupil is in care at the end of the data (their latest episode has
+no ceased date and was delivered in the extract's last collection year), total days in care
+counting overlapping or repeated records once (an interval union, not a sum), number of academic
+years with a CLA record, placement families ever had with days in each (foster,
+kinship/connected, residential, placed with parents, adoption, independent living, other),
+number of placement changes between consecutive episodes, legal statuses ever held (e.g. ever on
+a care order) and the category of need of the first episode. A pupil whose every CLA row is
+quarantined is not here but is still looked after in `intervention_level`.
 
 """ + ONE_PER_YEAR
 
@@ -340,24 +386,42 @@ def cin_summaries(cin_clean: pd.DataFrame) -> dict[str, Table]:
             "cin_referral_agreement": Table(agreement, counts)}
 
 
+CPP_DOC = (
+    "Child protection plan flags per pupil in the CIN extract (clean rows), by the guide's two methods. "
+    "Method a: the category-of-abuse items coalesced per record; any value in any year = CPP. The guide names "
+    "two items (CIN_CategoryOfAbuse, and the initial category, cin_abuse_cat_first); by default "
+    "(`cpp_method_a: all_three`, run config of this asset) the latest category (CIN_LatestCategoryOfAbuse) is "
+    "coalesced too, because a latest category exists only for a child on a plan, and from 2012/13 it is the only "
+    "category filled for plans whose initial category was left blank; `cpp_method_a: guide` uses the two items "
+    "alone. The metadata counts the pupils who are CPP only through the latest category "
+    "(`cpp_only_through_latest_category`), whatever the setting. Method b: number of previous child protection "
+    "plans summed over the pupil's years; 1 or more = CPP. `cpp` is either. Method b alone misses a child whose "
+    "only plan is their first (no previous plans); method a misses plans whose categories were not recorded.")
+
+
+class CppConfig(dg.Config):
+    cpp_method_a: Literal["all_three", "guide"] = ConfigField(
+        default="all_three",
+        description="Which category-of-abuse items method a coalesces: 'all_three' (category of abuse, initial "
+                    "and latest category; default: a latest category is recorded only for a child on a plan, "
+                    "and is the only one filled for plans whose initial category was left blank in 2012/13 and "
+                    "later) or 'guide' (the two items the field guide names: category of abuse and initial category).")
+
+
 @table_multi_asset({
-    "cpp_flags": Out(CppFlags, (
-        "Child protection plan flags per pupil in the CIN extract, by the guide's two methods. "
-        "Method a: the category-of-abuse items (current, initial, latest) coalesced per record; any "
-        "value in any year = CPP. Method b: number of previous child protection plans summed over the "
-        "pupil's years; 1 or more = CPP. `cpp` is either. Method b alone misses a child whose only "
-        "plan is their first (no previous plans); method a misses plans whose categories were not "
-        "recorded.")),
+    "cpp_flags": Out(CppFlags, CPP_DOC),
     "cpp_discrepancy": Out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither.")},
     group=GROUP,
     ins={"cin_clean": dg.AssetIn(metadata={"columns": [
         "pupil_id", "academic_year_end", "cin_category_of_abuse", "cin_initial_category_of_abuse",
         "cin_latest_category_of_abuse", "cin_number_of_previous_cpp"]})})
-def cpp_assets(cin_clean: pd.DataFrame) -> dict[str, Table]:
-    flags = derive_cpp_flags(cin_clean)
+def cpp_assets(config: CppConfig, cin_clean: pd.DataFrame) -> dict[str, Table]:
+    stats: dict = {}
+    flags = derive_cpp_flags(cin_clean, config.cpp_method_a, stats)
     disc = tally(flags["method_agreement"], ["both", "a_only", "b_only", "neither"], "cpp_method_agreement")
     counts = dict(zip(disc["category"], disc["pupils"].astype(int).tolist()))
-    return {"cpp_flags": Table(flags, {**counts, "cpp_pupils": int(flags["cpp"].sum())}),
+    return {"cpp_flags": Table(flags, {**counts, "cpp_pupils": int(flags["cpp"].sum()),
+                                       "cpp_method_a_items": config.cpp_method_a, **stats}),
             "cpp_discrepancy": Table(disc, counts)}
 
 
@@ -369,15 +433,30 @@ def _memberships(t: dict[str, pd.DataFrame]) -> dict:
 
 def _membership_arrays(t: dict[str, pd.DataFrame]) -> dict:
     levels = t["intervention_level"]
-    sp, c_sum, c_cpp, c_cla = keys.encode(levels["pupil_id"], t["cin_pupil_summary"]["pupil_id"],
-                                          t["cpp_flags"]["pupil_id"], t["cla_pupil_summary"]["pupil_id"])
-    n = keys.n_keys(sp, c_sum, c_cpp, c_cla)
+    sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q = keys.encode(
+        levels["pupil_id"], t["cin_pupil_summary"]["pupil_id"], t["cpp_flags"]["pupil_id"],
+        t["cla_pupil_summary"]["pupil_id"], t["cin_quarantine"]["pupil_id"], t["cla_quarantine"]["pupil_id"])
+    n = keys.n_keys(sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q)
     cpp_true = t["cpp_flags"]["cpp"].fillna(False).to_numpy(dtype=bool)
     need = (t["cin_pupil_summary"]["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
     first = keys.positions(sp, sp, n) == np.arange(len(sp))  # first row of each distinct pupil
-    return {"first": first, "cla": keys.member(sp, c_cla, n), "cpp": keys.member(sp, c_cpp[cpp_true], n),
-            "in_need": keys.member(sp, c_sum[need], n), "cin": keys.member(sp, c_sum, n),
-            "cla_in_spine": keys.member(c_cla, sp, n), "cin_in_spine": keys.member(c_sum, sp, n)}
+    cla_codes = np.concatenate([c_cla, c_cla_q[c_cla_q >= 0]])  # clean or quarantined rows
+    cin_codes = np.concatenate([c_sum, c_cin_q[c_cin_q >= 0]])
+    return {"first": first, "cla": keys.member(sp, cla_codes, n), "cpp": keys.member(sp, c_cpp[cpp_true], n),
+            "in_need": keys.member(sp, c_sum[need], n), "cin": keys.member(sp, cin_codes, n)}
+
+
+def delivered_pupils(raw: pd.DataFrame, extract: X.Extract, tokens) -> pd.Series:
+    """The normalised pupil references of every delivered row that could be read as a row,
+    quarantined or not (missing where there is none): membership as delivered."""
+    ids = normalise_identifier(raw[extract.field("pupil_id").delivered], tokens)
+    return ids.where(raw[PROBLEM].isna().to_numpy(dtype=bool))
+
+
+def _delivered_in(level: pd.DataFrame, delivered: pd.Series) -> np.ndarray:
+    """Spine rows whose pupil is among `delivered` references."""
+    sp, d = keys.encode(level["pupil_id"], delivered)
+    return keys.member(sp, d[d >= 0], keys.n_keys(sp, d))
 
 
 def every_spine_pupil_once(t: dict[str, pd.DataFrame]) -> Outcome:
@@ -387,23 +466,27 @@ def every_spine_pupil_once(t: dict[str, pd.DataFrame]) -> Outcome:
     return Outcome(same, {"spine_pupils": len(spine), "rows": len(levels)})
 
 
+# Membership as delivered: the raw extracts' references, read again and normalised with the same
+# function as cleaning, so a derivation bug or an over-eager quarantine fails these two checks.
 def cla_pupils_at_cla_level(t: dict[str, pd.DataFrame]) -> Outcome:
-    m, level = _memberships(t), t["intervention_level"]["level"]
-    at = level[m["cla"]]
-    return Outcome(bool((at == LEVELS[4]).all()), {"cla_pupils_in_spine": int(m["cla_in_spine"].sum()),
+    levels = t["intervention_level"]
+    delivered = _delivered_in(levels, delivered_pupils(t["cla_raw"], X.CLA, t["cleaning_rules"].tokens()))
+    at = levels["level"][delivered]
+    return Outcome(bool((at == LEVELS[4]).all()), {"cla_pupils_in_spine (as delivered)": int(delivered.sum()),
                                                     "not_at_cla_level": int((at != LEVELS[4]).sum())})
 
 
 def cin_pupils_at_least_referral(t: dict[str, pd.DataFrame]) -> Outcome:
-    m, level = _memberships(t), t["intervention_level"]["level"]
-    at = level[m["cin"]]
-    return Outcome(bool((at > LEVELS[0]).all()), {"cin_pupils_in_spine": int(m["cin_in_spine"].sum()),
+    levels = t["intervention_level"]
+    delivered = _delivered_in(levels, delivered_pupils(t["cin_raw"], X.CIN, t["cleaning_rules"].tokens()))
+    at = levels["level"][delivered]
+    return Outcome(bool((at > LEVELS[0]).all()), {"cin_pupils_in_spine (as delivered)": int(delivered.sum()),
                                                    "below_referral_only": int((at == LEVELS[0]).sum())})
 
 
 def levels_reconcile(t: dict[str, pd.DataFrame]) -> Outcome:
-    """Level counts against those the summaries imply, over distinct spine pupils (set algebra
-    cla ⊃ cpp ⊃ in need ⊃ cin on integer codes)."""
+    """Level counts against those the summaries and quarantines imply, over distinct spine pupils
+    (set algebra cla ⊃ cpp ⊃ in need ⊃ cin on integer codes)."""
     m, level = _memberships(t), t["intervention_level"]["level"]
     counts = {k: int(v) for k, v in level.value_counts().reindex(LEVELS, fill_value=0).items()}
     in_cla, in_cpp, in_need, in_cin = (m[k][m["first"]] for k in ("cla", "cpp", "in_need", "cin"))
@@ -420,12 +503,18 @@ def levels_reconcile(t: dict[str, pd.DataFrame]) -> Outcome:
 
 LEVEL_CHECKS = (
     Check("every_spine_pupil_once", "Every spine pupil appears exactly once", every_spine_pupil_once),
-    Check("cla_pupils_at_cla_level", "Every spine pupil with a CLA record is at the looked-after level",
+    Check("cla_pupils_at_cla_level", "Every spine pupil with a usable pupil reference on a delivered CLA row "
+          "(read again from cla_raw, normalised as cleaning does, quarantined or not) is at the looked-after level",
           cla_pupils_at_cla_level),
-    Check("cin_pupils_at_least_referral", "Every spine pupil with a CIN record is at least referral only",
-          cin_pupils_at_least_referral),
-    Check("levels_reconcile", "Level counts reconcile with the CIN, CPP and CLA summaries", levels_reconcile),
+    Check("cin_pupils_at_least_referral", "Every spine pupil with a usable pupil reference on a delivered CIN row "
+          "(read again from cin_raw, quarantined or not) is at least referral only", cin_pupils_at_least_referral),
+    Check("levels_reconcile", "Level counts reconcile with the CIN, CPP and CLA summaries and the quarantined "
+          "rows' pupils", levels_reconcile),
 )
+
+
+def _raw_in(extract: X.Extract) -> dg.AssetIn:
+    return dg.AssetIn(f"{extract.name}_raw", metadata={"columns": [extract.field("pupil_id").delivered, PROBLEM]})
 
 
 @table_asset(InterventionLevel, group=GROUP, checks=LEVEL_CHECKS,
@@ -439,18 +528,33 @@ LEVEL_CHECKS = (
                       "pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}),
                   "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
                   "cla_pupil_summary": dg.AssetIn(metadata={"columns": [
-                      "pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]})})
+                      "pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]}),
+                  "cin_quarantine": dg.AssetIn(metadata={"columns": ["pupil_id"]}),
+                  "cla_quarantine": dg.AssetIn(metadata={"columns": ["pupil_id"]}),
+                  "cin_raw": _raw_in(X.CIN), "cla_raw": _raw_in(X.CLA)})
 def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFrame, cpp_flags: pd.DataFrame,
-                       cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame) -> Table:
+                       cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame,
+                       cin_quarantine: pd.DataFrame, cla_quarantine: pd.DataFrame, cin_raw: pd.DataFrame,
+                       cla_raw: pd.DataFrame, cleaning_rules: CleaningRules) -> Table:  # raw and rules: for the checks
     """The ordered intervention factor, one row per spine pupil: no social care contact < referral
     only < child in need < child protection plan < child looked after. A pupil takes the highest
-    level they ever reached (CLA beats CPP beats CIN beats referral only). Pupils with no CIN or
-    CLA record are "no social care contact" and their CIN/CLA-derived columns are missing, not
-    zero. Linkage is on `pupil_id`; CIN/CLA rows with no pupil reference, and pupils not in the
-    spine, are counted in this asset's metadata, with what linking on `moj_uid` would add."""
-    df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean, cla_clean)
+    level they ever reached (CLA beats CPP beats CIN beats referral only). The field guide codes
+    every child in the CLA dataset as looked after, and every child in the CIN dataset as at least
+    referral only: membership comes from every delivered row with a usable pupil reference, clean
+    or quarantined (a child whose only CLA row has an unknown code is still looked after); the
+    details (child protection plan, in need on 31 March, days in care) come from clean rows only.
+    The metadata counts the pupils whose level rests only on quarantined rows
+    (`pupils_at_level_only_from_quarantined_rows`). Pupils with no CIN or CLA record are "no social
+    care contact" and their CIN/CLA-derived columns are missing, not zero. Linkage is on
+    `pupil_id` (trimmed and upper-cased in every extract); CIN/CLA rows with no pupil reference,
+    and pupils not in the spine, are counted in this asset's metadata, with what linking on
+    `moj_uid` would add."""
+    df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
+                                     cla_clean, cin_quarantine, cla_quarantine)
     counts = {k: int(v) for k, v in df["level"].value_counts().reindex(LEVELS, fill_value=0).items()}
     meta = {**{f"level: {k}": v for k, v in counts.items()},
+            "pupils_at_level_only_from_quarantined_rows": dg.MetadataValue.json(
+                report.pop("pupils_at_level_only_from_quarantined_rows")),
             "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"])}
     return Table(df, meta)
 

@@ -30,10 +30,7 @@ def raw_asset(extract: X.Extract) -> dg.AssetsDefinition:
         return Table(df, {"file": extract.file, "folder_is_synthetic": raw_extracts.synthetic,
                           "delivery sha256": delivery["sha256"], "delivery bytes": delivery["bytes"],
                           "delivery modified (UTC)": delivery["modified"],
-                          "unreadable_lines": int(df[PROBLEM].notna().sum()),
-                          "columns_renamed (delivered -> expected)": dg.MetadataValue.json(report.renamed),
-                          "extra_columns_ignored": dg.MetadataValue.json(report.extra),
-                          "optional_columns_absent": dg.MetadataValue.json(report.missing_optional)},
+                          "unreadable_lines": int(df[PROBLEM].notna().sum()), **report.metadata()},
                      data_version=delivery["sha256"])
 
     raw.__name__ = f"{extract.name}_raw"

@@ -97,10 +97,13 @@ class Check:
 
 @dataclass
 class Outcome:
-    """The outcome of a `Check`: passed or not, with count-only metadata."""
+    """The outcome of a `Check`: passed or not, with count-only metadata, and optionally one
+    sentence (counts and names only) saying what failed, used in the check's description and
+    the run's failure message."""
 
     passed: bool
     metadata: dict = field(default_factory=dict)
+    summary: str | None = None
 
 
 @dataclass
@@ -151,7 +154,8 @@ def _check_results(name: str, out: Out, t: Table, tables: dict[str, pd.DataFrame
             outcome = check.fn(tables)
         results.append(dg.AssetCheckResult(
             asset_key=name, check_name=check.name, passed=bool(outcome.passed), metadata=outcome.metadata,
-            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN))
+            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+            description=outcome.summary))
     return results
 
 
@@ -161,7 +165,9 @@ def _failures(results) -> list[str]:
         if r.passed or r.severity != dg.AssetCheckSeverity.ERROR:
             continue
         detail = r.metadata.get("failures (column: check -> rows)")
-        if detail is not None:
+        if r.description:  # the outcome's own one-sentence summary (counts and names only)
+            out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ({r.description})")
+        elif detail is not None:
             out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ("
                        + "; ".join(f"{k}: {v} rows" for k, v in detail.value.items()) + ")")
         else:
@@ -183,28 +189,18 @@ def _with_context(fn: Callable):
     return inspect.Signature([context, *rest, io]), wants_context
 
 
-def _input_names(fn: Callable) -> list[str]:
-    """The function's asset inputs, in order (not its context, config or resources)."""
-    def is_input(p: inspect.Parameter) -> bool:
-        kind = p.annotation if isinstance(p.annotation, type) else None
-        return p.name != "context" and not (kind and issubclass(kind, (dg.Config, dg.ConfigurableResource)))
-
-    return [p.name for p in inspect.signature(fn).parameters.values() if is_input(p)]
-
-
 def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = True, kinds=KINDS, name=None,
                       **asset_kwargs):
     """Declare a function that computes several tables at once; it returns {name: Table or DataFrame}."""
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
-        inputs = _input_names(fn)
         signature, wants_context = _with_context(fn)
         version = code_version(fn)
 
         def compute(context: dg.AssetExecutionContext, *, io_manager: ParquetIOManager, **kwargs):
             selected_checks = {(k.asset_key.to_user_string(), k.name) for k in context.selected_asset_check_keys}
             selected = lambda asset, check: (asset, check) in selected_checks  # noqa: E731
-            tables_in = {n: v for n, v in kwargs.items() if n in inputs}
+            tables_in = dict(kwargs)  # the inputs, and any config or resource a check reads
             if not context.op_execution_context.selected_output_names:  # checks alone, on the stored tables
                 stored = {n: io_manager.stored(n) for n in outs}
                 results = [r for n, o in outs.items()

@@ -121,7 +121,7 @@ def test_spine_second_row_for_a_pupil_is_quarantined(tmp_path):
     out = clean_table(load(tmp_path, X.SPINE, rows), X.SPINE)
     assert list(out.clean["pupil_id"]) == ["P1", "P2"]
     assert out.clean["ks4_fsm_ever6"].tolist() == [True, False]
-    assert out.quarantine["reasons"].tolist() == ["pupil_id: already on an earlier row (the first is kept)"]
+    assert out.quarantine["reasons"].tolist() == ["pupil_id: already on an earlier clean row (the first clean row is kept)"]
 
 
 def test_header_problems_are_named(tmp_path):

@@ -22,6 +22,7 @@ KILLED_RUN = textwrap.dedent("""
     import dagster as dg
     import pyarrow.parquet as pq
     from mojdfe_assets import resources
+    from mojdfe_assets.rules import CleaningRules
     from mojdfe_assets.clean import clean_asset_defs
     from mojdfe_assets.sources import raw_assets
 
@@ -37,7 +38,7 @@ KILLED_RUN = textwrap.dedent("""
     resources.pq.write_table = slow_write
     dg.materialize([*raw_assets, *clean_asset_defs], resources={
         "raw_extracts": resources.RawExtracts(folder=sys.argv[1], synthetic=False),
-        "io_manager": resources.ParquetIOManager(base_dir=sys.argv[2])})
+        "io_manager": resources.ParquetIOManager(base_dir=sys.argv[2]), "cleaning_rules": CleaningRules()})
 """)
 
 

@@ -51,3 +51,65 @@ def test_pupil_outcomes_and_contact_sequence():
     # C: CIN first in 2012/13 (dated 1 Apr 2012), caution 1 Jun 2012: 61 days after.
     assert (seq.loc["C", "gap_days"], seq.loc["C", "gap_group"]) == (61, "sc_first_under_1y")
     assert set(seq.index) == {"A", "C"}  # B and D have no social-care contact
+
+
+LEVELS = ["none", "referral_only", "child_in_need", "child_protection_plan", "looked_after"]
+
+
+def spine_levels(pupils, mojs):
+    n = len(pupils)
+    return frame(pupil_id=pupils, moj_uid=mojs, level=pd.Categorical(["none"] * n, categories=LEVELS, ordered=True),
+                 sex=["F"] * n, fsm=pd.array([False] * n, dtype="boolean"), ks4_year=["2015/2016"] * n, la=["201"] * n)
+
+
+def no_rows(**cols):
+    return frame(**{k: [] for k in cols}).astype(cols)
+
+
+def test_item5_a_shared_or_conflicting_moj_uid_never_links_offending():
+    # A and B share MA in the spine; C carries MC in the spine but MX in CIN; D is linked; E has
+    # none; F's MoJUID is shared with a CIN child who is not in the spine.
+    levels = spine_levels(["A", "B", "C", "D", "E", "F"], ["MA", "MA", "MC", "MD", None, "MF"])
+    cin = frame(pupil_id=["C", "OUT", "D"], moj_uid=["MX", "MF", "MD"])
+    offending = frame(moj_uid=["MA", "MC", "MX", "MD", "MF"], pnc_disposal=pd.Categorical(["FINE"] * 5),
+                      pnc_disposal_date=pd.to_datetime(["2016-01-01"] * 5))
+    ks4 = no_rows(pupil_id="string[pyarrow]", academic_year_end="Int16", ks4_level2_em="boolean", ks4_att8="Float64")
+    absence = no_rows(pupil_id="string[pyarrow]", ab_sessions_unauthorised="Int64", ab_sessions_possible="Int64")
+    exclusions = no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64")
+    stats: dict = {}
+    out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats, others=[cin]).set_index("pupil_id")
+    assert out["moj_link"].astype(str).to_dict() == {
+        "A": "shared_moj_uid", "B": "shared_moj_uid", "C": "conflicting_moj_uids", "D": "linked", "E": "no_moj_uid",
+        "F": "shared_moj_uid"}
+    assert out["convictions"].astype(object).where(out["convictions"].notna(), None).to_dict() == {
+        "A": None, "B": None, "C": None, "D": 1, "E": None, "F": None}  # B never inherits A's conviction
+    assert out["first_cj_contact_date"].notna().sum() == 1 and out["most_severe_disposal"].notna().sum() == 1
+    assert stats["moj_link"] == {"linked": 1, "no_moj_uid": 1, "shared_moj_uid": 3, "conflicting_moj_uids": 1}
+    assert stats["pnc_rows_of_moj_uids_left_unlinked"] == 3  # MA, MC, MF (MX is nobody's in the spine)
+
+
+def test_item4_moj_uid_na_is_no_moj_uid():
+    from mojdfe_assets.rules import normalise_identifier
+
+    levels = spine_levels(["A", "B"], ["MA", "MB"])
+    levels["moj_uid"] = normalise_identifier(pd.Series(["NA", "."], dtype="string[pyarrow]"))
+    ks4 = no_rows(pupil_id="string[pyarrow]", academic_year_end="Int16", ks4_level2_em="boolean", ks4_att8="Float64")
+    absence = no_rows(pupil_id="string[pyarrow]", ab_sessions_unauthorised="Int64", ab_sessions_possible="Int64")
+    exclusions = no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64")
+    offending = frame(moj_uid=["NA"], pnc_disposal=pd.Categorical(["FINE"]), pnc_disposal_date=pd.to_datetime(["2016-01-01"]))
+    out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending)
+    assert out["moj_link"].astype(str).tolist() == ["no_moj_uid", "no_moj_uid"]
+    assert out["cautions"].isna().all()  # not "linked with 0 cautions"
+
+
+def test_item8_several_absence_rows_are_summed_and_counted():
+    levels = spine_levels(["A", "B"], ["MA", "MB"])
+    ks4 = no_rows(pupil_id="string[pyarrow]", academic_year_end="Int16", ks4_level2_em="boolean", ks4_att8="Float64")
+    absence = frame(pupil_id=["A", "A", "B"], ab_sessions_unauthorised=pd.array([10, 5, 3], dtype="Int64"),
+                    ab_sessions_possible=pd.array([900, 950, 1900], dtype="Int64"))
+    exclusions = no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64")
+    offending = no_rows(moj_uid="string[pyarrow]", pnc_disposal="category", pnc_disposal_date="datetime64[ns]")
+    stats: dict = {}
+    out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats).set_index("pupil_id")
+    assert (out.loc["A", "unauthorised_sessions"], out.loc["A", "sessions_possible"]) == (15, 1850)
+    assert stats["pupils_with_several_absence_rows"] == 1
