@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import arrowops, codelists
 from . import extracts as X
-from .rules import CleaningRules, clean_table
+from .rules import CleaningRules, blank_to_na, clean_table, la_not_in_force
 from .schemas import CodeLookup, QuarantineRows, clean_schema
 from .table_assets import Check, Out, Outcome, Table, table_asset, table_multi_asset
 
@@ -96,11 +96,53 @@ def quarantined_share(extract: X.Extract) -> Check:
         "delimiter, a time part on every date, flags written 1.0) is not a result", share_check)
 
 
+def la_codes_in_force(extract: X.Extract) -> Check:
+    """Against what was delivered: the clean rows whose delivered LA number (read again from the raw
+    extract) is no authority in force in the row's collection year, and so is missing in the clean
+    table (extracts.LA_NOT_IN_FORCE). A warning: the rows are kept, and only leave LA comparisons."""
+    clean_key = f"{extract.name}_clean"
+    fields = [f for f in extract.fields if f.kind == "la" and f.la_not_in_force == "missing"]
+
+    def check(t: dict[str, pd.DataFrame]) -> Outcome:
+        raw, clean = t["raw"], t[clean_key]
+        first = int(raw["source_row"].iloc[0]) if len(raw) else 0
+        rows = raw["source_row"].to_numpy()
+        consecutive = len(raw) and rows[-1] - first == len(raw) - 1  # source rows number the data rows
+        pos = (clean["source_row"].to_numpy() - first if consecutive
+               else pd.Index(rows).get_indexer(clean["source_row"]))
+        meta, total, misread = {}, 0, 0
+        for f in fields:
+            codes, values = arrowops.distinct(raw[f.delivered])
+            text = blank_to_na(values.astype(pd.StringDtype("pyarrow")), t["cleaning_rules"].tokens())
+            delivered = arrowops.expand(text, codes[pos], clean.index)
+            stray = la_not_in_force(delivered, clean.get("academic_year_end"))
+            kept = clean[f.name]
+            misread += int((stray & kept.notna().to_numpy(dtype=bool)).sum()
+                           + (~stray & (kept.fillna("") != delivered.fillna("")).to_numpy(dtype=bool)).sum())
+            by_code = delivered[stray].value_counts().sort_index()
+            meta[f"{f.name}: rows set missing (LA not in force)"] = int(stray.sum())
+            meta[f"{f.name}: by delivered LA number"] = dg.MetadataValue.json({str(k): int(v) for k, v in by_code.items()})
+            total += int(stray.sum())
+        meta["rows_where_clean_LA_differs_from_delivered_otherwise"] = misread
+        summary = None if total == 0 and misread == 0 else (
+            f"{extract.file}: {total:,} clean row(s) have an LA number not in force in their collection year (set "
+            f"missing: they leave the LA comparisons only)" + (f"; {misread:,} row(s) differ otherwise" if misread else ""))
+        return Outcome(total == 0 and misread == 0, meta, summary)
+
+    return Check("la_codes_in_force", (
+        "Every clean row's LA, read again from the delivered extract, is an authority in force in the row's collection "
+        "year (code list local_authorities, with the 1 April 2009 reorganisation); a row whose LA is not keeps its "
+        "child with the LA missing, counted here by LA number (a warning: the child stays in every national "
+        "result)"), check, blocking=False)
+
+
 def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
     clean_key, q_key = f"{extract.name}_clean", f"{extract.name}_quarantine"
     outs = {
         clean_key: Out(clean_schema(extract), f"{WHAT[extract.name]}\n\n{__doc__.split(chr(10) + chr(10))[1]}",
-                       (rows_reconcile(extract), quarantined_share(extract))),
+                       (rows_reconcile(extract), quarantined_share(extract),
+                        *([la_codes_in_force(extract)] if any(f.kind == "la" and f.la_not_in_force == "missing"
+                                                              for f in extract.fields) else []))),
         q_key: Out(QuarantineRows, (
             f"Rows of `{extract.file}` that could not be cleaned, exactly as delivered, with every reason "
             "('column: problem'), and the row's normalised pupil reference (`pupil_id`; missing when the row "
@@ -122,6 +164,11 @@ def clean_assets(extract: X.Extract) -> dg.AssetsDefinition:
                 "quarantine_reasons (rows)": reasons, "quarantined_rows_by_column": dg.MetadataValue.json(
                     result.rows_by_column),
                 "missing_tokens": dg.MetadataValue.json(list(cleaning_rules.missing_tokens))}
+        if result.la_set_missing:
+            context.log.warning(f"{extract.file}: LA numbers not in force in the row's collection year, set missing "
+                                f"(rows by column and LA number): {result.la_set_missing}")
+            meta["la_not_in_force (set missing: column -> LA number -> rows)"] = dg.MetadataValue.json(
+                result.la_set_missing)
         if result.normalised:
             meta["references_normalised (rows changed by trimming or case)"] = dg.MetadataValue.json(result.normalised)
         if extract.summed_per_pupil:

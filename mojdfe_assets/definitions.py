@@ -17,7 +17,7 @@ from .effects import effect_assets
 from .la_aggregates import la_assets
 from .national import national_assets
 from .outcomes import outcome_assets
-from .resources import ParquetIOManager, RawExtracts, io_manager_from_env
+from .resources import LaGeography, ParquetIOManager, RawExtracts, io_manager_from_env
 from .rules import CleaningRules
 from .social_care import social_care_assets
 from .sources import raw_assets
@@ -61,5 +61,5 @@ defs = dg.Definitions(
     sensors=[publish_warehouse],
     executor=dg.in_process_executor,
     resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env(),
-               "cleaning_rules": CleaningRules()},
+               "cleaning_rules": CleaningRules(), "la_geography": LaGeography()},
 )

@@ -47,6 +47,14 @@ def common_key(snake: str) -> str:
 
 FIELD_KINDS = ("id", "year", "date", "int", "float", "flag", "code", "la", "text")
 
+# An LA number that is well formed but names no authority in force in the row's collection year
+# (an invented 999, or Bedfordshire's 820 on a 2012/13 row: it was abolished on 1 April 2009; the
+# code list is data/local_authorities.csv). On a pupil's or an episode's row the LA is set missing
+# and the row kept, so the child stays in every national result and only leaves the LA comparisons
+# (the clean table's metadata and its `la_codes_in_force` check count it by code); on an LA
+# context row, which is about nothing but its LA, the row is quarantined.
+LA_NOT_IN_FORCE = ("missing", "quarantine")
+
 
 @dataclass(frozen=True)
 class Field:
@@ -62,10 +70,15 @@ class Field:
     unique: bool = False         # a later row with the same value is quarantined (the first kept)
     pattern: str | None = None   # kind "text": a regular expression every value matches
     requested: bool = False      # a requested item a release may lack (then all missing)
+    # kind "la": what a well-formed LA number not in force in the row's collection year does (see
+    # LA_NOT_IN_FORCE): "missing" keeps the row with the LA missing, "quarantine" quarantines it
+    la_not_in_force: str = "missing"
 
     def __post_init__(self):
         if self.kind not in FIELD_KINDS:
             raise ValueError(f"{self.delivered}: unknown kind {self.kind!r}")
+        if self.la_not_in_force not in LA_NOT_IN_FORCE:
+            raise ValueError(f"{self.delivered}: la_not_in_force must be one of {LA_NOT_IN_FORCE}")
 
     @property
     def name(self) -> str:
@@ -310,7 +323,7 @@ LA_CONTEXT = Extract(
     "Local authority context: child population, income deprivation affecting children (poverty rate) "
     "and community recorded crime rate.",
     (
-        Field("LA_CODE", "la", "3-digit LA code", required=True),
+        Field("LA_CODE", "la", "3-digit LA code", required=True, la_not_in_force="quarantine"),
         Field("LA_NAME", "text", "Name of the local authority (LA_NAME)"),
         Field("CHILD_POPULATION_0_17", "int", "Children aged 0-17", lo=0, hi=10_000_000),
         Field("IDACI_AVERAGE_SCORE", "float",

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 _DATA = Path(__file__).parent / "data"
 GEOGRAPHY_YEAR = 2018  # the extracts end with collection year 2017/18
@@ -91,6 +92,17 @@ def known_in_year(la_codes, end_years) -> np.ndarray:
     return found & (lo[p] <= y) & (y <= hi[p])
 
 
+def years_in_force(la_codes) -> tuple[np.ndarray, np.ndarray]:
+    """Per code, the first and last collection year (end years) it is in force: -inf / +inf when
+    open, NaN for a code that is no DfE LA number (or missing). For a few distinct values, which a
+    caller takes back to its rows (the clean step checks every row's LA against its year so)."""
+    index, lo, hi = _bounds()
+    pos = index.get_indexer(_codes(la_codes))
+    found = pos >= 0
+    p = np.where(found, pos, 0)
+    return np.where(found, lo[p], np.nan), np.where(found, hi[p], np.nan)
+
+
 def codes_in_year(end_year: int) -> list[str]:
     """LA numbers in force in a collection year, sorted."""
     index, lo, hi = _bounds()
@@ -136,63 +148,86 @@ def _successor_pairs(target: int) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["predecessor", "successor"], dtype=object)
 
 
+def _factorized(la: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's position among the distinct LA numbers (-1: missing), and those numbers."""
+    if isinstance(la.dtype, pd.CategoricalDtype):
+        return la.cat.codes.to_numpy(dtype=np.int64), la.cat.categories.astype(object).to_numpy()
+    idx, uniq = pd.factorize(la, use_na_sentinel=True)
+    return idx.astype(np.int64, copy=False), np.asarray(uniq, dtype=object)
+
+
+def _counts(values: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> dict[str, int]:
+    """{LA number: rows} over the rows `rows` (a mask) of positions `idx` into `values`."""
+    c = np.bincount(idx[rows & (idx >= 0)], minlength=len(values))
+    return {str(values[i]): int(c[i]) for i in np.argsort(values.astype(str)) if c[i]}
+
+
 def harmonise_to_year(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series,
                       target: int = GEOGRAPHY_YEAR) -> tuple[pd.Series, dict]:
     """LA numbers of rows mapped onto the authorities of collection year `target` (see the module
     docstring for the rule). Inputs are aligned Series (one row each); returns the harmonised
-    Series (same index, string dtype) and a report of what was mapped and what could not be."""
+    Series (same index, string dtype) and a report of what was mapped and what could not be.
+    Worked out per distinct LA number; only rows of predecessors with several successors are
+    looked at one by one (by pupil), so a 10-million-row spine costs array passes."""
     n = len(la)
-    codes = _codes(la.astype(object).to_numpy())
-    pid = pd.Series(pupil_id.astype(object).to_numpy(), dtype=object)
-    year = _years(end_year)
+    idx, values = _factorized(la)
     pairs = _successor_pairs(target)
     n_succ = pairs.groupby("predecessor")["successor"].nunique()
-    single = pairs[pairs["predecessor"].map(n_succ) == 1].set_index("predecessor")["successor"]
+    single = pairs[pairs["predecessor"].map(n_succ) == 1].set_index("predecessor")["successor"].to_dict()
     multi = set(n_succ.index[n_succ > 1])
-
-    out = pd.Series(codes.copy(), dtype=object)
-    by_code = out.isin(single.index).to_numpy()
-    out[by_code] = out[by_code].map(single)
-
-    is_multi = out.isin(multi).to_numpy()
+    # Per distinct value: its code-mapped value, and whether it is a predecessor of each kind.
+    by_code_v = np.array([v in single for v in values], dtype=bool)
+    multi_v = np.array([v in multi for v in values], dtype=bool)
+    dictionary = np.array([single.get(v, v) for v in values], dtype=object)
+    present = idx >= 0
+    safe = np.where(present, idx, 0)
+    by_code = present & by_code_v[safe]
+    is_multi = present & multi_v[safe]
+    out_idx = idx.copy()
     resolved = np.zeros(n, dtype=bool)
     if is_multi.any():
-        # The same pupil's rows with a successor code, latest last; one row per (pupil, predecessor).
+        pid = pupil_id.astype(object).to_numpy()
+        year = _years(end_year)
         rows = np.flatnonzero(is_multi)
-        # Only rows of pupils who have a predecessor row are looked at.
-        ask = pd.unique(pid.to_numpy()[rows])
-        frame = pd.DataFrame({"pid": pid, "la": codes, "year": year, "pos": np.arange(n)})
-        cand = frame[frame["la"].isin(pairs["successor"]).to_numpy() & pid.isin(ask).to_numpy() & pid.notna().to_numpy()]
+        ask = pd.unique(pid[rows])
+        succ_v = np.isin(values.astype(str), pairs["successor"].to_numpy(dtype=str))
+        cand_rows = np.flatnonzero(present & succ_v[safe])
+        cand_rows = cand_rows[pd.Series(pid[cand_rows]).isin(ask).to_numpy() & pd.notna(pid[cand_rows])]
+        # The same pupil's rows with a successor code, latest last; one row per (pupil, predecessor).
+        cand = pd.DataFrame({"pid": pid[cand_rows], "la": values[idx[cand_rows]], "year": year[cand_rows],
+                             "pos": cand_rows})
         cand = cand.merge(pairs[pairs["predecessor"].isin(multi)], left_on="la", right_on="successor")
         cand = cand.sort_values(["year", "pos"], na_position="first", kind="stable")
         latest = cand.drop_duplicates(["pid", "predecessor"], keep="last").set_index(["pid", "predecessor"])["la"]
-        key = pd.MultiIndex.from_arrays([pid.to_numpy()[rows], codes[rows]])
-        hit = latest.index.get_indexer(key)
+        hit = latest.index.get_indexer(pd.MultiIndex.from_arrays([pid[rows], values[idx[rows]]]))
         ok = hit >= 0
-        out.iloc[rows[ok]] = latest.to_numpy()[hit[ok]]
+        successors = latest.to_numpy(dtype=object)[hit[ok]]
+        extra = pd.unique(successors)  # successor numbers, appended to the dictionary
+        dictionary = np.concatenate([dictionary, extra])
+        out_idx[rows[ok]] = len(values) + pd.Index(extra).get_indexer(successors)
         resolved[rows[ok]] = True
-
     unresolved = is_multi & ~resolved
-    known = known_in_year(out.to_numpy(), np.full(n, target))
-    present = pd.notna(out.to_numpy())
+    known = known_in_year(dictionary, np.full(len(dictionary), target))
     moved = resolved | by_code
+    mapped = pd.DataFrame({"from": values[idx[moved]], "to": dictionary[out_idx[moved]]}).value_counts().sort_index()
+    not_known = present & ~known[np.where(present, out_idx, 0)] & ~unresolved
     report = {
         "rule": f"harmonised_{target}",
         "target_year": target,
         "rows": int(n),
         "rows_mapped_by_code": int(by_code.sum()),
         "rows_mapped_by_later_record": int(resolved.sum()),
-        "mapped": {f"{a}->{b}": int(c) for (a, b), c in pd.DataFrame(
-            {"from": codes[moved], "to": out.to_numpy()[moved]}).value_counts().sort_index().items()},
+        "mapped": {f"{a}->{b}": int(c) for (a, b), c in mapped.items()},
         "rows_unresolved": int(unresolved.sum()),
-        "unresolved_by_code": {str(k): int(v) for k, v in pd.Series(codes[unresolved]).value_counts().sort_index().items()},
-        "pupils_unresolved": int(pd.Series(pid.to_numpy()[unresolved]).nunique()),
-        "rows_unresolved_without_pupil_id": int((unresolved & pid.isna().to_numpy()).sum()),
-        "rows_not_in_target_geography": {str(k): int(v) for k, v in
-                                         pd.Series(out.to_numpy()[present & ~known & ~unresolved]).value_counts().sort_index().items()},
+        "unresolved_by_code": _counts(values, idx, unresolved),
+        "pupils_unresolved": int(pd.Series(pupil_id.to_numpy()[unresolved]).nunique()),
+        "rows_unresolved_without_pupil_id": int((unresolved & pupil_id.isna().to_numpy()).sum()),
+        "rows_not_in_target_geography": _counts(dictionary, out_idx, not_known),
         "rows_missing_la": int((~present).sum()),
     }
-    return pd.Series(out.to_numpy(), index=la.index, dtype="string"), report
+    # Rows take their value from the small dictionary in one Arrow pass (no per-row Python).
+    arr = pa.DictionaryArray.from_arrays(pa.array(out_idx, mask=~present), pa.array(dictionary, pa.string()))
+    return pd.Series(pd.arrays.ArrowStringArray(arr.dictionary_decode()), index=la.index), report
 
 
 def harmonise_to_2018(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series) -> tuple[pd.Series, dict]:
@@ -201,14 +236,14 @@ def harmonise_to_2018(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series) -
     return harmonise_to_year(pupil_id, end_year, la, GEOGRAPHY_YEAR)
 
 
-def harmonise(records: pd.DataFrame, rule: str = "harmonised_2018", pupil_col: str = "pupil_id",
-              year_col: str = "end_year", la_col: str = "la") -> tuple[pd.Series, dict]:
-    """LA of each record under a geography rule: 'as_delivered' (identity) or 'harmonised_2018'."""
+def harmonise(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series, rule: str = "harmonised_2018"
+              ) -> tuple[pd.Series, dict]:
+    """LA of each row under a geography rule: 'as_delivered' (identity) or 'harmonised_2018'."""
     if rule == "as_delivered":
-        la = records[la_col].astype("string")
-        return la, {"rule": rule, "rows": int(len(la)), "rows_missing_la": int(la.isna().sum())}
+        out = la.astype(pd.StringDtype("pyarrow"))
+        return out, {"rule": rule, "rows": int(len(la)), "rows_missing_la": int(out.isna().sum())}
     if rule == "harmonised_2018":
-        return harmonise_to_2018(records[pupil_col], records[year_col], records[la_col])
+        return harmonise_to_2018(pupil_id, end_year, la)
     raise ValueError(f"rule must be one of {RULES}, not {rule!r}")
 
 

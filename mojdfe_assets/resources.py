@@ -5,6 +5,8 @@
   to read real SRS extracts from their folder instead, with no code change. A folder of
   delivered extracts is only ever read: the generator writes only into a folder it owns (its
   `_synthetic/manifest.json`) or an empty one.
+- `LaGeography`: which geography LA comparisons use over years (as delivered, or harmonised to
+  the 2018 authorities across the 1 April 2009 reorganisation: `geography.py`).
 - `ParquetIOManager`: every asset is a Parquet file of the warehouse folder (`MOJDFE_WAREHOUSE`,
   default `data/warehouse`), written atomically into the run's own folder; readers see the last
   complete successful run in `current/` (see `warehouse.py`).
@@ -20,6 +22,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
@@ -27,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
+from . import geography
 from .warehouse import DELIVERY_KEY, Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +38,23 @@ DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw" / "synthetic"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse"
 DEFAULT_SYNTHETIC_PUPILS = 50_000
 DEFAULT_SYNTHETIC_SEED = 1
+
+
+class LaGeography(dg.ConfigurableResource):
+    """The geography of every derived LA column (`cla_episodes.la`, `intervention_level.la`, and
+    so the LA comparisons and maps). One setting for the run, so an LA means the same everywhere."""
+
+    rule: Literal["harmonised_2018", "as_delivered"] = Field(default="harmonised_2018", description=(
+        "harmonised_2018 (default): LA numbers mapped onto the 2018 authorities. A predecessor abolished on "
+        "1 April 2009 with several successors (820 Bedfordshire -> 822 Bedford | 823 Central Bedfordshire; 875 "
+        "Cheshire -> 895 Cheshire East | 896 Cheshire West and Chester) takes the successor on the same pupil's "
+        "latest row that has one; a row of a pupil with no such row stays at the predecessor and is counted in "
+        "the asset's `la_geography` metadata; counties that became unitary kept their numbers (no mapping). "
+        "as_delivered: the LA number of each row as delivered, one geography per year."))
+
+    def apply(self, pupil_id: pd.Series, end_year: pd.Series, la: pd.Series) -> tuple[pd.Series, dict]:
+        """Each row's LA under the rule, and the report of what was mapped and what was not."""
+        return geography.harmonise(pupil_id, end_year, la, self.rule)
 
 
 class RawExtracts(dg.ConfigurableResource):

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field as ConfigField
 
-from . import arrowops, codelists, years
+from . import arrowops, codelists, geography, years
 from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
 from .reading import PROBLEM, ROW, ExtractError, HeaderReport
 
@@ -200,6 +200,8 @@ class Cleaned:
     header: HeaderReport | None = None
     rows_by_column: dict[str, int] = field(default_factory=dict)  # column -> rows failing any of its rules
     normalised: dict[str, int] = field(default_factory=dict)      # identifier -> rows changed by normalising
+    # LA column -> delivered LA number -> clean rows whose LA was set missing (not in force that year)
+    la_set_missing: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _type_column(s: pd.Series, f: Field) -> tuple[pd.Series | pd.DataFrame, dict[str, pd.Series]]:
@@ -286,6 +288,7 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             date_cols.append(f.name)
         out[f.name] = val
     clean = pd.DataFrame(out)
+    strays = _la_not_in_force(clean, extract, fails, unreadable)
     if extract.years is not None:
         first, last = extract.years
         end = clean["academic_year_end"]
@@ -319,7 +322,49 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             fails[f"{f.name}: already on an earlier clean row (the first clean row is kept)"] = _later_repeats(
                 clean[f.name], ~_any(fails, len(raw)))
     pupil = clean["pupil_id"].where(~unreadable) if "pupil_id" in clean else None
-    return split(raw, clean, fails, pupil=pupil, normalised=normalised)
+    # An LA not in force is set missing; the delivered number rides along to count the clean rows.
+    for name, stray in strays.items():
+        clean[f"__{name}_not_in_force"] = clean[name].where(stray)
+        clean[name] = clean[name].mask(stray)
+    result = split(raw, clean, fails, pupil=pupil, normalised=normalised)
+    for name in strays:
+        counts = result.clean.pop(f"__{name}_not_in_force").value_counts()
+        if len(counts):
+            result.la_set_missing[name] = {str(k): int(v) for k, v in counts.sort_index().items()}
+    return result
+
+
+def la_not_in_force(la: pd.Series, end_year: pd.Series | None) -> np.ndarray:
+    """Rows whose LA is a well-formed LA number that names no authority in force in the row's
+    collection year (`end_year`; without one, at any time since 2005/06). Evaluated per distinct LA
+    number and taken back to the rows, so it costs a comparison per row."""
+    codes, values = arrowops.distinct(la)
+    well_formed = values.notna().to_numpy(dtype=bool) & values.astype("string").str.match(LA_CODE_PATTERN).fillna(
+        False).to_numpy(dtype=bool)
+    lo, hi = geography.years_in_force(values.astype(object).to_numpy())
+    lo, hi = lo[codes], hi[codes]
+    y = (np.full(len(la), np.nan) if end_year is None
+         else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan))
+    with np.errstate(invalid="ignore"):  # a missing year compares False: any code that exists is accepted
+        return well_formed[codes] & (np.isnan(lo) | (y < lo) | (y > hi))
+
+
+def _la_not_in_force(clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray) -> dict[str, np.ndarray]:
+    """The extract's LA columns checked against the LAs in force in each row's collection year
+    (extracts.LA_NOT_IN_FORCE): a quarantining field adds its reason to `fails`; for the others,
+    the rows whose LA is to be set missing."""
+    year = clean.get("academic_year_end")
+    strays = {}
+    for f in extract.fields:
+        if f.kind != "la":
+            continue
+        stray = la_not_in_force(clean[f.name], year) & ~unreadable
+        if f.la_not_in_force == "quarantine":
+            when = "in force in the row's collection year" if year is not None else "at any time since 2005/06"
+            fails[f"{f.name}: not a DfE LA number {when} (code list local_authorities)"] = stray
+        else:
+            strays[f.name] = stray
+    return strays
 
 
 def _any(fails: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from pandera.typing import Series
 from . import arrowops, codelists
 from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field
 from .reading import LINE, PROBLEM, ROW
-from .rules import text_pattern
+from .rules import la_not_in_force, text_pattern
 
 # Columns that identify a pupil: never in metadata, logs or tables that leave the SRS.
 IDENTIFIER_COLUMNS = frozenset({"pupil_id", "moj_uid", "MoJUID", "CIN_PupilMatchingRefAnonymous",
@@ -87,7 +87,12 @@ def _field_columns(extract: Extract, f: Field) -> dict[str, pa.Column]:
         checks.append(pa.Check.str_matches(text_pattern(f)))
     if f.unique:
         checks.append(pa.Check.unique_values(enabled=True))
-    return {f.name: pa.Column(_DTYPES[f.kind], checks, nullable=nullable, description=f"{f.description} {source}")}
+    what = f.description
+    if f.kind == "la":
+        what += ("; a well-formed number that is no authority in force in the row's collection year (code list "
+                 "local_authorities) " + ("quarantines the row" if f.la_not_in_force == "quarantine" else
+                                          "is missing here, the row kept (check la_codes_in_force counts them)"))
+    return {f.name: pa.Column(_DTYPES[f.kind], checks, nullable=nullable, description=f"{what} {source}")}
 
 
 def clean_schema(extract: Extract) -> pa.DataFrameSchema:
@@ -99,6 +104,10 @@ def clean_schema(extract: Extract) -> pa.DataFrameSchema:
         cols.update(_field_columns(extract, f))
     checks = [pa.Check(lambda df, r=rule: ~r.breaks(df), name=rule.reason.split(":")[0], error=rule.reason)
               for rule in extract.row_rules]
+    checks += [pa.Check(lambda df, c=f.name: pd.Series(~la_not_in_force(df[c], df.get("academic_year_end")), df.index),
+                        name=f.name,
+                        error=f"{f.name}: LA number not in force in the row's collection year")
+               for f in extract.fields if f.kind == "la"]
     return pa.DataFrameSchema(cols, checks=checks, name=f"{extract.name}_clean", strict=True, coerce=False,
                               description=extract.description)
 
@@ -153,7 +162,12 @@ class ClaEpisodes(_Derived):
     first_year: Year = pa.Field(description="First collection year (named by its end year) whose rows deliver the episode ← cla_clean.academic_year_end")
     last_year: Year = pa.Field(description="Last collection year whose rows deliver the episode: its row is the one used (the most up to date) ← cla_clean.academic_year_end")
     year_rows: Int = pa.Field(ge=1, description="Number of yearly rows that delivered this episode (same pupil and commenced date) ← cla_clean.pupil_id, cla_clean.cla_date_epi_comm")
-    cla_cla_la: Text = pa.Field(nullable=True, description="Responsible LA on the row used, as delivered ← cla_clean.cla_cla_la")
+    cla_cla_la: Text = pa.Field(nullable=True, description="Responsible LA on the row used, as delivered (missing where no authority in force that year) ← cla_clean.cla_cla_la")
+    la: Text = pa.Field(nullable=True, description=(
+        "Responsible LA of the episode in the run's geography (resource la_geography): by default harmonised to the "
+        "2018 authorities, a predecessor abolished in 2009 (820 Bedfordshire, 875 Cheshire) taking the successor on "
+        "the same pupil's latest CLA row that has one, else staying and counted in the metadata; as_delivered: "
+        "cla_cla_la ← cla_clean.cla_cla_la, cla_clean.pupil_id, cla_clean.academic_year_end"))
     cla_poc_start: Date = pa.Field(nullable=True, description="Start of the period of care the episode belongs to ← cla_clean.cla_poc_start")
     cla_cat_need: Code = pa.Field(nullable=True, isin=codelists.codes("cla_category_of_need"), description="Category of need on the row used ← cla_clean.cla_cat_need")
     cla_legal_status: Code = pa.Field(nullable=True, isin=codelists.codes("cla_legal_status"), description="Legal status on the row used ← cla_clean.cla_legal_status")
@@ -205,7 +219,7 @@ class ClaPupilSummary(_Derived):
     ever_emergency_protection: Flag = pa.Field(description="Legal status L1-L3 ever held ← cla_episodes.legal_group")
     first_cat_need: Code = pa.Field(nullable=True, isin=codelists.codes("cla_category_of_need"),
                                     description="Category of need of the pupil's first episode ← cla_episodes.cla_cat_need, cla_episodes.episode_start")
-    la_first: Text = pa.Field(nullable=True, description="Responsible LA of the pupil's first episode ← cla_episodes.cla_cla_la, cla_episodes.episode_start")
+    la_first: Text = pa.Field(nullable=True, description="Responsible LA of the pupil's first episode, in the run's geography ← cla_episodes.la, cla_episodes.episode_start")
 
 
 class CinPupilSummary(_Derived):
@@ -265,7 +279,11 @@ class InterventionLevel(_Derived):
         "The pupil has a CLA row with a usable pupil reference, clean or quarantined; a looked-after pupil whose every "
         "CLA row is quarantined has the CLA columns missing ← cla_pupil_summary.pupil_id, cla_quarantine.pupil_id"))
     ks4_year: Text = pa.Field(description="The pupil's KS4 cohort (academic year of the KS4 exams) ← spine_clean.academic_year")
-    la: Text = pa.Field(nullable=True, description="The pupil's LA at KS4 ← spine_clean.ks4_la")
+    la: Text = pa.Field(nullable=True, description=(
+        "The pupil's LA at KS4 in the run's geography (resource la_geography; by default harmonised to the 2018 "
+        "authorities: a predecessor number with one successor mapped to it, one with several kept and counted in "
+        "the metadata); missing where the delivered number is no authority in force in the KS4 year "
+        "← spine_clean.ks4_la, spine_clean.academic_year_end"))
     sex: Text = pa.Field(nullable=True, isin=codelists.codes("sex"), description="The pupil's sex (M/F) ← spine_clean.ks4_gender")
     fsm: Flag = pa.Field(nullable=True, description="Eligible for free school meals in the last 6 years ← spine_clean.ks4_fsm_ever6")
     years_in_need: Int = pa.Field(nullable=True, description="Years in need on 31 March (missing = no CIN record) ← cin_pupil_summary.years_in_need")

@@ -20,6 +20,7 @@ from . import extracts as X
 from .codelists import INTERVENTION_LEVELS as LEVELS
 from .extracts import WEAK_CIN_COVERAGE_LAST_YEAR
 from .reading import PROBLEM
+from .resources import LaGeography
 from .rules import CleaningRules, normalise_identifier
 from .schemas import (
     LEGAL_GROUPS,
@@ -40,9 +41,11 @@ GROUP = "social_care"
 # CLA
 
 
-def derive_cla_episodes(cla: pd.DataFrame) -> pd.DataFrame:
+def derive_cla_episodes(cla: pd.DataFrame, la: pd.Series | None = None) -> pd.DataFrame:
     """One row per episode. An episode open at a year end is delivered again the next year, so
-    rows are de-duplicated on (pupil, commenced date) keeping the latest year (most up to date)."""
+    rows are de-duplicated on (pupil, commenced date) keeping the latest year (most up to date).
+    `la`: each CLA row's LA in the run's geography (default: as delivered)."""
+    cla = cla.assign(_la=cla["cla_cla_la"] if la is None else la)
     df = cla[cla["pupil_id"].notna()]
     df = df.sort_values(["pupil_id", "cla_date_epi_comm", "academic_year_end"], kind="stable")
     first_year = df.groupby(["pupil_id", "cla_date_epi_comm"], sort=False)["academic_year_end"].transform("min")
@@ -62,6 +65,7 @@ def derive_cla_episodes(cla: pd.DataFrame) -> pd.DataFrame:
         "last_year": df["academic_year_end"].astype("Int16"),
         "year_rows": n_rows.astype("Int64"),
         "cla_cla_la": df["cla_cla_la"],
+        "la": df["_la"].astype(pd.StringDtype("pyarrow")),
         "cla_poc_start": df["cla_poc_start"],
         "cla_cat_need": df["cla_cat_need"],
         "cla_legal_status": df["cla_legal_status"],
@@ -124,7 +128,7 @@ def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
         out[f"ever_{lg}"] = (ep["legal_group"] == lg).groupby(ep["pupil_id"]).any().reindex(out.index).astype("boolean")
     first = ep.drop_duplicates("pupil_id", keep="first").set_index("pupil_id")
     out["first_cat_need"] = first["cla_cat_need"].reindex(out.index)
-    out["la_first"] = first["cla_cla_la"].reindex(out.index)
+    out["la_first"] = first["la"].reindex(out.index)
     return out.rename_axis("pupil_id").reset_index()
 
 
@@ -317,9 +321,11 @@ Rows with no pupil reference cannot be linked to a child and are counted in `int
 
 
 @table_asset(ClaEpisodes, group=GROUP, description=CLA_EPISODES_DOC)
-def cla_episodes(cla_clean: pd.DataFrame) -> Table:
-    eps = derive_cla_episodes(cla_clean)
-    return Table(eps, {"episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
+def cla_episodes(cla_clean: pd.DataFrame, la_geography: LaGeography) -> Table:
+    la, report = la_geography.apply(cla_clean["pupil_id"], cla_clean["academic_year_end"], cla_clean["cla_cla_la"])
+    eps = derive_cla_episodes(cla_clean, la)
+    return Table(eps, {"la_geography": dg.MetadataValue.json(report),
+                       "episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
                        "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
                        "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0})
 
@@ -523,7 +529,8 @@ def _raw_in(extract: X.Extract) -> dg.AssetIn:
              ins={"cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
                   "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
                   "spine_clean": dg.AssetIn(metadata={"columns": [
-                      "pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]}),
+                      "pupil_id", "moj_uid", "academic_year", "academic_year_end", "ks4_la", "ks4_gender",
+                      "ks4_fsm_ever6"], "dictionary_columns": ["ks4_la"]}),
                   "cin_pupil_summary": dg.AssetIn(metadata={"columns": [
                       "pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}),
                   "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
@@ -535,7 +542,8 @@ def _raw_in(extract: X.Extract) -> dg.AssetIn:
 def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFrame, cpp_flags: pd.DataFrame,
                        cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame,
                        cin_quarantine: pd.DataFrame, cla_quarantine: pd.DataFrame, cin_raw: pd.DataFrame,
-                       cla_raw: pd.DataFrame, cleaning_rules: CleaningRules) -> Table:  # raw and rules: for the checks
+                       cla_raw: pd.DataFrame, cleaning_rules: CleaningRules,  # raw and rules: for the checks
+                       la_geography: LaGeography) -> Table:
     """The ordered intervention factor, one row per spine pupil: no social care contact < referral
     only < child in need < child protection plan < child looked after. A pupil takes the highest
     level they ever reached (CLA beats CPP beats CIN beats referral only). The field guide codes
@@ -551,11 +559,13 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     `moj_uid` would add."""
     df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
                                      cla_clean, cin_quarantine, cla_quarantine)
+    df["la"], geo = la_geography.apply(spine_clean["pupil_id"], spine_clean["academic_year_end"], spine_clean["ks4_la"])
     counts = {k: int(v) for k, v in df["level"].value_counts().reindex(LEVELS, fill_value=0).items()}
     meta = {**{f"level: {k}": v for k, v in counts.items()},
             "pupils_at_level_only_from_quarantined_rows": dg.MetadataValue.json(
                 report.pop("pupils_at_level_only_from_quarantined_rows")),
-            "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"])}
+            "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"]),
+            "la_geography": dg.MetadataValue.json(geo)}
     return Table(df, meta)
 
 

@@ -116,7 +116,7 @@ def test_ui_serves_graph_schema_checks_lineage_and_cli_runs(tmp_path):
         assert "Codes: A3 (Placed for adoption" in cols["cla_placement"]["description"]
         assert cols["cla_date_epi_comm"]["type"] == "date"
         checks = {c["name"]: c["executionForLatestMaterialization"] for c in cla["assetChecksOrError"]["checks"]}
-        assert set(checks) == {"schema", "rows_reconcile", "quarantined_share"}
+        assert set(checks) == {"schema", "rows_reconcile", "quarantined_share", "la_codes_in_force"}
         assert all(c["status"] == "SUCCEEDED" and c["evaluation"]["success"] for c in checks.values())
         assert {o.get("team") for o in cla["owners"]} == {"dfe-data-owners"}
         assert {t["key"]: t["value"] for t in cla["tags"]}["disclosure"] == "pupil_level"

@@ -62,6 +62,9 @@ def check_may_write(folder: str | Path) -> None:
     if not folder.exists() or is_synthetic_folder(folder):
         return
     found = sorted(p.name for p in folder.iterdir() if p.name != ".generate.lock")
+    truth = folder / TRUTH_DIR
+    if found == [TRUTH_DIR] and truth.is_dir() and not any(truth.iterdir()):
+        return  # another process has just begun generating here (its marker comes next)
     if found:
         delivered = [f for f in found if f in {e.file for e in X.ALL}]
         raise SyntheticFolderError(
