@@ -341,8 +341,8 @@ def draw_funnel_exact(agg: pd.DataFrame, names=None, synthetic: bool = False, ma
         ax.set_title(f"{_words(lv)}: {len(s)} LAs, {len(lab)} beyond 99.8%{more}", fontsize=9)
     axes[0, 0].legend(handles=_legend_handles(), fontsize=6.5, loc="upper right", framealpha=0.9)
     mark = "SYNTHETIC DATA - " if synthetic else ""
-    fig.suptitle(f"{mark}Caution or conviction by LA against the national model: exact counts "
-                 "(SRS only, not for release)", fontsize=10)
+    fig.suptitle(f"{mark}Caution or conviction by LA against the national model\n"
+                 "exact counts (SRS only, not for release)", fontsize=9)
     if synthetic:
         plots.mark_synthetic(fig, True)
     return plots.render(fig)
@@ -385,8 +385,8 @@ def draw_funnel_published(published: pd.DataFrame, agg: pd.DataFrame, synthetic:
     axes[0, 0].legend(handles=_legend_handles([floor]), fontsize=6.5, loc="upper right", framealpha=0.9)
     mark = "SYNTHETIC DATA - " if synthetic else ""
     fig.suptitle(f"{mark}Caution or conviction by LA against the national model: published values only\n"
-                 "(counts rounded to 5; counts 1-9, and cells that would reveal them, suppressed and not drawn)",
-                 fontsize=10)
+                 "counts rounded to 5; counts 1-9, and cells that would reveal them, suppressed (not drawn)",
+                 fontsize=9)
     if synthetic:
         plots.mark_synthetic(fig, True)
     return plots.render(fig)
