@@ -91,3 +91,12 @@ def test_peer_duckdb_recipe(tmp_path):
     got = pd.read_parquet(out).set_index("pupil_id")["level"].astype(str).to_dict()
     assert got == {"P1": "looked_after", "P2": "child_protection_plan", "P3": "child_protection_plan",
                    "P4": "child_in_need", "P5": "referral_only", "P6": "referral_only", "P7": "none", "P8": "none"}
+
+
+def test_ui_vs_cli_runs_on_a_tiny_world(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ui_vs_cli.py"), "--pupils", "1000",
+                          "--workdir", str(tmp_path / "w")], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "mojdfe run" in out.stdout and "UI 'Materialize all'" in out.stdout and "UI / CLI (run)" in out.stdout
+    # both runs published a complete warehouse
+    assert (tmp_path / "w" / "cli_wh" / "current" / "intervention_level.parquet").exists()

@@ -5,25 +5,17 @@ stored tables, and the published warehouse (the sensor publishes a successful UI
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 from mojdfe_assets import synthetic
 from mojdfe_assets.definitions import defs
 from mojdfe_assets.resources import PROJECT_ROOT
 from mojdfe_assets.warehouse import Warehouse
+from mojdfe_assets_tests.dagster_ui import dagster_dev, gql, launch, wait_for
 
-LAUNCH = """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
-  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
-STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status pipelineName } } }"
 NODES = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } jobs { name } } } }
   assetNodes { assetKey { path } groupName } }"""
 NODE = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode { groupName
@@ -33,36 +25,6 @@ NODE = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) {
                           ... on MarkdownMetadataEntry { mdStr } }
   assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization {
     runId status evaluation { success } } } } } } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def gql(port, query, variables=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", headers={"content-type": "application/json"},
-                                 data=json.dumps({"query": query, "variables": variables or {}}).encode())
-    return json.loads(urllib.request.urlopen(req, timeout=60).read())["data"]
-
-
-def wait_for(port, run_id, seconds=600):
-    deadline, status = time.time() + seconds, None
-    while time.time() < deadline:
-        status = gql(port, STATUS, {"id": run_id})["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            return status
-        time.sleep(2)
-    return status
-
-
-def launch(port, repo, **selector):
-    params = {"selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
-                           **selector}, "runConfigData": {}}
-    launched = gql(port, LAUNCH, {"p": params})["launchPipelineExecution"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return launched["run"]["runId"]
 
 
 def test_ui_serves_graph_schema_checks_lineage_and_cli_runs(tmp_path):
@@ -77,20 +39,7 @@ def test_ui_serves_graph_schema_checks_lineage_and_cli_runs(tmp_path):
     assert cli.returncode == 0, cli.stdout[-2000:] + cli.stderr[-2000:]
     cli_run = next(line.split("(run ")[1][:8] for line in cli.stdout.splitlines() if "(run " in line)
     first = Warehouse(wh).current
-    port = free_port()
-    dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.Popen([str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.time() < deadline and proc.poll() is None, "dagster dev did not start"
-                time.sleep(1)
+    with dagster_dev(env) as port:
         data = gql(port, NODES)
         repo = data["repositoriesOrError"]["nodes"][0]
         assert {"materialize_all", "check_warehouse"} <= {j["name"] for j in repo["jobs"]}  # "View job" opens
@@ -137,9 +86,3 @@ def test_ui_serves_graph_schema_checks_lineage_and_cli_runs(tmp_path):
         ran = {c["name"]: c["executionForLatestMaterialization"] for c in level["assetChecksOrError"]["checks"]}
         assert ran["levels_reconcile"]["runId"] == check_run and ran["levels_reconcile"]["evaluation"]["success"]
         assert ran["every_spine_pupil_once"]["runId"] == run_id  # the others were not re-run
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
