@@ -153,10 +153,10 @@ def _summary(result, secs: float, home: Path) -> int:
     failed = [e for e in evals if not e.passed and e not in warned]
     print(f"asset checks: {len(evals) - len(failed) - len(warned)} passed, {len(failed)} failed, "
           f"{len(warned)} warned")
-    for e in failed:
-        print(f"  FAILED {e.asset_key.to_user_string()}:{e.check_name}")
-    for e in warned:
-        print(f"  WARNING {e.asset_key.to_user_string()}:{e.check_name}")
+    for label, events in (("FAILED", failed), ("WARNING", warned)):
+        for e in events:  # with the check's own one-sentence summary (counts and names only)
+            why = f": {e.description}" if e.description else ""
+            print(f"  {label} {e.asset_key.to_user_string()}:{e.check_name}{why}")
     return 0 if result.success and not failed else 1
 
 

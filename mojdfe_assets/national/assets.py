@@ -20,9 +20,11 @@ class NationalComparisonConfig(dg.Config):
 
 def within_tolerance(t: dict[str, pd.DataFrame]) -> Outcome:
     s = summary(t["national_comparison"])
-    return Outcome(bool(s["compared"]) and s["share_within"] >= SHARE_WITHIN_FOR_PASS,
-                   {"within": s["within_tolerance"], "compared": s["compared"],
-                    "outside_tolerance": dg.MetadataValue.json(s["outside"])})
+    passed = bool(s["compared"]) and s["share_within"] >= SHARE_WITHIN_FOR_PASS
+    return Outcome(passed, {"within": s["within_tolerance"], "compared": s["compared"],
+                            "outside_tolerance": dg.MetadataValue.json(s["outside"])},
+                   None if passed else f"{s['within_tolerance']} of {s['compared']} figures within tolerance "
+                                       f"({s['share_within']:.1%}; at least {SHARE_WITHIN_FOR_PASS:.0%} expected)")
 
 
 WITHIN_TOLERANCE = Check("within_published_tolerance", f"At least {SHARE_WITHIN_FOR_PASS:.0%} of the computable "
