@@ -248,15 +248,103 @@ def classify(s: Sums, denom: dict, threshold: int) -> tuple[np.ndarray, ...]:
     return small, zero, full, structural
 
 
+def hidden_england_levels(la_published: pd.DataFrame | None) -> list[str]:
+    """The levels whose England total (pupils, or cautioned or convicted) the LA table hides: the
+    counts the summary and the area tables share are these totals."""
+    if la_published is None:
+        return []
+    eng = la_published[(la_published["la"].astype(str) == "total") & (la_published["level"].astype(str) != ALL)]
+    return sorted(eng.loc[eng["pupils"].isna() | eng["cj_contact"].isna(), "level"].astype(str))
+
+
+def stack(areas, s: Sums, cells: pd.DataFrame, la_wide: dict, primary: np.ndarray) -> tuple[Sums, np.ndarray, slice]:
+    """One system of every exported count, for the attacker: the LA and region tables' counts over
+    their LA cells (`la_aggregates.area_system`), the summary's sums over its fine cells, and the
+    ties between them (the LA cells of a level, offended or not, add up to the summary's linked
+    pupils with an LA at that level). Area counts never published themselves (complements) are
+    implicit and sensitive when small. Zeros shown by published zeros (on either side, carried
+    across by the ties) are not targets: the published zero shows them, and is flagged. Returns
+    the system, its primary mask and the summary's rows."""
+    ma, ms, nv = areas.matrix.shape[1], s.matrix.shape[1], la_wide["pupils"].shape[1]
+    nl = la_wide["pupils"].shape[0]
+    la_known = cells["la_known"].to_numpy() == "yes"
+    ties = []
+    for j, lv in enumerate(la_wide["pupils"].columns):
+        for o, c in ((0, "yes"), (1, "no")):
+            v = np.zeros(ma + ms)
+            v[[(i * nv + j) * 2 + o for i in range(nl)]] = 1
+            v[ma:] -= ((cells["level"] == lv).to_numpy() & la_known & (cells["cj_contact"].to_numpy() == c))
+            ties.append(v)
+    na, nt = len(areas.keys), len(ties)
+    matrix = np.vstack([np.hstack([areas.matrix, np.zeros((na, ms))]), np.hstack([np.zeros((len(s.keys), ma)), s.matrix]),
+                        *ties])
+    x = np.r_[_area_cells(la_wide), cells["pupils"].to_numpy(float)]
+    values = matrix @ x
+    published = np.r_[areas.published, s.published, np.ones(nt, bool)]
+    empty = _shown_empty(matrix, values, published, range(na + len(s.keys), na + len(s.keys) + nt))
+    shown = (values == 0) & np.array([empty[row > 0].all() for row in matrix], dtype=bool)
+    area_implicit = ~areas.published & (~areas.sensitive | shown[:na])
+    area_implicit |= np.array([k[1] == "not_cj" for k in areas.keys], dtype=bool)
+    area_primary = areas.sensitive & ~shown[:na] & area_implicit
+    keys = [("area", *k) for k in areas.keys] + list(s.keys) + [("tie", i) for i in range(nt)]
+    implicit = np.r_[area_implicit, s.implicit | (shown[na:na + len(s.keys)] & ~s.published), np.zeros(nt, bool)]
+    out = Sums(keys, matrix, values, published, implicit, np.r_[np.ones(na, bool), s.fixed, np.ones(nt, bool)],
+               np.r_[np.zeros(na, bool), s.total, np.zeros(nt, bool)])
+    return out, np.r_[area_primary, primary & ~shown[na:na + len(s.keys)], np.zeros(nt, bool)], slice(na, na + len(s.keys))
+
+
+def _shown_empty(matrix: np.ndarray, values: np.ndarray, published: np.ndarray, ties) -> np.ndarray:
+    """The cells a published count of 0 shows empty, and through the ties (a sum of LA cells equal
+    to a sum of summary cells) the cells of the other side when one side is all shown empty."""
+    nonneg = (matrix >= 0).all(axis=1)
+    empty = (matrix[published & nonneg & (values == 0)] > 0).any(axis=0)
+    changed = True
+    while changed:
+        changed = False
+        for r in ties:
+            pos, neg = matrix[r] > 0, matrix[r] < 0
+            for side, other in ((pos, neg), (neg, pos)):
+                if empty[other].all() and not empty[side].all():
+                    empty |= side
+                    changed = True
+    return empty
+
+
+def _area_cells(la_wide: dict) -> np.ndarray:
+    """The LA cells' values (offended, not), in area_system's order."""
+    x = np.empty(la_wide["pupils"].size * 2)
+    x[0::2] = la_wide["cj_contact"].to_numpy(float).ravel()
+    x[1::2] = la_wide["not_cj"].to_numpy(float).ravel()
+    return x
+
+
 @one_blas_thread
-def protect_summary(frame: pd.DataFrame, la_published: pd.DataFrame | None = None, threshold: int = THRESHOLD,
-                    base: int = BASE, policy: Policy = DEFAULT_POLICY) -> SummaryProtection:
-    """The protected export summary of `frame` (export_frame of pupil_outcomes)."""
+def protect_summary(frame: pd.DataFrame, la_published: pd.DataFrame | None = None,
+                    la_aggregates: pd.DataFrame | None = None, region_published: pd.DataFrame | None = None,
+                    threshold: int = THRESHOLD, base: int = BASE, policy: Policy = DEFAULT_POLICY) -> SummaryProtection:
+    """The protected export summary of `frame` (export_frame of pupil_outcomes), given the LA
+    table's published England totals (its offending outcomes count the same pupils). When the LA
+    table hides an England total by level (a world so small that a level has fewer than 10 linked
+    pupils, or cautioned, in England), every offending count of that level and of all levels is
+    suppressed here too, so the summary tells nothing about those pupils' offending that the LA
+    table hides (`la_aggregates` and `region_published` are then used by the output-checking
+    request's attacker, which checks both together in one system)."""
     cells = fine_cells(frame)
     s, denom = summary_sums(cells, la_published)
     small, zero, full, structural = classify(s, denom, threshold)
     force, flag = policy.masks(zero, full, structural)
     primary = (small | force) & ~s.fixed
+    hidden_levels = hidden_england_levels(la_published)
+    if hidden_levels:
+        from .linked_sums import determined
+
+        offending = np.array([k[0] in ("n", "events") and k[1] in OFFENDING and k[3] in {*hidden_levels, ALL}
+                              for k in s.keys], dtype=bool) & ~s.fixed & ~s.implicit
+        # (those the LA table publishes anyway, e.g. the pupils of a level whose cautioned count
+        # alone is hidden, stay published)
+        public = determined(s.matrix, s.fixed & s.published, np.flatnonzero(offending))
+        offending[public] = False
+        primary |= offending
     secondary, stuck = protect_sums(s, primary)
     flagged = flag & s.published
     table = summary_table(frame, s, flagged, zero, full, threshold, base)
@@ -448,7 +536,8 @@ def draw_outcomes_by_level_export(summary_export: pd.DataFrame, synthetic: bool 
         lo = s["ci_low"].astype("Float64").to_numpy(dtype=float, na_value=np.nan) * scale
         hi = s["ci_high"].astype("Float64").to_numpy(dtype=float, na_value=np.nan) * scale
         n = s["n"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        err = np.vstack([np.where(np.isnan(lo), 0, est - lo), np.where(np.isnan(hi), 0, hi - est)])
+        # (clipped: an estimate from rounded counts can sit a rounding error outside its interval)
+        err = np.clip(np.vstack([np.where(np.isnan(lo), 0, est - lo), np.where(np.isnan(hi), 0, hi - est)]), 0, None)
         x = np.arange(len(LEVELS))
         ax.bar(x, np.nan_to_num(est), yerr=np.where(np.isnan(est), 0, err), capsize=3, color="#4c72b0")
         top = np.nanmax(np.r_[hi[~np.isnan(hi)], est[~np.isnan(est)], 1.0])
@@ -475,8 +564,8 @@ REQUEST = "output_checking_request"
 
 def _summary_protection(t: dict) -> SummaryProtection:
     return shared(t, "summary_protection", lambda: memoised(
-        protect_summary, export_frame(t["pupil_outcomes"]), t["la_aggregates_publishable"],
-        threshold=THRESHOLD, base=BASE, policy=t["disclosure_rules"].policy()))
+        protect_summary, export_frame(t["pupil_outcomes"]), t["la_aggregates_publishable"], t["la_aggregates"],
+        t["region_aggregates_publishable"], threshold=THRESHOLD, base=BASE, policy=t["disclosure_rules"].policy()))
 
 
 def _small_or_unrounded(df: pd.DataFrame, columns) -> int:
@@ -560,6 +649,7 @@ PUPIL_COLUMNS = [*OUTCOME_COLUMNS, "la"]
 @table_asset(InterventionOutcomeSummaryExport, group=GROUP, checks=[SUMMARY_CONTROL], disclosure="for_export",
              ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})})
 def intervention_outcome_summary_export(pupil_outcomes: pd.DataFrame, la_aggregates_publishable: pd.DataFrame,
+                                        la_aggregates: pd.DataFrame, region_aggregates_publishable: pd.DataFrame,
                                         disclosure_rules: DisclosureRules) -> Table:
     """intervention_outcome_summary prepared for release from the SRS: per level (and all
     levels) and outcome, n and events rounded to base 5, counts of 1-9 suppressed, with secondary
@@ -571,6 +661,7 @@ def intervention_outcome_summary_export(pupil_outcomes: pd.DataFrame, la_aggrega
     linked pupils with an LA, as la_aggregates_publishable does (its England totals are the same
     pupils). Listed in the output-checking request."""
     tables = {"pupil_outcomes": pupil_outcomes, "la_aggregates_publishable": la_aggregates_publishable,
+              "la_aggregates": la_aggregates, "region_aggregates_publishable": region_aggregates_publishable,
               "disclosure_rules": disclosure_rules}
     p = _summary_protection(tables)
     tables[SUMMARY] = p.table

@@ -209,14 +209,15 @@ class AreaSystem:
 
     def leaks(self) -> list:
         """The sensitive counts (suppressed, or a small complement) the published counts determine,
-        linear algebra and the sign of counts together; structural zeros (a 0 inside a published
-        count of 0: a line whose total is 0, or a region's 0 over its LAs) are not leaks: the
-        published 0 shows them whatever is suppressed, and is itself flagged for the checker."""
+        linear algebra and the sign of counts together; structural zeros (a 0 made only of cells
+        inside published counts of 0: a line whose total is 0, a region's 0 over its LAs, an LA
+        whose total is 0 with its neighbours' cells 0) are not leaks: the published zeros show them
+        whatever is suppressed, and are themselves flagged for the checker."""
         from .linked_sums import determined, known_zero_cells
 
-        zero_rows = self.matrix[self.published & (self.values == 0)] > 0
+        shown_empty = (self.matrix[self.published & (self.values == 0)] > 0).any(axis=0)  # cells in a published 0
         shown = [i for i in np.flatnonzero(self.sensitive & (self.values == 0))
-                 if zero_rows[:, self.matrix[i] > 0].all(axis=1).any()]
+                 if shown_empty[self.matrix[i] > 0].all()]
         self.structural[shown] = True
         targets = [i for i in np.flatnonzero(self.sensitive) if not self.structural[i]]
         self.zero = known_zero_cells(self.matrix, self.values, self.published)
@@ -226,7 +227,8 @@ class AreaSystem:
 def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str, pd.DataFrame]],
                 threshold: int = THRESHOLD) -> AreaSystem:
     """The attacker's system of the LA table and the region table together (`units`: the cell
-    (kind, area, level) or area total (kind, area, "total") a row is, None for England's totals).
+    (kind, area, level) or total (kind, area, "total"), (kind, "total", level) a row is, None for
+    England's grand total).
     `published`: per kind
     ("la", "region"), the published pupils and cj_contact as area × level frames with a "total"
     row and column (missing = suppressed), as disclosure.protect gives them or the stored tables
@@ -235,6 +237,9 @@ def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str,
     regions = region_of(las)
     nl, nv = len(las), len(lvs)
     m = nl * nv * 2
+    if m == 0:  # no pupil linked with an LA: nothing is published but zeros
+        empty = np.zeros(0, dtype=bool)
+        return AreaSystem([], np.zeros((0, 0)), np.zeros(0), empty, empty, empty.copy(), [])
     x = np.empty(m)
     x[0::2] = la_wide["cj_contact"].to_numpy(float).ravel()
     x[1::2] = la_wide["not_cj"].to_numpy(float).ravel()
@@ -283,7 +288,7 @@ def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str,
                 shown = name != "not_cj" and pd.notna(frames[name].loc[area, lv])
                 rows.append(v)
                 keys.append((kind, name, area, "all" if lv == "total" else lv))
-                units.append((kind, area, "total") if area != "total" and lv == "total" else None)
+                units.append(None if area == "total" and lv == "total" else (kind, area, lv))
                 pub.append(bool(shown))
                 sens.append(bool(0 < value < threshold if name == "not_cj" else not shown))
                 struct.append(False)
@@ -303,18 +308,21 @@ def published_frames(table: pd.DataFrame, unit: str) -> dict[str, pd.DataFrame]:
 
 
 def _partner(system: AreaSystem, target: int, wide: dict, exclude: set) -> tuple | None:
-    """A published cell (or area total) whose suppression breaks a recovering combination of
-    `target`: the combination using the fewest published counts (L1-smallest, linear programme;
-    totals cost more than cells, England's totals most), then its smallest non-zero cell, LA cells
-    before region cells, else its smallest area total (a tiny LA's total is otherwise its
-    region's total less its neighbours')."""
+    """A published cell (or total) whose suppression breaks a recovering combination of `target`:
+    the combination using the fewest published counts (L1-smallest, linear programme; totals cost
+    more than cells, England's totals most), then its smallest non-zero cell, LA cells before
+    region cells, else its smallest area total (a tiny LA's total is otherwise its region's total
+    less its neighbours'), else an England total by level (in worlds so small that a level has
+    fewer than 10 pupils cautioned in England, the grand total less the other levels' gives it)."""
     from .linked_sums import _sparse_witness, known_zero_cells
 
     pub = np.flatnonzero(system.published)
     zero = system.zero if system.zero is not None else known_zero_cells(system.matrix, system.values,
                                                                         system.published)
-    costs = np.array([1e6 if system.units[i] is None else 1e3 if system.units[i][2] == "total" else 1.0
-                      for i in pub])
+    def cost(unit):
+        return 1e6 if unit is None else 1e4 if unit[1] == "total" else 1e3 if unit[2] == "total" else 1.0
+
+    costs = np.array([cost(system.units[i]) for i in pub])
     y = _sparse_witness(system.matrix[pub][:, ~zero], system.matrix[target][~zero], costs)
     candidates = []
     for i, w in zip(pub, y):
@@ -322,9 +330,10 @@ def _partner(system: AreaSystem, target: int, wide: dict, exclude: set) -> tuple
         if abs(w) < 1e-9 or unit is None or unit in exclude:
             continue
         kind, area, lv = unit
-        size = float(wide[kind]["pupils"].loc[area].sum() if lv == "total" else wide[kind]["pupils"].loc[area, lv])
+        t = wide[kind]["pupils"]
+        size = float(t[lv].sum() if area == "total" else t.loc[area].sum() if lv == "total" else t.loc[area, lv])
         if size > 0:
-            candidates.append((lv == "total", kind != "la", size, unit))
+            candidates.append((cost(unit), kind != "la", size, unit))
     return min(candidates)[-1] if candidates else None
 
 
@@ -354,23 +363,24 @@ def protect_areas(la_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = 
     region cell) and both tables are protected again. `regions=False`: the LA table alone."""
     la_wide = linked_counts(la_agg)
     wide = {"la": la_wide, "region": region_counts(la_wide)} if regions else {"la": la_wide}
-    added = {k: pd.DataFrame(False, index=w["pupils"].index, columns=[*w["pupils"].columns, "total"])
+    # cells and totals (row and column "total") suppressed for the two tables together
+    added = {k: pd.DataFrame(False, index=[*w["pupils"].index, "total"], columns=[*w["pupils"].columns, "total"])
              for k, w in wide.items()}
     for _ in range(max_rounds):
-        parts = {k: protect_la(wide[k], threshold, base, policy, force=added[k].drop(columns="total"))
-                 for k in wide}
+        parts = {k: protect_la(wide[k], threshold, base, policy, force=added[k]) for k in wide}
         for k, (_, prot, _, _) in parts.items():
-            for area in added[k].index[added[k]["total"].to_numpy()]:
-                for name in COUNTS:
-                    prot[name].published.loc[area, "total"] = pd.NA
+            for area, lv in added[k].stack()[added[k].stack()].index:
+                if area == "total" or lv == "total":
+                    for name in COUNTS:
+                        prot[name].published.loc[area, lv] = pd.NA
         system = area_system(la_wide, {k: _frames(p[1]) for k, p in parts.items()}, threshold)
         leaks = system.leaks()
         if not leaks:
             break
         # One further suppression a round, for the first leak a partner is found for: small (primary)
         # cells first, since protecting them often closes what their partners gave away.
-        hidden = {(k, a, lv) for k in wide for (a, lv), v in parts[k][1]["pupils"].suppressed.stack().items() if v}
-        hidden |= {(k, a, "total") for k in wide for a in added[k].index[added[k]["total"].to_numpy()]}
+        hidden = {system.units[i] for i in np.flatnonzero(~system.published)
+                  if system.units[i] is not None and system.keys[i][1] != "not_cj"}
         primary = {(k, a, lv) for k in wide for (a, lv), v in _primary(parts[k][1]).stack().items() if v}
         progress, tried = False, set()
         for t in sorted(leaks, key=lambda i: (system.units[i] not in primary, i)):

@@ -407,7 +407,9 @@ def area_table_output(kind: str, protection, published: pd.DataFrame, threshold:
     name, unit = AREA_TABLES[kind]
     wide, prot, flagged, cls = (protection.wide[kind], protection.prot[kind], protection.flagged[kind],
                                 protection.cls[kind])
-    added, added_totals = protection.added[kind].drop(columns="total"), int(protection.added[kind]["total"].sum())
+    both = protection.added[kind]
+    added = both.drop(index="total", columns="total")
+    added_totals = int(both.to_numpy().sum() - added.to_numpy().sum())
     df = published.reset_index(drop=True)
     pos = {(str(a), str(b)): i for i, (a, b) in enumerate(zip(df[unit], df["level"]))}
     kp, kc = df.columns.get_loc("pupils"), df.columns.get_loc("cj_contact")
@@ -437,7 +439,7 @@ def area_table_output(kind: str, protection, published: pd.DataFrame, threshold:
               f"{int(secondary.to_numpy().sum())} further cells suppressed so that no suppressed count follows from "
               f"the totals or by subtraction (disclosure.protect_linked), {int((added & suppressed).to_numpy().sum())} "
               f"of them so that none follows with the {other} table (a region is the sum of its LAs)"
-              + (f"; {added_totals} {unit} totals suppressed for the same reason" if added_totals else ""),
+              + (f"; {added_totals} totals suppressed for the same reason" if added_totals else ""),
               cells(secondary)),
         _class_check("PresenceOfZeroCheck", "zero", policy.zeros, cells(zero_flag), cells(forced_zero),
                      _n(zero_flag), _n(forced_zero), _n(cls["structural"] & cls["zero"])),
@@ -668,50 +670,24 @@ def cross_table_attack(la_agg: pd.DataFrame, la_published: pd.DataFrame, region_
     area tables together (`la_aggregates.area_system`) and the summary with those totals
     (`SummaryProtection.recoverable`); otherwise (or with `split=False`) one system of every
     count is solved."""
+    from .exports import hidden_england_levels, stack
     from .la_aggregates import area_system, linked_counts, published_frames
     from .linked_sums import determined, known_zero_cells, sensitive_hidden
-    from .schemas import LEVELS
 
     la_wide = linked_counts(la_agg)
     frames = {"la": published_frames(la_published, "la"), "region": published_frames(region_published, "region_code")}
     areas = area_system(la_wide, frames, threshold)
     s = summary.sums
-    levels = [lv for lv in LEVELS if lv in frames["la"]["pupils"].columns]
-    ties_known = all(pd.notna(frames["la"][name].loc["total", lv]) for name in ("pupils", "cj_contact")
-                     for lv in levels)
-    if ties_known and split:
+    if not hidden_england_levels(la_published) and split:
         found = [areas.keys[i] for i in areas.leaks()] + [("rq1", *k) for k in summary.recoverable()]
         return {"recoverable": found, "targets": int(areas.sensitive.sum() + sensitive_hidden(s, summary.primary).sum()),
                 "equations": int(areas.published.sum() + s.published.sum()), "method": "split at the England totals"}
-    # One system: the area cells, then the summary's fine cells, and the ties between them.
-    ma, ms, nv = areas.matrix.shape[1], s.matrix.shape[1], la_wide["pupils"].shape[1]
-    las = list(la_wide["pupils"].index)
-    cells = summary.cells
-    la_known = cells["la_known"].to_numpy() == "yes"
-    ties = []
-    for j, lv in enumerate(la_wide["pupils"].columns):
-        for o, c in ((0, "yes"), (1, "no")):
-            v = np.zeros(ma + ms)
-            v[[(i * nv + j) * 2 + o for i in range(len(las))]] = 1
-            v[ma:] -= ((cells["level"] == lv).to_numpy() & la_known & (cells["cj_contact"].to_numpy() == c))
-            ties.append(v)
-    a = np.vstack([np.hstack([areas.matrix, np.zeros((len(areas.keys), ms))]),
-                   np.hstack([np.zeros((len(s.keys), ma)), s.matrix]), *ties])
-    x = np.r_[_area_values(la_wide), cells["pupils"].to_numpy(float)]
-    published = np.r_[areas.published, s.published, np.ones(len(ties), bool)]
-    keys = [*areas.keys, *[("rq1", *k) for k in s.keys], *[("tie", i) for i in range(len(ties))]]
-    sens = np.r_[areas.sensitive & ~areas.structural, sensitive_hidden(s, summary.primary), np.zeros(len(ties), bool)]
-    targets = np.flatnonzero(sens)
-    zero = known_zero_cells(a, a @ x, published)
-    found = [keys[i] for i in determined(a, published, targets, zero_cells=zero)]
-    return {"recoverable": found, "targets": len(targets), "equations": int(published.sum()), "method": "one system"}
-
-
-def _area_values(la_wide: dict) -> np.ndarray:
-    x = np.empty(la_wide["pupils"].size * 2)
-    x[0::2] = la_wide["cj_contact"].to_numpy(float).ravel()
-    x[1::2] = la_wide["not_cj"].to_numpy(float).ravel()
-    return x
+    whole, primary, _ = stack(areas, s, summary.cells, la_wide, summary.primary)
+    targets = np.flatnonzero(sensitive_hidden(whole, primary))
+    zero = known_zero_cells(whole.matrix, whole.values, whole.published)
+    found = [whole.keys[i] for i in determined(whole.matrix, whole.published, targets, zero_cells=zero)]
+    return {"recoverable": found, "targets": len(targets), "equations": int(whole.published.sum()),
+            "method": "one system"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -762,7 +738,8 @@ def request_outputs(pupil_outcomes: pd.DataFrame, la_aggregates: pd.DataFrame, l
     # they ran in this process)
     la_again, _, region_again, _, areas = memoised(publishable_areas, la_aggregates, region_aggregates,
                                                    threshold=threshold, base=base, policy=policy)
-    p = memoised(protect_summary, frame, la_published, threshold=threshold, base=base, policy=policy)
+    p = memoised(protect_summary, frame, la_published, la_aggregates, region_published, threshold=threshold,
+                 base=base, policy=policy)
     m_table, m_checks = memoised(protect_models, models, outcome_frame(pupil_outcomes), threshold=threshold,
                                  base=base)
     lap("protection")
