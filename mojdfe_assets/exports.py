@@ -632,11 +632,32 @@ def request_is_complete(t: dict) -> Outcome:
                    f"missing: {', '.join(missing)}; not for export: {', '.join(extra)}" if missing or extra else None)
 
 
+def output_file(data) -> bytes:
+    """An output's file in the request: a chart's PNG, or a table as CSV (as ExportOutput writes it)."""
+    return data if isinstance(data, bytes) else data.reset_index(drop=True).to_csv(index=False,
+                                                                                   lineterminator="\n").encode()
+
+
+def request_matches_outputs(t: dict) -> Outcome:
+    """Every file of the request is the output it names as it is stored now (its sha256): checked
+    alone on a published warehouse, this finds a request older than a table published after it."""
+    import hashlib
+
+    index = t[REQUEST]
+    stale = sorted(r.uid for r in index.itertuples()
+                   if r.uid in t and hashlib.sha256(output_file(t[r.uid])).hexdigest() != r.sha256)
+    return Outcome(not stale, {"outputs_compared": int(index["uid"].isin(list(t)).sum()), "stale": ", ".join(stale)},
+                   f"files differing from the stored outputs: {', '.join(stale)}" if stale else None)
+
+
 REQUEST_CHECKS = (
     Check("every_output_passes", "No for-export output has status fail (review is for the output checker)",
           request_passes),
     Check("lists_every_for_export_output", "The request lists every for-export table and chart (every asset "
           "tagged disclosure: for_export but itself), each once, and nothing else", request_is_complete),
+    Check("matches_the_stored_outputs", "Every file of the request is the stored output it names (sha256): a "
+          "table or chart published after the request would fail this when checks run on the warehouse",
+          request_matches_outputs),
 )
 
 

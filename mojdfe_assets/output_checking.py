@@ -763,6 +763,10 @@ def request_outputs(pupil_outcomes: pd.DataFrame, la_aggregates: pd.DataFrame, l
                              extra_checks=[cross_check, *_same(summary_export, p.table, "summary export")])
     models_out = models_output(m_table, m_checks, threshold)
     models_out.checks += _same(models_export, m_table, "models export")
+    # the files are the stored tables themselves (equal to their protection, SourceMatchCheck)
+    for out, stored in ((summary, summary_export), (models_out, models_export)):
+        if stored is not None:
+            out.data = stored.reset_index(drop=True)
     lap("records")
     drawn = {"la_funnel_chart_export": draw_funnel_published(la_published, la_aggregates, synthetic),
              "la_map_chart_export": draw_la_map_export(la_published, synthetic),

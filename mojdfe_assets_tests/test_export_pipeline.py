@@ -12,7 +12,8 @@ import pytest
 
 from mojdfe_assets import governance
 from mojdfe_assets.definitions import all_assets
-from mojdfe_assets.exports import REQUEST, REQUEST_OUTPUTS
+from mojdfe_assets.disclosure import DisclosureRules
+from mojdfe_assets.exports import REQUEST, REQUEST_OUTPUTS, request_matches_outputs
 from mojdfe_assets.resources import read_parquet
 from mojdfe_assets.warehouse import Warehouse
 from mojdfe_assets_tests.worlds import run_graph
@@ -41,7 +42,8 @@ def test_pipeline_writes_the_output_checking_request(published):
                 ("region_aggregates_publishable", "disclosure_control"),
                 ("intervention_outcome_summary_export", "disclosure_control"),
                 ("intervention_outcome_models_export", "disclosure_control"),
-                (REQUEST, "every_output_passes"), (REQUEST, "lists_every_for_export_output")):
+                (REQUEST, "every_output_passes"), (REQUEST, "lists_every_for_export_output"),
+                (REQUEST, "matches_the_stored_outputs")):
         assert evals[key].passed, key
     # Written into the run's folder only, and published with the run's snapshot.
     assert {p.name for p in wh.iterdir()} == {"runs", "snapshots", "current", "CURRENT"}
@@ -89,3 +91,24 @@ def test_rerun_without_acro_publishes_a_new_request(published, small_world):
                                                    if c["name"] != "AcroAgreementCheck"]
     assert Warehouse(wh).manifest()["folders"][REQUEST]["run_id"] == result.run_id
     assert read_parquet(current / f"{REQUEST}.parquet")["acro"].isna().all()
+
+
+def test_a_table_published_after_the_request_makes_it_stale(published, small_world):
+    """A later run of the LA tables alone (here with zeros suppressed) publishes them over the
+    request's snapshot: the request's check on the stored outputs (as `mojdfe check` runs it) then
+    names the outputs whose files are no longer what is published."""
+    _, wh, before = published
+
+    def stored(current):
+        names = [REQUEST, *REQUEST_OUTPUTS]
+        return {n: (current / f"{n}.png").read_bytes() if (current / f"{n}.png").exists()
+                else read_parquet(current / f"{n}.parquet") for n in names}
+
+    assert request_matches_outputs(stored(before)).passed
+    result, current = run_graph(all_assets, small_world[0], wh, disclosure=DisclosureRules(zeros="suppress"),
+                                selection=["la_aggregates_publishable", "region_aggregates_publishable"])
+    assert result.success and current != before
+    assert not read_parquet(current / "la_aggregates_publishable.parquet").equals(
+        read_parquet(before / "la_aggregates_publishable.parquet"))
+    outcome = request_matches_outputs(stored(current))
+    assert not outcome.passed and "la_aggregates_publishable" in outcome.metadata["stale"]
