@@ -144,6 +144,13 @@ def _summary(result, secs: float, home: Path) -> int:
         if extra and reasons is not None:
             for reason, n in sorted(reasons.value.items(), key=lambda kv: -kv[1]):
                 print(f"      {n:>10,}  {reason}")
+    for ev in mats:
+        mat = ev.step_materialization_data.materialization
+        if mat.asset_key.to_user_string() == "output_checking_request":  # what an SRS output checker reviews
+            statuses = ", ".join(f"{v.value} {k.removeprefix('status_')}" for k, v in sorted(mat.metadata.items())
+                                 if k.startswith("status_"))
+            print(f"output-checking request: {mat.metadata['outputs'].value} outputs ({statuses}); published as "
+                  "current/output_checking_request/ (results.json)")
     for ev in result.get_step_failure_events():
         print(f"FAILED step {ev.step_key}: {_error_line(ev.step_failure_data.error)}")
     evals = result.get_asset_check_evaluations()

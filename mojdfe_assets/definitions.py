@@ -13,7 +13,9 @@ import dagster as dg
 
 from . import lineage
 from .clean import clean_asset_defs
+from .disclosure import DisclosureRules
 from .effects import effect_assets
+from .exports import export_assets
 from .la_aggregates import la_assets
 from .national import national_assets
 from .outcomes import outcome_assets
@@ -24,7 +26,7 @@ from .sources import raw_assets
 
 # every asset carries its columns' lineage down to the delivered columns (lineage.py)
 all_assets = lineage.attach([*raw_assets, *clean_asset_defs, *social_care_assets, *outcome_assets, *effect_assets,
-                             *la_assets, *national_assets])
+                             *la_assets, *national_assets, *export_assets])
 
 materialize_all = dg.define_asset_job(
     "materialize_all", selection=dg.AssetSelection.all(),
@@ -61,5 +63,6 @@ defs = dg.Definitions(
     sensors=[publish_warehouse],
     executor=dg.in_process_executor,
     resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env(),
-               "cleaning_rules": CleaningRules(), "la_geography": LaGeography()},
+               "cleaning_rules": CleaningRules(), "la_geography": LaGeography(),
+               "disclosure_rules": DisclosureRules()},
 )

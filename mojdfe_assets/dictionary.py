@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import codelists
 
-GROUP_ORDER = ("sources", "clean", "social_care", "outcomes", "effects", "la_aggregates", "national")
+GROUP_ORDER = ("sources", "clean", "social_care", "outcomes", "effects", "la_aggregates", "national", "exports")
 
 
 def _cell(text) -> str:

@@ -13,12 +13,26 @@ funnel plot sets it against Poisson control limits (95%, 99.8%) that narrow as t
 grows, so small LAs are not flagged for noise.
 """
 
+from dataclasses import dataclass
+
 import dagster as dg
 import numpy as np
 import pandas as pd
 
 from . import geography, maps, plots
-from .disclosure import BASE, THRESHOLD, determined_cells, protect_linked, publish_rate
+from .disclosure import (
+    BASE,
+    DEFAULT_POLICY,
+    THRESHOLD,
+    DisclosureRules,
+    Policy,
+    class_cells,
+    determined_cells,
+    memoised,
+    one_blas_thread,
+    protect_linked,
+    publish_rate,
+)
 from .resources import RawExtracts
 from .schemas import (
     LEVELS,
@@ -29,7 +43,7 @@ from .schemas import (
     RegionAggregatesPublishable,
 )
 from .stats import dummies, funnel_limits, poisson_ratio_ci
-from .table_assets import Check, Outcome, Table, table_asset
+from .table_assets import Check, Out, Outcome, Table, table_asset, table_multi_asset
 
 GROUP = "la_aggregates"
 SOCIAL_CARE_LEVELS = [lv for lv in LEVELS if lv != "none"]
@@ -140,21 +154,257 @@ def compare_las(outcomes: pd.DataFrame, la_context: pd.DataFrame) -> pd.DataFram
 # ---------------------------------------------------------------------------------------------
 # Disclosure control
 
+COUNTS = {"pupils": ("yes", "no"), "cj_contact": ("yes",), "not_cj": ("no",)}  # each as LA x level x offended
 
-def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, unit: str = "la",
-                schema=LaAggregatesPublishable) -> tuple[pd.DataFrame, dict]:
-    """Area × level counts (`unit`: the LA, or the region) of pupils, of pupils with a caution or
-    conviction, and of pupils without, protected together (a count suppressed in one is suppressed
-    in all, so none can be recovered by subtraction; a cell where every pupil offended is
-    suppressed as well), rounded to `base`, with England totals; rates recomputed from the
-    published counts."""
-    agg = agg.rename(columns={unit: "la"})
-    wide = {name: agg.pivot(index="la", columns="level", values=col).reindex(columns=list(LEVELS)).fillna(0)
+
+def region_of(las) -> np.ndarray:
+    """The 2018 region code of each LA code ('unknown' for a code that is not a 2018 authority)."""
+    geo = geography.geography_2018().set_index("la_code")["region_code"]
+    return pd.Series(np.asarray(las, dtype=object)).astype(str).map(geo).fillna("unknown").to_numpy(object)
+
+
+def linked_counts(agg: pd.DataFrame, unit: str = "la") -> dict[str, pd.DataFrame]:
+    """The area × level tables a reader can combine: pupils, cautioned or convicted, and not."""
+    wide = {name: agg.pivot(index=unit, columns="level", values=col).reindex(columns=list(LEVELS)).fillna(0)
             .astype("int64") for name, col in (("pupils", "pupils"), ("cj_contact", "cj_contact"))}
     wide["not_cj"] = wide["pupils"] - wide["cj_contact"]
-    wide = {k: v.rename(columns=str) for k, v in wide.items()}
-    everyone = (wide["not_cj"] == 0) & (wide["pupils"] > 0)
-    prot = protect_linked(wide, threshold, base, force=everyone)
+    return {k: v.rename(index=str, columns=str) for k, v in wide.items()}
+
+
+def region_counts(la_wide: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The LA tables summed over each region's authorities: what region_aggregates holds."""
+    regions = region_of(la_wide["pupils"].index)
+    return {k: v.groupby(regions).sum().rename_axis("region_code") for k, v in la_wide.items()}
+
+
+def protect_la(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, policy: Policy = DEFAULT_POLICY,
+               unit: str = "la", force: pd.DataFrame | None = None):
+    """(linked tables, their protection, cells published but flagged for the checker, the
+    class-disclosure masks) of one area table: zeros and full cells (every pupil cautioned or
+    convicted, or none) are suppressed, flagged or published as `policy` says; `force`: further
+    cells to suppress."""
+    wide = linked_counts(agg, unit) if isinstance(agg, pd.DataFrame) else agg
+    cls = class_cells(wide["pupils"], wide["cj_contact"])
+    suppress, flagged = policy.masks(cls["zero"], cls["full"], cls["structural"])
+    if force is not None:
+        suppress = suppress | force.reindex(index=suppress.index, columns=suppress.columns, fill_value=False)
+    prot = protect_linked(wide, threshold, base, force=suppress)
+    return wide, prot, flagged & ~prot["pupils"].suppressed, cls
+
+
+@dataclass
+class AreaSystem:
+    """Every count the LA and region tables publish (and the complements a reader forms), as sums
+    of the LA × level × offended-or-not cells: the exact attacker's equations. `unit` names the
+    cell a row is (kind, area, level), None for a total."""
+
+    keys: list
+    matrix: np.ndarray
+    values: np.ndarray
+    published: np.ndarray
+    sensitive: np.ndarray
+    structural: np.ndarray
+    units: list
+    zero: np.ndarray | None = None  # the cells the sign of counts shows empty (set by `leaks`)
+
+    def leaks(self) -> list:
+        """The sensitive counts (suppressed, or a small complement) the published counts determine,
+        linear algebra and the sign of counts together; structural zeros (a 0 made only of cells
+        inside published counts of 0: a line whose total is 0, a region's 0 over its LAs, an LA
+        whose total is 0 with its neighbours' cells 0) are not leaks: the published zeros show them
+        whatever is suppressed, and are themselves flagged for the checker."""
+        from .linked_sums import determined, known_zero_cells
+
+        shown_empty = (self.matrix[self.published & (self.values == 0)] > 0).any(axis=0)  # cells in a published 0
+        shown = [i for i in np.flatnonzero(self.sensitive & (self.values == 0))
+                 if shown_empty[self.matrix[i] > 0].all()]
+        self.structural[shown] = True
+        targets = [i for i in np.flatnonzero(self.sensitive) if not self.structural[i]]
+        self.zero = known_zero_cells(self.matrix, self.values, self.published)
+        return determined(self.matrix, self.published, targets, zero_cells=self.zero) if targets else []
+
+
+def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str, pd.DataFrame]],
+                threshold: int = THRESHOLD) -> AreaSystem:
+    """The attacker's system of the LA table and the region table together (`units`: the cell
+    (kind, area, level) or total (kind, area, "total"), (kind, "total", level) a row is, None for
+    England's grand total).
+    `published`: per kind
+    ("la", "region"), the published pupils and cj_contact as area × level frames with a "total"
+    row and column (missing = suppressed), as disclosure.protect gives them or the stored tables
+    hold them. Regions are sums of their LAs (region_of), which is what ties the two tables."""
+    las, lvs = list(la_wide["pupils"].index), list(la_wide["pupils"].columns)
+    regions = region_of(las)
+    nl, nv = len(las), len(lvs)
+    m = nl * nv * 2
+    if m == 0:  # no pupil linked with an LA: nothing is published but zeros
+        empty = np.zeros(0, dtype=bool)
+        return AreaSystem([], np.zeros((0, 0)), np.zeros(0), empty, empty, empty.copy(), [])
+    x = np.empty(m)
+    x[0::2] = la_wide["cj_contact"].to_numpy(float).ravel()
+    x[1::2] = la_wide["not_cj"].to_numpy(float).ravel()
+    members = {"la": {la: np.array([i]) for i, la in enumerate(las)},
+               "region": {r: np.flatnonzero(regions == r) for r in dict.fromkeys(regions)}}
+    keys, rows, pub, sens, struct, units = [], [], [], [], [], []
+    for kind in ("la", "region"):
+        if kind not in published:
+            continue
+        frames = published[kind]
+        areas = list(members[kind])
+        for name, parts in COUNTS.items():
+            offsets = [0 if p == "yes" else 1 for p in parts]
+            exact = {a: dict.fromkeys(lvs, 0.0) for a in areas}
+            for a in areas:
+                for j, lv in enumerate(lvs):
+                    v = np.zeros(m)
+                    for i in members[kind][a]:
+                        for o in offsets:
+                            v[(i * nv + j) * 2 + o] = 1
+                    exact[a][lv] = float(v @ x)
+                    rows.append(v)
+                    keys.append((kind, name, a, lv))
+                    units.append((kind, a, lv))
+            line_total = {a: sum(exact[a].values()) for a in areas}
+            col_total = {lv: sum(exact[a][lv] for a in areas) for lv in lvs}
+            for a in areas:
+                for lv in lvs:
+                    shown = name != "not_cj" and pd.notna(frames[name].loc[a, lv])
+                    hidden = pd.isna(frames["pupils"].loc[a, lv]) or pd.isna(frames["cj_contact"].loc[a, lv])
+                    pub.append(bool(shown))
+                    sens.append(bool(hidden or 0 < exact[a][lv] < threshold))
+                    struct.append(exact[a][lv] == 0 and (line_total[a] == 0 or col_total[lv] == 0))
+            # totals: each area's, each level's (England), and England's
+            lines = [(a, [(a, lv) for lv in lvs]) for a in areas] + [
+                (("total", lv), [(a, lv) for a in areas]) for lv in lvs] + [(("total", "all"), None)]
+            first = len(rows) - len(areas) * nv
+            for label, cells in lines:
+                if cells is None:
+                    v = np.sum(rows[first:first + len(areas) * nv], axis=0)
+                    area, lv = "total", "total"
+                else:
+                    v = np.sum([rows[first + areas.index(a) * nv + lvs.index(b)] for a, b in cells], axis=0)
+                    area, lv = (label, "total") if not isinstance(label, tuple) else label
+                value = float(v @ x)
+                shown = name != "not_cj" and pd.notna(frames[name].loc[area, lv])
+                rows.append(v)
+                keys.append((kind, name, area, "all" if lv == "total" else lv))
+                units.append(None if area == "total" and lv == "total" else (kind, area, lv))
+                pub.append(bool(shown))
+                sens.append(bool(0 < value < threshold if name == "not_cj" else not shown))
+                struct.append(False)
+    matrix = np.vstack(rows) if rows else np.zeros((0, m))
+    return AreaSystem(keys, matrix, matrix @ x, np.array(pub, bool), np.array(sens, bool), np.array(struct, bool),
+                      units)
+
+
+def _frames(prot: dict) -> dict[str, pd.DataFrame]:
+    return {name: prot[name].published for name in ("pupils", "cj_contact")}
+
+
+def published_frames(table: pd.DataFrame, unit: str) -> dict[str, pd.DataFrame]:
+    """A stored publishable table as the area × level frames `area_system` reads."""
+    t = table.assign(**{unit: table[unit].astype(str), "level": table["level"].astype(str).replace("all", "total")})
+    return {name: t.pivot(index=unit, columns="level", values=name) for name in ("pupils", "cj_contact")}
+
+
+def _partner(system: AreaSystem, target: int, wide: dict, exclude: set) -> tuple | None:
+    """A published cell (or total) whose suppression breaks a recovering combination of `target`:
+    the combination using the fewest published counts (L1-smallest, linear programme; totals cost
+    more than cells, England's totals most), then its smallest non-zero cell, LA cells before
+    region cells, else its smallest area total (a tiny LA's total is otherwise its region's total
+    less its neighbours'), else an England total by level (in worlds so small that a level has
+    fewer than 10 pupils cautioned in England, the grand total less the other levels' gives it)."""
+    from .linked_sums import _sparse_witness, known_zero_cells
+
+    pub = np.flatnonzero(system.published)
+    zero = system.zero if system.zero is not None else known_zero_cells(system.matrix, system.values,
+                                                                        system.published)
+    def cost(unit):
+        return 1e6 if unit is None else 1e4 if unit[1] == "total" else 1e3 if unit[2] == "total" else 1.0
+
+    costs = np.array([cost(system.units[i]) for i in pub])
+    y = _sparse_witness(system.matrix[pub][:, ~zero], system.matrix[target][~zero], costs)
+    candidates = []
+    for i, w in zip(pub, y):
+        unit = system.units[i]
+        if abs(w) < 1e-9 or unit is None or unit in exclude:
+            continue
+        kind, area, lv = unit
+        t = wide[kind]["pupils"]
+        size = float(t[lv].sum() if area == "total" else t.loc[area].sum() if lv == "total" else t.loc[area, lv])
+        if size > 0:
+            candidates.append((cost(unit), kind != "la", size, unit))
+    return min(candidates)[-1] if candidates else None
+
+
+def _primary(prot: dict) -> pd.DataFrame:
+    return prot["pupils"].primary | prot["cj_contact"].primary | prot["not_cj"].primary
+
+
+@dataclass
+class AreaProtection:
+    """The LA and region tables protected together (`protect_areas`)."""
+
+    wide: dict            # kind -> linked_counts (exact)
+    prot: dict            # kind -> {name: disclosure.Protected}
+    flagged: dict         # kind -> cells published and flagged for the checker
+    cls: dict             # kind -> class_cells masks
+    added: dict           # kind -> cells (and area totals, column "total") suppressed so that the two
+                          # tables together give none away
+    unprotected: list     # sensitive counts still determined (empty unless protection failed)
+
+
+def protect_areas(la_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
+                  policy: Policy = DEFAULT_POLICY, max_rounds: int = 200, regions: bool = True) -> AreaProtection:
+    """Protect the LA table and the region table (its LAs summed by region) as one system: each
+    table by `protect_la`, then, while the exact attacker recovers a suppressed count from both
+    tables together (a region's count less its published LAs gives the one LA hidden in it),
+    a further cell of the recovering combination is suppressed (the smallest; an LA cell, else a
+    region cell) and both tables are protected again. `regions=False`: the LA table alone."""
+    la_wide = linked_counts(la_agg)
+    wide = {"la": la_wide, "region": region_counts(la_wide)} if regions else {"la": la_wide}
+    # cells and totals (row and column "total") suppressed for the two tables together
+    added = {k: pd.DataFrame(False, index=[*w["pupils"].index, "total"], columns=[*w["pupils"].columns, "total"])
+             for k, w in wide.items()}
+    for _ in range(max_rounds):
+        parts = {k: protect_la(wide[k], threshold, base, policy, force=added[k]) for k in wide}
+        for k, (_, prot, _, _) in parts.items():
+            for area, lv in added[k].stack()[added[k].stack()].index:
+                if area == "total" or lv == "total":
+                    for name in COUNTS:
+                        prot[name].published.loc[area, lv] = pd.NA
+        system = area_system(la_wide, {k: _frames(p[1]) for k, p in parts.items()}, threshold)
+        leaks = system.leaks()
+        if not leaks:
+            break
+        # One further suppression a round, for the first leak a partner is found for: small (primary)
+        # cells first, since protecting them often closes what their partners gave away.
+        hidden = {system.units[i] for i in np.flatnonzero(~system.published)
+                  if system.units[i] is not None and system.keys[i][1] != "not_cj"}
+        primary = {(k, a, lv) for k in wide for (a, lv), v in _primary(parts[k][1]).stack().items() if v}
+        progress, tried = False, set()
+        for t in sorted(leaks, key=lambda i: (system.units[i] not in primary, i)):
+            unit = system.units[t]
+            if unit in tried:
+                continue
+            tried.add(unit)
+            pick = _partner(system, t, wide, hidden | {unit})
+            if pick is not None and not added[pick[0]].loc[pick[1], pick[2]]:
+                added[pick[0]].loc[pick[1], pick[2]] = True
+                progress = True
+                break
+        if not progress:
+            break
+    return AreaProtection(wide, {k: p[1] for k, p in parts.items()}, {k: p[2] for k, p in parts.items()},
+                          {k: p[3] for k, p in parts.items()}, added, [system.keys[i] for i in leaks])
+
+
+def publish_table(agg: pd.DataFrame, wide: dict, prot: dict, flagged: pd.DataFrame, unit: str, schema,
+                  threshold: int, base: int, policy: Policy) -> tuple[pd.DataFrame, dict]:
+    """The published area × level table of a protection: rounded counts (missing where
+    suppressed), with area totals (level 'all') and England totals (area 'total'); rates and the
+    adjusted ratio from the published counts."""
+    agg = agg.rename(columns={unit: "la"})
     long = {}
     for name in ("pupils", "cj_contact"):
         pub = prot[name].published.rename(columns={"total": "all"})
@@ -184,12 +434,43 @@ def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
     out["suppressed"] = out["suppressed"].astype("boolean")
     leaks = sum(len(determined_cells(wide[n], prot[n].suppressed)) for n in wide)
     meta = {"threshold": threshold, "rounding_base": base,
-            "la_level_cells": len(agg),
+            "area_level_cells": len(agg),
             "primary_suppressions": int((prot["pupils"].primary | prot["cj_contact"].primary
                                          | prot["not_cj"].primary).to_numpy().sum()),
             "suppressed_cells": int(prot["pupils"].suppressed.to_numpy().sum()),
-            "recoverable_suppressed_cells": int(leaks)}
+            "recoverable_suppressed_cells": int(leaks),
+            "flagged_cells": int(flagged.to_numpy().sum()), "policy": policy.describe()}
     return out.rename(columns={"la": unit})[list(schema.to_schema().columns)], meta
+
+
+@one_blas_thread
+def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, unit: str = "la",
+                schema=LaAggregatesPublishable, policy: Policy = DEFAULT_POLICY) -> tuple[pd.DataFrame, dict]:
+    """One area × level table (`unit`: the LA, or the region) protected on its own: counts of
+    pupils, of pupils with a caution or conviction, and of pupils without, protected together (a
+    count suppressed in one is suppressed in all, so none can be recovered by subtraction), rounded
+    to `base`, with England totals; rates recomputed from the published counts. Zeros and full
+    cells (every pupil cautioned or convicted, or none) follow `policy`: by default published and
+    flagged for the output checker (`meta["flagged_cells"]`). The assets protect the LA and region
+    tables together (`publishable_areas`)."""
+    wide, prot, flagged, _ = protect_la(agg, threshold, base, policy, unit)
+    return publish_table(agg, wide, prot, flagged, unit, schema, threshold, base, policy)
+
+
+@one_blas_thread
+def publishable_areas(la_agg: pd.DataFrame, region_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
+                      policy: Policy = DEFAULT_POLICY):
+    """The LA and region tables for release, protected together (`protect_areas`): (LA table, its
+    metadata, region table, its metadata, the protection)."""
+    p = protect_areas(la_agg, threshold, base, policy)
+    la, la_meta = publish_table(la_agg, p.wide["la"], p.prot["la"], p.flagged["la"], "la", LaAggregatesPublishable,
+                                threshold, base, policy)
+    region, region_meta = publish_table(region_agg, p.wide["region"], p.prot["region"], p.flagged["region"],
+                                        "region_code", RegionAggregatesPublishable, threshold, base, policy)
+    for meta, kind in ((la_meta, "la"), (region_meta, "region")):
+        meta["suppressed_against_the_other_table"] = int(p.added[kind].to_numpy().sum())
+        meta["recoverable_across_tables"] = len(p.unprotected)
+    return la, la_meta, region, region_meta, p
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,23 +525,6 @@ def disclosure_control(table: str, unit: str) -> Check:
                  "from the totals; every count a multiple of the rounding base", control)
 
 
-@table_asset(LaAggregatesPublishable, group=GROUP, checks=[disclosure_control("la_aggregates_publishable", "la")],
-             disclosure="for_export")
-def la_aggregates_publishable(la_aggregates: pd.DataFrame) -> Table:
-    """la_aggregates prepared for release from the SRS under the output-checking rules: counts
-    of 1 to 9 pupils are suppressed (primary); further cells are suppressed (secondary) so that no
-    suppressed count can be recovered from the row (LA) or column (level) totals, or by
-    subtracting pupils cautioned or convicted from pupils, and a cell where every pupil was
-    cautioned or convicted is suppressed; every published count, including the LA totals (level
-    'all') and England totals (LA 'total'), is rounded to the nearest 5. Rates, and the adjusted
-    ratio (published count / adjusted expected, 2 decimals), are recomputed from the published,
-    rounded counts; the ratio and the outlier flag (from la_aggregates) are shown only where the
-    count of pupils cautioned or convicted is published. No pupil identifiers, no unrounded
-    counts."""
-    df, meta = publishable(la_aggregates)
-    return Table(df, meta)
-
-
 def region_aggregates_table(agg: pd.DataFrame) -> pd.DataFrame:
     """la_aggregates summed over each region's authorities (2018 geography), with the same
     adjusted comparison (the model's expected counts add up) and funnel flag."""
@@ -301,15 +565,58 @@ def region_aggregates(la_aggregates: pd.DataFrame) -> Table:
                       "las_not_2018_authorities": int((df["region_code"] == "unknown").sum())})
 
 
-@table_asset(RegionAggregatesPublishable, group=GROUP, disclosure="for_export",
-             checks=[disclosure_control("region_aggregates_publishable", "region_code")])
-def region_aggregates_publishable(region_aggregates: pd.DataFrame) -> Table:
-    """region_aggregates prepared for release from the SRS under the same rules as
-    la_aggregates_publishable: counts of pupils, of pupils cautioned or convicted and of those not
-    protected together (threshold 10, secondary suppression, base-5 rounding, England totals), the
-    ratio recomputed from the published count."""
-    df, meta = publishable(region_aggregates, unit="region_code", schema=RegionAggregatesPublishable)
-    return Table(df, meta)
+LA_PUBLISHABLE_DOC = (
+    "la_aggregates prepared for release from the SRS under the output-checking rules: counts of 1 to 9 pupils "
+    "are suppressed (primary); further cells are suppressed (secondary) so that no suppressed count can be "
+    "recovered from the row (LA) or column (level) totals, by subtracting pupils cautioned or convicted from "
+    "pupils, as a 0 (a row or column whose suppressed cells add up to 0), or from region_aggregates_publishable "
+    "(a region's count less its published LAs); zeros and cells where every pupil (or none) was cautioned or "
+    "convicted follow the disclosure policy (resource disclosure_rules; by default published and flagged for the "
+    "output checker, as ACRO does; 'suppress' hides them); every published count, including the LA totals "
+    "(level 'all') and England totals (LA 'total'), is rounded to the nearest 5. Rates, and the adjusted ratio "
+    "(published count / adjusted expected, 2 decimals), are recomputed from the published, rounded counts; the "
+    "ratio and the outlier flag (from la_aggregates) are shown only where the count of pupils cautioned or "
+    "convicted is published. No pupil identifiers, no unrounded counts. Listed in the output-checking request.")
+REGION_PUBLISHABLE_DOC = (
+    "region_aggregates prepared for release from the SRS under the same rules as la_aggregates_publishable and "
+    "protected together with it (a region is the sum of its LAs): counts of pupils, of pupils cautioned or "
+    "convicted and of those not protected together (threshold 10, secondary suppression, base-5 rounding, England "
+    "totals; zeros and full cells by the disclosure policy), the ratio recomputed from the published count. "
+    "Listed in the output-checking request.")
+
+
+@one_blas_thread
+def no_cell_recoverable_across_tables(t: dict[str, pd.DataFrame]) -> Outcome:
+    """The exact attacker on both published tables together (their stored suppression patterns)
+    and the exact LA counts: no suppressed count, and no small complement, is determined."""
+    system = area_system(linked_counts(t["la_aggregates"]),
+                         {"la": published_frames(t["la_aggregates_publishable"], "la"),
+                          "region": published_frames(t["region_aggregates_publishable"], "region_code")})
+    leaks = system.leaks()
+    return Outcome(not leaks, {"recoverable_counts": len(leaks), "sensitive_counts": int(system.sensitive.sum())},
+                   f"{len(leaks)} suppressed counts recoverable from the LA and region tables together" if leaks
+                   else None)
+
+
+ACROSS_TABLES = Check("no_cell_recoverable_across_tables", (
+    "No suppressed count (nor a small complement) of la_aggregates_publishable or region_aggregates_publishable "
+    "is determined by the two tables together, given the exact published values and that counts are not "
+    "negative"), no_cell_recoverable_across_tables)
+
+
+@table_multi_asset({
+    "la_aggregates_publishable": Out(LaAggregatesPublishable, LA_PUBLISHABLE_DOC, (
+        disclosure_control("la_aggregates_publishable", "la"), ACROSS_TABLES), disclosure="for_export"),
+    "region_aggregates_publishable": Out(RegionAggregatesPublishable, REGION_PUBLISHABLE_DOC, (
+        disclosure_control("region_aggregates_publishable", "region_code"),), disclosure="for_export")},
+    group=GROUP, name="publishable_areas")
+def publishable_areas_asset(la_aggregates: pd.DataFrame, region_aggregates: pd.DataFrame,
+                            disclosure_rules: DisclosureRules) -> dict[str, Table]:
+    la, la_meta, region, region_meta, p = memoised(publishable_areas, la_aggregates, region_aggregates,
+                                                   threshold=THRESHOLD, base=BASE, policy=disclosure_rules.policy())
+    across = Outcome(not p.unprotected, {"recoverable_counts": len(p.unprotected)})
+    return {"la_aggregates_publishable": Table(la, la_meta, {"no_cell_recoverable_across_tables": across}),
+            "region_aggregates_publishable": Table(region, region_meta)}
 
 
 def map_cells(table: pd.DataFrame) -> pd.DataFrame:
@@ -339,8 +646,14 @@ def la_map_chart_export(la_aggregates_publishable: pd.DataFrame, raw_extracts: R
     """The LA map for release: drawn only from la_aggregates_publishable (ratios of the published,
     rounded counts; a suppressed cell is hatched grey and carries no value), so it discloses no
     more than that table."""
+    return draw_la_map_export(la_aggregates_publishable, raw_extracts.is_synthetic_world())
+
+
+def draw_la_map_export(la_aggregates_publishable: pd.DataFrame, synthetic: bool) -> bytes:
+    """The for-export LA map, from the published table alone (the output-checking request redraws
+    it to confirm the published chart is this one)."""
     return maps.draw_hex_map(map_cells(la_aggregates_publishable), "Caution or conviction against the national "
-                             "average (published values)", raw_extracts.is_synthetic_world())
+                             "average (published values)", synthetic)
 
 
 def _la_names(la_context: pd.DataFrame) -> dict:
@@ -367,5 +680,5 @@ def la_funnel_chart_export(la_aggregates_publishable: pd.DataFrame, la_aggregate
     return maps.draw_funnel_published(la_aggregates_publishable, la_aggregates, raw_extracts.is_synthetic_world())
 
 
-la_assets = [la_aggregates, la_aggregates_publishable, region_aggregates, region_aggregates_publishable, la_map_chart,
+la_assets = [la_aggregates, region_aggregates, publishable_areas_asset, la_map_chart,
              la_map_chart_export, la_funnel_chart, la_funnel_chart_export]

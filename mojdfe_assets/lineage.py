@@ -25,7 +25,7 @@ from . import codelists
 from . import extracts as X
 from .checks import resolve_within, sources_in
 
-GROUP_ORDER = ("sources", "clean", "social_care", "outcomes", "effects", "la_aggregates", "national")
+GROUP_ORDER = ("sources", "clean", "social_care", "outcomes", "effects", "la_aggregates", "national", "exports")
 _RAW = {f"{e.name}_raw": e for e in X.ALL}
 
 

@@ -147,6 +147,34 @@ def write_bytes_atomic(data: bytes, path: Path) -> None:
     _write_atomic(lambda tmp: Path(tmp).write_bytes(data), path)
 
 
+def write_folder_atomic(files: dict[str, bytes], path: Path) -> None:
+    """Write a folder of files ({relative path: bytes}) under a temporary name in the same parent,
+    then rename it into place: a run killed mid-write leaves no partial folder (a stale temporary
+    one is removed by the next write)."""
+    import shutil
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        tmp.chmod(0o777 & ~_UMASK)
+        for name, data in sorted(files.items()):
+            if Path(name).is_absolute() or ".." in Path(name).parts:
+                raise ValueError(f"{name!r} is outside the folder")
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        old = path.with_name(f".{path.name}.old.tmp")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _libc_malloc_trim():
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
@@ -213,8 +241,10 @@ def to_arrow(df: pd.DataFrame) -> pa.Table:
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as `<warehouse>/runs/<run id>/<asset>.parquet` (charts as .png); a run's
-    inputs come from its own run folder, the run it re-executes, or else the published snapshot."""
+    """Stores each asset as `<warehouse>/runs/<run id>/<asset>.parquet` (charts as .png; a table
+    whose `attrs["folder"]` holds files, the output-checking request, also as the folder
+    `<asset>/`, published with the run like its tables); a run's inputs come from its own run
+    folder, the run it re-executes, or else the published snapshot."""
 
     base_dir: str = Field(default=str(DEFAULT_WAREHOUSE), description=(
         "Warehouse folder. Researchers read `<base_dir>/current/` (the last complete successful run); "
@@ -239,6 +269,13 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             write_bytes_atomic(obj, path)
             context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
             return
+        files = obj.attrs.get("folder")
+        if files is not None:  # the table's folder of files, in the run folder beside it
+            obj = obj.copy()
+            obj.attrs = {k: v for k, v in obj.attrs.items() if k != "folder"}
+            path = folder / self._name(context.asset_key)
+            write_folder_atomic(files, path)
+            context.add_output_metadata({"folder": dg.MetadataValue.path(str(path)), "folder_files": len(files)})
         table = to_arrow(obj)
         write_parquet_atomic(table, folder / f"{self._name(context.asset_key)}.parquet")
         release_memory(table.nbytes)
@@ -255,12 +292,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 runs.append(run_id)
         return runs
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | bytes:
         """The stored table; only the columns an input asks for with `AssetIn(metadata={"columns":
         [...]})` are read (Parquet is columnar: the others are never decoded), and text columns
-        listed in `"dictionary_columns"` are read as categoricals (see `read_parquet`)."""
+        listed in `"dictionary_columns"` are read as categoricals (see `read_parquet`). A chart
+        is read as its PNG bytes."""
         key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
-        path = self.warehouse.find(self._name(key), self._runs(context))
+        runs = self._runs(context)
+        path = self.warehouse.find(self._name(key), runs)
+        if path is None and (png := self.warehouse.find(self._name(key), runs, ".png")) is not None:
+            return png.read_bytes()
         if path is None:
             raise FileNotFoundError(f"{key.to_user_string()} has not been materialised yet in {self.base_dir}")
         release_memory(8 * path.stat().st_size)  # compressed Parquet: several times smaller in memory

@@ -546,6 +546,112 @@ class RegionAggregatesPublishable(_Derived):
 
 
 # ---------------------------------------------------------------------------------------------
+# For export from the SRS (exports.py): research question 1 protected, and the request
+
+OUTCOME_SOURCES = ("pupil_outcomes.level, pupil_outcomes.gcse_level2_em, pupil_outcomes.permanent_exclusion, "
+                   "pupil_outcomes.first_cj_contact_date, pupil_outcomes.most_severe_disposal, "
+                   "pupil_outcomes.unauthorised_sessions, pupil_outcomes.sessions_possible, "
+                   "pupil_outcomes.fixed_period_sessions, pupil_outcomes.fixed_period_exclusions, "
+                   "pupil_outcomes.conviction_group")
+SUMMARY_SOURCES = (f"{OUTCOME_SOURCES}, pupil_outcomes.la, la_aggregates_publishable.pupils, "
+                   "la_aggregates_publishable.cj_contact")
+
+
+class InterventionOutcomeSummaryExport(_Derived):
+    """intervention_outcome_summary after disclosure control, for release from the SRS."""
+
+    level: Text = pa.Field(isin=[*LEVELS, "all"], description=(
+        "The intervention level summarised, or 'all' (every level) ← pupil_outcomes.level"))
+    outcome: Text = pa.Field(isin=list(OUTCOME_NAMES), description=(
+        "Which outcome, as in intervention_outcome_summary: a column of pupil_outcomes, or cj_contact, custodial or "
+        "fixed_period_exclusion"))
+    measure: Text = pa.Field(isin=["rate", "median", "share"], description=(
+        "rate: share of pupils with the outcome; median: median count; share: share of pupils in `category`"))
+    category: Text = pa.Field(nullable=True, description="Category of an ordinal outcome (for measure share), e.g. two_or_more")
+    n: Int = pa.Field(nullable=True, ge=0, description=(
+        "Pupils at this level with the outcome recorded, rounded to base 5; missing = suppressed (1-9, or to "
+        "protect another count of this table or of la_aggregates_publishable over the same pupils; offending "
+        f"outcomes count linked pupils with an LA, as la_aggregates_publishable does) ← {SUMMARY_SOURCES}"))
+    events: Int = pa.Field(nullable=True, ge=0, description=(
+        "Pupils with the outcome (or in the category), rounded to base 5; missing = suppressed, or a median "
+        f"← {SUMMARY_SOURCES}"))
+    estimate: Real = pa.Field(nullable=True, ge=0, description=(
+        "events / n from the published (rounded) counts, or the median, published only with its n and when n is "
+        f"at least 10 ← n, events, {OUTCOME_SOURCES}"))
+    ci_low: Real = pa.Field(nullable=True, ge=0, description=(
+        "Lower 95% limit: Wilson from the published counts, or the median's order statistic when at least 10 "
+        "pupils lie at or beyond it ← n, events, estimate"))
+    ci_high: Real = pa.Field(nullable=True, ge=0, description=(
+        "Upper 95% limit, as ci_low ← n, events, estimate"))
+    suppressed: Flag = pa.Field(description="A count of this row (or its median) is suppressed ← n, events, estimate")
+    flag: Text = pa.Field(nullable=True, description=(
+        "For the output checker: 'zero' (a published count of 0) and/or 'full' (every pupil, or none, has the "
+        "outcome), published under the disclosure policy's 'flag' ← n, events"))
+
+    @pa.dataframe_check(description="ci_low <= estimate <= ci_high where all are present")
+    def ci_brackets_estimate(cls, df: pd.DataFrame) -> pd.Series:
+        ok = (df["ci_low"] <= df["estimate"] + 1e-9) & (df["estimate"] <= df["ci_high"] + 1e-9)
+        return ok.fillna(True).astype(bool)
+
+
+class InterventionOutcomeModelsExport(_Derived):
+    """intervention_outcome_models after disclosure control, for release from the SRS."""
+
+    outcome: Text = pa.Field(isin=list(OUTCOME_NAMES), description="The outcome modelled ← intervention_outcome_models.outcome")
+    model: Text = pa.Field(description="Model family fitted with statsmodels ← intervention_outcome_models.model")
+    measure: Text = pa.Field(isin=["odds ratio", "rate ratio", "cumulative odds ratio"], description=(
+        "What `estimate` is: exp(coefficient) ← intervention_outcome_models.measure"))
+    term: Text = pa.Field(description="Model term, 'variable:value' against the reference ← intervention_outcome_models.term")
+    estimate: Real = pa.Field(nullable=True, gt=0, description=(
+        "The term's ratio, withheld (missing) where disclosure control says so (see note) "
+        "← intervention_outcome_models.estimate, cells_at_least_threshold, residual_df"))
+    ci_low: Real = pa.Field(nullable=True, ge=0, description=(
+        "Lower 95% confidence limit, withheld with the estimate ← intervention_outcome_models.ci_low, estimate"))
+    ci_high: Real = pa.Field(nullable=True, gt=0, description=(
+        "Upper 95% confidence limit, withheld with the estimate ← intervention_outcome_models.ci_high, estimate"))
+    p_value: Real = pa.Field(nullable=True, ge=0, le=1, description=(
+        "Wald p-value, withheld with the estimate ← intervention_outcome_models.p_value, estimate"))
+    n: Int = pa.Field(ge=0, description="Pupils in the model, rounded to base 5 ← intervention_outcome_models.n")
+    residual_df: Int = pa.Field(nullable=True, description=(
+        "Residual degrees of freedom of the pupil-level model: n (rounded) minus its parameters (ACRO's "
+        "regression rule: at least 10); missing when the model was not fitted ← n, intervention_outcome_models.term"))
+    cells_at_least_threshold: Flag = pa.Field(description=(
+        "Every cell the term rests on (pupils with the term's value with and without the outcome, or in each "
+        "cumulative split; for a count model those with a count above 0) has at least 10 pupils "
+        "← pupil_outcomes.level, pupil_outcomes.sex, pupil_outcomes.ks4_year, pupil_outcomes.fsm, "
+        "intervention_outcome_models.term"))
+    suppressed: Flag = pa.Field(description=(
+        "The estimate is withheld by disclosure control ← cells_at_least_threshold, residual_df"))
+    note: Text = pa.Field(nullable=True, description=(
+        "Why a term has no estimate, or what the output checker should review (a count-model sum dominated by "
+        "one or two pupils) ← intervention_outcome_models.note, suppressed"))
+
+
+REQUEST_STATUSES = ("pass", "review", "fail")
+
+
+class OutputCheckingRequest(_Derived):
+    """One row per for-export output in the output-checking request (results.json beside it)."""
+
+    uid: Text = pa.Field(unique=True, description=(
+        "The output's id in results.json: the name of the asset it is (its file in the request folder)"))
+    type: Text = pa.Field(isin=["table", "regression", "custom"], description=(
+        "ACRO's output type: table, regression, or custom (a chart)"))
+    status: Text = pa.Field(isin=list(REQUEST_STATUSES), description=(
+        "pass: every rule holds; review: it holds, with something for the output checker to judge (zeros or full "
+        "cells flagged, dominated sums, every chart); fail: a rule is broken in what is written ← checks"))
+    file: Text = pa.Field(description="The output's file in the request folder (CSV or PNG)")
+    sha256: Text = pa.Field(str_matches=r"^[0-9a-f]{64}$", description=(
+        "SHA-256 of the file, as in results.json and checksums/ (SACRO's viewer checks it) ← file"))
+    checks: Text = pa.Field(description=(
+        "Every check applied to the output with its outcome ('name: status; ...'): ACRO's checks and ours"))
+    acro: Text = pa.Field(nullable=True, description=(
+        "ACRO's own verdict on the pupil rows behind the output (its status; missing when ACRO was not run or "
+        "does not apply)"))
+    comment: Text = pa.Field(description="How the output is protected, for the output checker")
+
+
+# ---------------------------------------------------------------------------------------------
 # Comparison with England's published statistics (national.py)
 
 

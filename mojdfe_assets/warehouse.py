@@ -2,7 +2,8 @@
 
     <warehouse>/
       runs/<run id>/<asset>.parquet   every run writes here; nothing is ever written over a
-                                      published table
+                                      published table (charts as <asset>.png; the output-checking
+                                      request as the folder <asset>/ beside its table)
       snapshots/<time>_<run>/         a complete set: the previous snapshot's tables with the
                                       run's own on top (hard links, so no table is copied), and
                                       `_snapshot.json`: which run wrote each table, and the
@@ -42,6 +43,15 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:  # a file system without hard links
         shutil.copy2(src, dst)
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """A folder's files linked (or copied) into a new folder of the same layout."""
+    shutil.copytree(src, dst, copy_function=lambda a, b: _link_or_copy(Path(a), Path(b)))
+
+
+def _folders(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.iterdir() if f.is_dir() and not f.name.startswith("."))
 
 
 def _tsv(tables: dict) -> str:
@@ -119,12 +129,19 @@ class Warehouse:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         old = json.loads((previous / MANIFEST).read_text()) if previous and (previous / MANIFEST).exists() else {}
-        tables = dict(old.get("tables", {}))
+        tables, folders = dict(old.get("tables", {})), dict(old.get("folders", {}))
         if previous is not None:
             for f in previous.iterdir():
                 if f.suffix in TABLE_SUFFIXES:
                     _link_or_copy(f, tmp / f.name)
+            for f in _folders(previous):
+                _link_tree(f, tmp / f.name)
         for run_id in run_ids:
+            for f in _folders(self.run_dir(run_id)):  # a folder of files an asset wrote (the request)
+                shutil.rmtree(tmp / f.name, ignore_errors=True)
+                _link_tree(f, tmp / f.name)
+                files = [p for p in f.rglob("*") if p.is_file()]
+                folders[f.name] = {"run_id": run_id, "files": len(files), "bytes": sum(p.stat().st_size for p in files)}
             for f in sorted(self.run_dir(run_id).iterdir()):
                 if f.suffix not in TABLE_SUFFIXES or f.name.startswith("."):
                     continue
@@ -141,7 +158,7 @@ class Warehouse:
                 tables[f.stem] = entry
         manifest = {"snapshot": name, "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "runs": sorted(done | set(run_ids)), "latest_run": run_ids[-1],
-                    "tables": dict(sorted(tables.items())),
+                    "tables": dict(sorted(tables.items())), "folders": dict(sorted(folders.items())),
                     "deliveries": {k: v["delivery"] for k, v in sorted(tables.items()) if "delivery" in v}}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (tmp / MANIFEST_TSV).write_text(_tsv(manifest["tables"]))

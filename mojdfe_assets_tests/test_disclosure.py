@@ -1,5 +1,5 @@
 """No pupil identifier leaves the pupil-level tables: not in Dagster's stored events, metadata,
-logs, nor in the aggregate tables."""
+logs, nor in the aggregate tables or the files of the output-checking request."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def test_no_identifier_outside_pupil_level_tables(tmp_path):
     assert {p.stem for p in aggregates} >= {"cin_referral_agreement", "cpp_discrepancy", "code_lookups"}
     for p in aggregates:
         scanned.append(pd.read_parquet(p).to_csv(index=False).encode())
+    # the output-checking request: every file an output checker receives
+    request = [p for p in (current / "output_checking_request").rglob("*") if p.is_file()]
+    assert {p.name for p in request} >= {"results.json", "config.json", "la_aggregates_publishable.csv"}
+    scanned += [p.read_bytes() for p in request]
     found = {t.decode() for blob in scanned for t in TOKEN.findall(blob)} & ids
     assert not found, f"{len(found)} pupil identifier(s) found outside pupil-level tables"
     # The scan can fail: the identifiers are there to be found in a pupil-level table.

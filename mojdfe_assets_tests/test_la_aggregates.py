@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from mojdfe_assets import la_aggregates as L
-from mojdfe_assets.disclosure import determined_cells
+from mojdfe_assets.disclosure import Policy, determined_cells
+from mojdfe_assets.linked_sums import feasible_ranges, pinned
 from mojdfe_assets.schemas import IDENTIFIER_COLUMNS, LaAggregates, LaAggregatesPublishable
 from mojdfe_assets.stats import funnel_limits, poisson_ratio_ci
 
@@ -110,7 +111,7 @@ def hand_aggregates() -> pd.DataFrame:
 
 def test_publishable_rules_on_a_hand_table():
     agg = hand_aggregates()
-    pub, meta = L.publishable(agg)
+    pub, meta = L.publishable(agg, policy=Policy(full_cells="suppress"))
     LaAggregatesPublishable.validate(pub)
     assert not (set(pub.columns) & IDENTIFIER_COLUMNS)
     cell = pub.set_index(["la", "level"])
@@ -138,6 +139,92 @@ def test_publishable_rules_on_a_hand_table():
     r = cell.loc[("303", "looked_after")]  # 16 -> 15 of 35
     assert r["cj_contact"] == 15 and r["rate"] == round(15 / 35, 4) and r["adjusted_ratio"] == round(15 / 7, 2)
     assert cell.loc[("total", "all"), "pupils"] == 1915 and cell.loc[("total", "referral_only"), "pupils"] == 0
+
+
+def test_full_cells_are_flagged_by_default():
+    """Under the default policy the cell where every pupil was cautioned (302 looked after, 25 of
+    25) is published and flagged for the output checker, as ACRO flags zeros; the rest of the
+    pattern still protects the small cell."""
+    agg = hand_aggregates()
+    pub, meta = L.publishable(agg)
+    cell = pub.set_index(["la", "level"])
+    assert not cell.loc[("302", "looked_after"), "suppressed"] and cell.loc[("302", "looked_after"), "cj_contact"] == 25
+    assert cell.loc[("301", "looked_after"), "suppressed"]
+    # Flagged: the full cell and the structural zeros (no LA has referral-only or CPP pupils).
+    assert meta["flagged_cells"] == 1 + 4 * 2 and meta["recoverable_suppressed_cells"] == 0
+    wide = agg.pivot(index="la", columns="level", values="pupils").dropna(axis=1).astype(int)
+    mask = cell["suppressed"].unstack().loc[wide.index, wide.columns].astype(bool)
+    assert determined_cells(wide, mask) == []
+
+
+def two_regions() -> pd.DataFrame:
+    """Three LAs of the North East (390 Gateshead, 391 Newcastle, 392 North Tyneside) and three of
+    London (301-303), levels none and looked after: Newcastle's looked-after pupils include 4
+    cautioned or convicted (small)."""
+    rows = [("390", "none", 200, 40), ("390", "looked_after", 30, 12),
+            ("391", "none", 250, 50), ("391", "looked_after", 40, 4),
+            ("392", "none", 220, 44), ("392", "looked_after", 35, 14),
+            ("301", "none", 300, 60), ("301", "looked_after", 25, 10),
+            ("302", "none", 320, 64), ("302", "looked_after", 45, 18),
+            ("303", "none", 280, 56), ("303", "looked_after", 50, 20)]
+    df = pd.DataFrame(rows, columns=["la", "level", "pupils", "cj_contact"])
+    df["level"] = pd.Categorical(df["level"], categories=list(L.LEVELS), ordered=True)
+    df["adjusted_expected"] = df["pupils"] * 0.2
+    df["adjusted_ratio"] = df["cj_contact"] / df["adjusted_expected"]
+    df["outlier"] = "within"
+    return df
+
+
+def hidden_cells(pub: pd.DataFrame, unit: str = "la") -> set:
+    c = pub[pub["suppressed"].astype(bool) & (pub[unit] != "total") & (pub["level"] != "all")]
+    return set(zip(c[unit], c["level"]))
+
+
+def test_the_region_table_gives_away_an_la_cell_hidden_in_the_la_table_alone():
+    """Protected one table at a time (as before), the LA table hides Newcastle's 4 with London's
+    301 as its column partner (smallest looked-after count: 25 pupils, 10 cautioned, 15 not) and
+    each one's none cell as row partner; the region table publishes every region cell. The North
+    East's looked-after cautioned, 12 + 4 + 14 = 30, less Gateshead's 12 and North Tyneside's 14,
+    gives the 4 back; London's 10 comes back the same way."""
+    agg = two_regions()
+    la, _ = L.publishable(agg)
+    region, _ = L.publishable(L.region_aggregates_table(agg), unit="region_code",
+                              schema=L.RegionAggregatesPublishable)
+    assert hidden_cells(la) == {(a, lv) for a in ("391", "301") for lv in ("none", "looked_after")}
+    assert hidden_cells(region, "region_code") == set()
+    ne = region.set_index(["region_code", "level"]).loc[("E12000001", "looked_after"), "cj_contact"]
+    shown = la.set_index(["la", "level"])["cj_contact"]
+    # Rounded to base 5 (30, 10, 15) the reader's figure is 5 for the true 4: the exact attacker,
+    # given the unrounded values, gets the 4 itself.
+    assert (ne, shown[("390", "looked_after")], shown[("392", "looked_after")]) == (30, 10, 15)
+    system = L.area_system(L.linked_counts(agg), {"la": L.published_frames(la, "la"),
+                                                   "region": L.published_frames(region, "region_code")})
+    leaked = {system.keys[i] for i in system.leaks()}
+    assert ("la", "cj_contact", "391", "looked_after") in leaked and ("la", "pupils", "301", "none") in leaked
+
+
+def test_la_and_region_tables_protected_together():
+    """Protected together, a further North East cell is hidden beside Newcastle's (Gateshead's
+    looked-after cell: the smallest of the recovering combination), so every region's column holds
+    no hidden LA cell or at least two, and neither the linear equations of both tables nor the sign
+    of counts (a linear programme per hidden count) pins any suppressed count."""
+    agg = two_regions()
+    la, la_meta, region, region_meta, p = L.publishable_areas(agg, L.region_aggregates_table(agg))
+    hidden = hidden_cells(la)
+    assert {("391", "looked_after"), ("390", "looked_after")} <= hidden
+    assert p.added["la"].loc["390", "looked_after"] and not p.unprotected
+    assert la_meta["suppressed_against_the_other_table"] >= 1 and la_meta["recoverable_across_tables"] == 0
+    regions = dict(zip(L.linked_counts(agg)["pupils"].index, L.region_of(L.linked_counts(agg)["pupils"].index)))
+    for r in ("E12000001", "E12000007"):
+        for lv in ("none", "looked_after"):
+            assert sum((a, lv) in hidden for a, rr in regions.items() if rr == r) != 1
+    counts = pd.concat([la["pupils"], la["cj_contact"], region["pupils"], region["cj_contact"]]).dropna()
+    assert not ((counts > 0) & (counts < 10)).any() and (counts % 5 == 0).all()
+    system = L.area_system(L.linked_counts(agg), {"la": L.published_frames(la, "la"),
+                                                   "region": L.published_frames(region, "region_code")})
+    assert system.leaks() == []
+    targets = [i for i in np.flatnonzero(system.sensitive & ~system.published) if system.keys[i][1] != "not_cj"]
+    assert targets and pinned(feasible_ranges(system.matrix, system.values, system.published, targets)) == []
 
 
 def test_naive_suppression_of_the_table_would_leak():

@@ -17,6 +17,7 @@ from pandera.typing import Series
 
 from mojdfe_assets import social_care as S
 from mojdfe_assets.definitions import all_assets
+from mojdfe_assets.disclosure import DisclosureRules
 from mojdfe_assets.resources import LaGeography, ParquetIOManager, RawExtracts, read_parquet
 from mojdfe_assets.rules import CleaningRules
 from mojdfe_assets.table_assets import table_asset
@@ -33,7 +34,8 @@ def materialize(folder, wh, selection=None, rules: CleaningRules | None = None, 
     io = ParquetIOManager(base_dir=str(wh))
     result = dg.materialize(all_assets, selection=selection, raise_on_error=False, resources={
         "raw_extracts": RawExtracts(folder=str(folder), synthetic=False),
-        "io_manager": io, "cleaning_rules": rules or CleaningRules(), "la_geography": LaGeography()}, **kw)
+        "io_manager": io, "cleaning_rules": rules or CleaningRules(), "la_geography": LaGeography(),
+        "disclosure_rules": DisclosureRules()}, **kw)
     if result.success:
         io.publish([result.run_id])
     return result

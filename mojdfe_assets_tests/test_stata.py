@@ -16,7 +16,7 @@ import pytest
 
 from mojdfe_assets import cli
 from mojdfe_assets.schemas import IDENTIFIER_COLUMNS
-from mojdfe_assets.stata import AGGREGATE_CLASSES, disclosure_classes, parse_codes, write_dta
+from mojdfe_assets.stata import AGGREGATE_CLASSES, cut, disclosure_classes, parse_codes, write_dta
 
 NEED = parse_codes("N1=Abuse or neglect|N2=Child's disability|N3=Parental illness or disability")
 LONG = "A description longer than Stata allows for a variable label, so it is cut to eighty characters at most."
@@ -90,7 +90,9 @@ cat(as.character(haven::as_factor(x$open)), sep = "|"); cat("\\n")
 
 
 def files(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """Every file of a folder (the snapshot holds the output-checking request's folder too)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_the_command_writes_only_aggregate_tables_beside_the_snapshot(published_warehouse, tmp_path, capsys):
@@ -106,7 +108,7 @@ def test_the_command_writes_only_aggregate_tables_beside_the_snapshot(published_
         df, meta = pyreadstat.read_dta(str(out / f"{t}.dta"))
         assert classes[t] in AGGREGATE_CLASSES and not set(df.columns) & IDENTIFIER_COLUMNS
         assert len(df) == pd.read_parquet(current / f"{t}.parquet").shape[0]
-        assert meta.file_label == f"{t} ({classes[t]}), snapshot {current.name}"
+        assert meta.file_label == cut(f"{t} ({classes[t]}), snapshot {current.name}")  # Stata's 80 characters
         assert all(meta.column_names_to_labels.values()), t  # every column labelled from the dictionary
     df, meta = pyreadstat.read_dta(str(out / "la_aggregates.dta"))
     assert meta.variable_value_labels["level"] == {1: "none", 2: "referral_only", 3: "child_in_need",

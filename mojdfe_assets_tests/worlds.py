@@ -53,12 +53,14 @@ def pupils(n: int, seed: int, level_or=(1.0, 1.5, 2.0, 2.5, 4.0), absence_rr=(1.
     })
 
 
-def run_graph(assets, raw, warehouse, instance=None, rules=None, geography=None, **kwargs):
-    """Materialise `assets` on the extracts in `raw` into `warehouse` (with the cleaning `rules` and
-    LA `geography`, default the project's) and publish the run when it succeeds, as `mojdfe run` does; returns the
-    result and the published folder (`current/`)."""
+def run_graph(assets, raw, warehouse, instance=None, rules=None, geography=None, disclosure=None,
+              **kwargs):
+    """Materialise `assets` on the extracts in `raw` into `warehouse` (with the cleaning `rules`, the
+    LA `geography` and the `disclosure` rules, default the project's) and publish the run when it
+    succeeds, as `mojdfe run` does; returns the result and the published folder (`current/`)."""
     import dagster as dg
 
+    from mojdfe_assets.disclosure import DisclosureRules
     from mojdfe_assets.resources import LaGeography, ParquetIOManager, RawExtracts
     from mojdfe_assets.rules import CleaningRules
     from mojdfe_assets.warehouse import Warehouse
@@ -66,7 +68,8 @@ def run_graph(assets, raw, warehouse, instance=None, rules=None, geography=None,
     io = ParquetIOManager(base_dir=str(warehouse))
     result = dg.materialize(assets, instance=instance, resources={
         "raw_extracts": RawExtracts(folder=str(raw), synthetic=False), "io_manager": io,
-        "cleaning_rules": rules or CleaningRules(), "la_geography": geography or LaGeography()}, **kwargs)
+        "cleaning_rules": rules or CleaningRules(), "la_geography": geography or LaGeography(),
+        "disclosure_rules": disclosure or DisclosureRules()}, **kwargs)
     if result.success:
         io.publish([result.run_id])
     return result, Warehouse(warehouse).current
