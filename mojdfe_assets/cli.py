@@ -56,10 +56,11 @@ def _run(args) -> int:
 
     import dagster as dg
 
-    from .resources import freeze_loaded_code, io_manager_from_env
+    from .resources import freeze_loaded_code, io_manager_from_env, quick_event_log
 
     asset_job()  # import and resolve the code location before freezing it
     freeze_loaded_code()
+    quick_event_log()
     t = time.perf_counter()
     # execute_job, not job.execute_in_process: the latter keeps every asset's output in memory
     # until the run ends (for its result object), which at national scale is the whole warehouse
