@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -230,6 +231,68 @@ def release_memory(nbytes: int | None = None) -> None:
         _MALLOC_TRIM(0)
 
 
+class _WriteBehind:
+    """Tables written by a background thread while the run goes on (`write_behind`): one table in
+    flight at a time, so at most one stored table stays in memory beyond its step. pyarrow's
+    Parquet writer uses one core and releases the GIL, so on two cores the next step's loading
+    and computing run while the last table is compressed and written. A table is always complete
+    before it is read (`wait`), and every write has finished, or raised, before a run's tables
+    are published (`flush`). The write itself is unchanged: temporary file, then rename."""
+
+    def __init__(self):
+        self.pool = None
+        self.pending: dict[Path, tuple[object, int]] = {}  # path -> (future, table bytes)
+
+    @property
+    def enabled(self) -> bool:
+        return self.pool is not None
+
+    def submit(self, table: pa.Table, path: Path) -> None:
+        self.flush()  # one table in flight
+        self.pending[path] = (self.pool.submit(write_parquet_atomic, table, path), table.nbytes)
+
+    def wait(self, name: str) -> None:
+        """Finish the pending write of a table file named `name`, in whichever run folder."""
+        for path in [p for p in self.pending if p.name == name]:
+            self._finish(path)
+
+    def flush(self) -> None:
+        for path in list(self.pending):
+            self._finish(path)
+
+    def _finish(self, path: Path) -> None:
+        future, nbytes = self.pending.pop(path)
+        future.result()  # a failed write raises here, in the run's own thread
+        release_memory(nbytes)
+
+
+_WRITE_BEHIND = _WriteBehind()
+
+
+@contextlib.contextmanager
+def write_behind():
+    """Within this block, this process's ParquetIOManager writes each table in the background
+    (see `_WriteBehind`); on leaving it, every write has finished (or raised). For a run whose
+    steps execute one after another in this process (`mojdfe run`, the benchmark): with a process
+    per step, a step's process must not end before its table is written, so outside this block
+    (the UI, `dagster asset materialize`, tests) every table is written before its step ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _WRITE_BEHIND.enabled:  # nested: the outer block flushes
+        yield
+        return
+    _WRITE_BEHIND.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+    try:
+        yield
+    finally:
+        try:
+            _WRITE_BEHIND.flush()
+        finally:
+            _WRITE_BEHIND.pool.shutdown(wait=True)
+            _WRITE_BEHIND.pool = None
+            _WRITE_BEHIND.pending.clear()
+
+
 _ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
@@ -285,8 +348,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
             return
         table = to_arrow(obj)
-        write_parquet_atomic(table, folder / f"{self._name(context.asset_key)}.parquet")
-        release_memory(table.nbytes)
+        path = folder / f"{self._name(context.asset_key)}.parquet"
+        if _WRITE_BEHIND.enabled:
+            _WRITE_BEHIND.submit(table, path)
+        else:
+            write_parquet_atomic(table, path)
+            release_memory(table.nbytes)
 
     def _runs(self, context: dg.InputContext) -> list[str]:
         """This run, and the run that produced the upstream output (a re-execution's parent)."""
@@ -305,6 +372,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         [...]})` are read (Parquet is columnar: the others are never decoded), and text columns
         listed in `"dictionary_columns"` are read as categoricals (see `read_parquet`)."""
         key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
+        _WRITE_BEHIND.wait(f"{self._name(key)}.parquet")
         path = self.warehouse.find(self._name(key), self._runs(context))
         if path is None:
             raise FileNotFoundError(f"{key.to_user_string()} has not been materialised yet in {self.base_dir}")
@@ -316,10 +384,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def stored(self, name: str) -> pd.DataFrame:
         """A published table, whole (what `mojdfe check` and a check executed alone examine)."""
+        _WRITE_BEHIND.flush()
         return read_parquet(self.warehouse.table(name))
 
     def publish(self, run_ids: list[str]) -> Path | None:
         """Publish a successful run (with the runs it re-executes) as the current snapshot."""
+        _WRITE_BEHIND.flush()
         return self.warehouse.publish(run_ids, self.keep_snapshots, self.keep_runs)
 
 

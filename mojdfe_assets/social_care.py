@@ -437,12 +437,27 @@ def _memberships(t: dict[str, pd.DataFrame]) -> dict:
     return shared(t, "memberships", lambda: _membership_arrays(t))
 
 
+def _check_codes(t: dict[str, pd.DataFrame]) -> dict:
+    """The pupil references the level checks compare, hashed once into shared integer codes (one
+    pass over the level table's 10M ids instead of one per check): the level table's, the
+    summaries' and quarantines', and the delivered CLA and CIN rows' (read again from the raw
+    extracts and normalised as cleaning does)."""
+    def compute():
+        tokens = t["cleaning_rules"].tokens()
+        names = ("levels", "cin_sum", "cpp", "cla_sum", "cin_q", "cla_q", "cla_delivered", "cin_delivered")
+        codes = keys.encode(
+            t["intervention_level"]["pupil_id"], t["cin_pupil_summary"]["pupil_id"], t["cpp_flags"]["pupil_id"],
+            t["cla_pupil_summary"]["pupil_id"], t["cin_quarantine"]["pupil_id"], t["cla_quarantine"]["pupil_id"],
+            delivered_pupils(t["cla_raw"], X.CLA, tokens), delivered_pupils(t["cin_raw"], X.CIN, tokens))
+        return {**dict(zip(names, codes)), "n": keys.n_keys(*codes)}
+
+    return shared(t, "check_codes", compute)
+
+
 def _membership_arrays(t: dict[str, pd.DataFrame]) -> dict:
-    levels = t["intervention_level"]
-    sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q = keys.encode(
-        levels["pupil_id"], t["cin_pupil_summary"]["pupil_id"], t["cpp_flags"]["pupil_id"],
-        t["cla_pupil_summary"]["pupil_id"], t["cin_quarantine"]["pupil_id"], t["cla_quarantine"]["pupil_id"])
-    n = keys.n_keys(sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q)
+    c = _check_codes(t)
+    sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q, n = (c[k] for k in ("levels", "cin_sum", "cpp", "cla_sum", "cin_q",
+                                                                   "cla_q", "n"))
     cpp_true = t["cpp_flags"]["cpp"].fillna(False).to_numpy(dtype=bool)
     need = (t["cin_pupil_summary"]["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
     first = keys.positions(sp, sp, n) == np.arange(len(sp))  # first row of each distinct pupil
@@ -465,9 +480,18 @@ def _delivered_in(level: pd.DataFrame, delivered: pd.Series) -> np.ndarray:
     return keys.member(sp, d[d >= 0], keys.n_keys(sp, d))
 
 
+def _delivered_rows_in(t: dict[str, pd.DataFrame], which: str) -> np.ndarray:
+    """`_delivered_in` for the level checks: spine rows whose pupil is among the delivered
+    references of `which` (cla or cin), on the checks' shared codes."""
+    c = _check_codes(t)
+    d = c[f"{which}_delivered"]
+    return keys.member(c["levels"], d[d >= 0], c["n"])
+
+
 def every_spine_pupil_once(t: dict[str, pd.DataFrame]) -> Outcome:
     levels, spine = t["intervention_level"], t["spine_clean"]
-    same = bool(len(levels) == len(spine) and levels["pupil_id"].is_unique
+    # distinct: every row is its pupil's first (on the shared codes, no second hashing of the ids)
+    same = bool(len(levels) == len(spine) and _memberships(t)["first"].all()
                 and levels["pupil_id"].array.equals(spine["pupil_id"].array))
     return Outcome(same, {"spine_pupils": len(spine), "rows": len(levels)})
 
@@ -476,7 +500,7 @@ def every_spine_pupil_once(t: dict[str, pd.DataFrame]) -> Outcome:
 # function as cleaning, so a derivation bug or an over-eager quarantine fails these two checks.
 def cla_pupils_at_cla_level(t: dict[str, pd.DataFrame]) -> Outcome:
     levels = t["intervention_level"]
-    delivered = _delivered_in(levels, delivered_pupils(t["cla_raw"], X.CLA, t["cleaning_rules"].tokens()))
+    delivered = _delivered_rows_in(t, "cla")
     at = levels["level"][delivered]
     return Outcome(bool((at == LEVELS[4]).all()), {"cla_pupils_in_spine (as delivered)": int(delivered.sum()),
                                                     "not_at_cla_level": int((at != LEVELS[4]).sum())})
@@ -484,7 +508,7 @@ def cla_pupils_at_cla_level(t: dict[str, pd.DataFrame]) -> Outcome:
 
 def cin_pupils_at_least_referral(t: dict[str, pd.DataFrame]) -> Outcome:
     levels = t["intervention_level"]
-    delivered = _delivered_in(levels, delivered_pupils(t["cin_raw"], X.CIN, t["cleaning_rules"].tokens()))
+    delivered = _delivered_rows_in(t, "cin")
     at = levels["level"][delivered]
     return Outcome(bool((at > LEVELS[0]).all()), {"cin_pupils_in_spine (as delivered)": int(delivered.sum()),
                                                    "below_referral_only": int((at == LEVELS[0]).sum())})
