@@ -13,9 +13,11 @@ from typing import Literal
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field as ConfigField
 
-from . import codelists, keys, years
+from . import arrowops, codelists, keys, years
 from . import extracts as X
 from .codelists import INTERVENTION_LEVELS as LEVELS
 from .extracts import WEAK_CIN_COVERAGE_LAST_YEAR
@@ -140,9 +142,26 @@ def _by_pupil(cin: pd.DataFrame) -> tuple[pd.DataFrame, pd.api.extensions.Extens
     """CIN rows with a pupil reference in (pupil, year) order, keyed by `_key`: the pupil's rank in
     sorted pupil order. Grouping by the integer key is grouping by pupil_id (sorted), with the
     ids hashed once instead of once per group-by."""
-    df = cin[cin["pupil_id"].notna()]
-    key, pupils = pd.factorize(df["pupil_id"], sort=True)
-    df = df.assign(_key=key).sort_values(["_key", "academic_year_end"], kind="stable")
+    ids = arrowops.as_arrow(cin["pupil_id"])
+    if ids is None or not len(cin):
+        df = cin[cin["pupil_id"].notna()]
+        key, pupils = pd.factorize(df["pupil_id"], sort=True)
+        df = df.assign(_key=key).sort_values(["_key", "academic_year_end"], kind="stable")
+        return df, pupils
+    # The same rows in the same order as pd.factorize(sort=True) + a stable sort by (key, year)
+    # (years missing last, ties in row order), from one multi-threaded DuckDB sort of the ids:
+    # at 10M pupils 1.3 s instead of 4.2 s (pandas hashes the ids, sorts the distinct ones, then
+    # sorts the rows again). A new key starts wherever the sorted id differs from the one before.
+    year = cin["academic_year_end"].to_numpy(dtype="float64", na_value=np.nan)
+    table = pa.table({"v": ids, "y": year, "rn": np.arange(len(cin), dtype=np.int64)})
+    res = arrowops._duckdb(table, "SELECT rn, v FROM t WHERE v IS NOT NULL ORDER BY v, y NULLS LAST, rn")
+    rows, v = res.column("rn").to_numpy(), res.column("v")
+    new = np.ones(len(v), dtype=bool)
+    if len(v) > 1:
+        new[1:] = np.asarray(pc.not_equal(v.slice(1), v.slice(0, len(v) - 1)).to_numpy(zero_copy_only=False), dtype=bool)
+    pupils = pd.Index(pd.arrays.ArrowStringArray(v.filter(pa.array(new)).cast(pa.large_string()).combine_chunks()
+                                                 if len(v) else pa.array([], pa.large_string())))
+    df = cin.iloc[rows].assign(_key=np.cumsum(new) - 1)
     return df, pupils
 
 
@@ -237,6 +256,38 @@ def _no_rows() -> pd.DataFrame:
     return pd.DataFrame({"pupil_id": pd.Series([], dtype=pd.StringDtype("pyarrow"))})
 
 
+def _text(s: pd.Series) -> pa.Array | pa.ChunkedArray:
+    a = arrowops.as_arrow(s)
+    return a if a is not None else pa.array(s.astype(object).to_numpy(), type=pa.large_string(), from_pandas=True)
+
+
+def _moj_links(moj: pa.Array | pa.ChunkedArray, no_pid: np.ndarray, spine_moj, reached: np.ndarray) -> tuple[int, int]:
+    """Of a table's rows with no pupil reference: how many carry a MoJUID that some spine pupil
+    has (rows linkable by MoJUID only), and how many distinct such MoJUIDs no spine pupil
+    already reached by pupil reference (`reached`, per spine row) carries (what linking on
+    MoJUID would add). Set logic on the few distinct MoJUIDs of those rows."""
+    rows = np.flatnonzero(no_pid)
+    small = moj.take(pa.array(rows)) if len(rows) else moj.slice(0, 0)
+    small = pc.drop_null(small)
+    if not len(small):
+        return 0, 0
+    distinct = pc.unique(small)
+    distinct = distinct.combine_chunks() if isinstance(distinct, pa.ChunkedArray) else distinct
+    spine_moj = spine_moj if spine_moj.type == distinct.type else spine_moj.cast(distinct.type)
+    on_spine = np.asarray(pc.is_in(spine_moj, value_set=distinct).to_numpy(zero_copy_only=False), dtype=bool)
+    found = pc.unique(spine_moj.filter(pa.array(on_spine)))         # their MoJUIDs that spine pupils have
+    linked = pc.unique(spine_moj.filter(pa.array(on_spine & reached)))  # ... that reached spine pupils have
+    link_rows = pc.is_in(small, value_set=_one(found, small.type))
+    would_add = pc.unique(small.filter(link_rows))
+    already = pc.is_in(would_add, value_set=_one(linked, small.type))
+    return int(pc.sum(link_rows).as_py() or 0), int(len(would_add) - (pc.sum(already).as_py() or 0))
+
+
+def _one(a, type_) -> pa.Array:
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    return a if a.type == type_ else a.cast(type_)
+
+
 def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
                         cin: pd.DataFrame, cla: pd.DataFrame, cin_q: pd.DataFrame | None = None,
                         cla_q: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
@@ -268,33 +319,32 @@ def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.Data
     in_cla = df["episodes"].notna().to_numpy(dtype=bool) | cla_q_only
     cpp_flag = df["cpp"].fillna(False).astype(bool)
     cin_flag = df["years_in_need"].fillna(0) > 0
-    level = np.select([in_cla, cpp_flag, cin_flag, in_cin], [LEVELS[4], LEVELS[3], LEVELS[2], LEVELS[1]], LEVELS[0])
-    df.insert(2, "level", pd.Categorical(level, categories=list(LEVELS), ordered=True))
+    # the level's code (its position in LEVELS): no 10M-row array of level names to hash again
+    code = np.select([in_cla, cpp_flag, cin_flag, in_cin], [4, 3, 2, 1], 0).astype(np.int8)
+    df.insert(2, "level", pd.Categorical.from_codes(code, categories=list(LEVELS), ordered=True))
     df.insert(3, "in_cin_data", pd.array(in_cin, dtype="boolean"))
     df.insert(4, "in_cla_data", pd.array(in_cla, dtype="boolean"))
-    s_moj, moj_cin, moj_cla = keys.encode(spine["moj_uid"], cin["moj_uid"], cla["moj_uid"])
-    n_moj = keys.n_keys(s_moj, moj_cin, moj_cla)
-    spine_has_moj = s_moj[s_moj >= 0]
+    # MoJUIDs matter only on rows with no pupil reference (few): the spine's 10M MoJUIDs are
+    # probed against those few distinct values, never hashed into a dictionary of their own.
+    spine_moj = _text(spine["moj_uid"])
     report = {}
-    for name, t, pid, moj in (("cin", cin, c_cin, moj_cin), ("cla", cla, c_cla_rows, moj_cla)):
+    for name, t, pid in (("cin", cin, c_cin), ("cla", cla, c_cla_rows)):
         no_pid = pid < 0
         not_in_spine = ~no_pid & ~keys.member(pid, sp, n)
-        moj_links = no_pid & (moj >= 0) & keys.member(moj, spine_has_moj, n_moj)
         # moj_uids of the spine pupils this table already reaches by pupil_id
         reached = keys.member(sp, pid[~no_pid], n)
-        linked_moj = s_moj[reached & (s_moj >= 0)]
-        would_add = np.unique(moj[moj_links])
+        links, would_add = _moj_links(_text(t["moj_uid"]), no_pid, spine_moj, reached)
         report[name] = {
             "rows": int(len(t)),
             "rows_without_pupil_reference": int(no_pid.sum()),
             "rows_with_pupil_not_in_spine": int(not_in_spine.sum()),
             "pupils_not_in_spine": int(np.unique(pid[not_in_spine]).size),
-            "rows_linkable_by_moj_uid_only": int(moj_links.sum()),
-            "spine_pupils_moj_uid_would_add": int((~keys.member(would_add, linked_moj, n_moj)).sum()),
+            "rows_linkable_by_moj_uid_only": links,
+            "spine_pupils_moj_uid_would_add": would_add,
         }
     report["pupils_at_level_only_from_quarantined_rows"] = {
         "cla (looked_after)": int(cla_q_only.sum()),
-        "cin (referral_only)": int((cin_q_only & ~in_cla & (level == LEVELS[1])).sum())}
+        "cin (referral_only)": int((cin_q_only & ~in_cla & (code == 1)).sum())}
     return df, report
 
 
