@@ -117,6 +117,29 @@ def repeated(*columns) -> np.ndarray:
     return out
 
 
+# Arrays proven to hold distinct values, by the memory they occupy (kept alive here, so that
+# memory cannot be reused by other values while the proof is remembered): the clean step proves
+# its unique column distinct and its schema check asks again of the same buffers. Forgotten at
+# every `resources.release_memory` (each step's loads and stores), and at most a few.
+_PROVEN_DISTINCT: dict[tuple, object] = {}
+
+
+def _data_key(a) -> tuple:
+    chunks = a.chunks if isinstance(a, pa.ChunkedArray) else [a]
+    return tuple((c.type, c.offset, len(c), *((b.address, b.size) if b is not None else None for b in c.buffers()))
+                 for c in chunks)
+
+
+def _remember_distinct(key: tuple, a) -> None:
+    if len(_PROVEN_DISTINCT) >= 4:
+        _PROVEN_DISTINCT.clear()
+    _PROVEN_DISTINCT[key] = a
+
+
+def forget_proofs() -> None:
+    _PROVEN_DISTINCT.clear()
+
+
 def occurs_once(s: pd.Series) -> np.ndarray:
     """`~s.duplicated(keep=False)`, exactly: True where a value occurs once (missing counts as a
     value, as in pandas). An id column is normally all distinct, which one multi-threaded DuckDB
@@ -136,8 +159,12 @@ def occurs_once(s: pd.Series) -> np.ndarray:
             return once
     a = as_arrow(s)
     if a is not None and a.null_count <= 1:
+        key = _data_key(a)
+        if key in _PROVEN_DISTINCT:  # these very values were proven distinct already in this step
+            return np.ones(len(a), dtype=bool)
         n_distinct = _duckdb(pa.table({"v": a}), "SELECT count(DISTINCT v) FROM t").column(0)[0].as_py()
         if n_distinct + a.null_count == len(a):
+            _remember_distinct(key, a)
             return np.ones(len(a), dtype=bool)
     return ~duplicated(s.to_frame(name="v"), ["v"], keep=False)
 

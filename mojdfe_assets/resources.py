@@ -223,6 +223,9 @@ def release_memory(nbytes: int | None = None) -> None:
     another in one process (`mojdfe run`); without this, freed Arrow (mimalloc) and malloc pages
     stay resident and the run's peak is the sum of its largest steps, not the largest step.
     With `nbytes` (the size of the table being read or written), only for large tables."""
+    from .arrowops import forget_proofs
+
+    forget_proofs()  # what a step proved about its arrays is not carried to another step
     if nbytes is not None and nbytes < RELEASE_ABOVE_BYTES:
         return
     gc.collect()
