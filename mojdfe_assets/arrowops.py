@@ -137,7 +137,11 @@ def _remember_distinct(key: tuple, a) -> None:
 
 
 def forget_proofs() -> None:
+    """Forget every proof and placement of this step (`resources.release_memory` calls it)."""
     _PROVEN_DISTINCT.clear()
+    from .keys import forget_placements
+
+    forget_placements()
 
 
 def occurs_once(s: pd.Series) -> np.ndarray:

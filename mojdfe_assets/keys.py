@@ -53,40 +53,77 @@ def _encode_by_dictionary(arrays: list) -> list[np.ndarray]:
     return np.split(all_codes, ends[:-1])
 
 
+# Within a step, a column already placed against the same first column (by the memory both
+# occupy, kept alive here) is not joined again: `pupil_outcomes` codes its tables' pupil ids
+# against the level table's twice. Forgotten with `arrowops.forget_proofs` (each load/store).
+_PLACED: dict[tuple, tuple] = {}
+
+
+def forget_placements() -> None:
+    _PLACED.clear()
+
+
 def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
     """`encode` when the first column's values are distinct and present: its codes are its row
-    numbers; each other column's value found there takes that row number (one DuckDB join of
-    every column, the first included, against the first); values found nowhere there are coded
-    after them by a pyarrow dictionary pass over those few. None when the first column has a
-    missing or repeated value (the join finds a row of it matching more than itself)."""
+    numbers; each other column's value found there takes that row number, from one DuckDB join
+    of the other columns against the first (the first joined with itself too, unless already
+    proven distinct in this step: `arrowops.occurs_once`); values found nowhere there are coded
+    after them by a pyarrow dictionary pass over those few. A column equal to the first row by
+    row (KS4 and absence tables delivered in spine order) is recognised by one comparison and
+    not joined. None when the first column has a missing or repeated value."""
     import duckdb  # only here: integer work needs no DuckDB
+    import pyarrow.compute as pc
+
+    from . import arrowops
 
     first = arrays[0]
     n0 = len(first)
     if first.null_count or n0 >= 2**31 or any(len(a) >= 2**31 for a in arrays):
         return None
-    with duckdb.connect() as con:
-        con.register("s", pa.table({"v": first, "rn": pa.array(np.arange(n0, dtype=np.int32))}))
-        parts = []
-        for i, a in enumerate(arrays):
-            con.register(f"t{i}", pa.table({"v": a, "rn": pa.array(np.arange(len(a), dtype=np.int32))}))
-            parts.append(f"SELECT {i}::USMALLINT AS src, rn, v FROM t{i}")
-        res = con.sql(f"SELECT o.src, o.rn, s.rn AS code FROM ({' UNION ALL '.join(parts)}) o "
-                      "JOIN s ON o.v = s.v").to_arrow_table()
-    src = res.column("src").to_numpy()
-    rn = res.column("rn").to_numpy()
-    code = res.column("code").to_numpy()
-    del res
-    order = np.argsort(src, kind="stable")
-    bounds = np.searchsorted(src[order], np.arange(len(arrays) + 1))
-    if bounds[1] - bounds[0] != n0:  # a first-column value on more than one row
-        return None
-    out = [np.arange(n0, dtype=np.int64)]
+    first_key = arrowops._data_key(first)
+    rows0 = np.arange(n0, dtype=np.int64)
+    placed: list[np.ndarray | None] = [rows0, *([None] * (len(arrays) - 1))]
+    todo = []
     for i, a in enumerate(arrays[1:], 1):
-        codes = np.full(len(a), -1, dtype=np.int64)
-        sel = order[bounds[i]:bounds[i + 1]]
-        codes[rn[sel]] = code[sel]
-        out.append(codes)
+        memo = _PLACED.get((first_key, arrowops._data_key(a)))
+        if memo is not None:
+            placed[i] = memo[0]
+        elif (len(a) == n0 and not a.null_count and a.type == first.type
+              and pc.all(pc.equal(a, first)).as_py()):
+            placed[i] = rows0
+        else:
+            todo.append(i)
+    prove = first_key not in arrowops._PROVEN_DISTINCT
+    joined = ([0] if prove else []) + todo
+    if joined:
+        with duckdb.connect() as con:
+            con.register("s", pa.table({"v": first, "rn": pa.array(np.arange(n0, dtype=np.int32))}))
+            parts = []
+            for i in joined:
+                a = arrays[i]
+                con.register(f"t{i}", pa.table({"v": a, "rn": pa.array(np.arange(len(a), dtype=np.int32))}))
+                parts.append(f"SELECT {i}::USMALLINT AS src, rn, v FROM t{i}")
+            res = con.sql(f"SELECT o.src, o.rn, s.rn AS code FROM ({' UNION ALL '.join(parts)}) o "
+                          "JOIN s ON o.v = s.v").to_arrow_table()
+        src = res.column("src").to_numpy()
+        rn = res.column("rn").to_numpy()
+        code = res.column("code").to_numpy()
+        del res
+        order = np.argsort(src, kind="stable")
+        bounds = np.searchsorted(src[order], np.arange(len(arrays) + 1))
+        if prove:
+            if bounds[1] - bounds[0] != n0:  # a first-column value on more than one row
+                return None
+            arrowops._remember_distinct(first_key, first)
+        for i in todo:
+            codes = np.full(len(arrays[i]), -1, dtype=np.int64)
+            sel = order[bounds[i]:bounds[i + 1]]
+            codes[rn[sel]] = code[sel]
+            placed[i] = codes
+            if len(_PLACED) >= 16:
+                _PLACED.clear()
+            _PLACED[(first_key, arrowops._data_key(arrays[i]))] = (codes, first, arrays[i])
+    out = [rows0, *(p.copy() for p in placed[1:])]
     # values not in the first column (e.g. CIN children outside the spine): coded after it
     rest = []
     for i, a in enumerate(arrays[1:], 1):
