@@ -99,7 +99,7 @@ def _duckdb(table: pa.Table, sql: str) -> pa.Table:
 def repeated(*columns) -> np.ndarray:
     """Rows whose combination of values in `columns` may occur more than once: every row that
     pandas' `duplicated(keep=False)` marks, and rarely (a 64-bit hash collision) a few more. One
-    multi-threaded DuckDB hash per row and a sort of the hashes: no Python objects, and about
+    multi-threaded DuckDB hash per row and a GROUP BY of the hashes: no Python objects, and about
     four times faster than pandas hashing 10M text ids. Callers decide exactly among these rows."""
     n = len(columns[0]) if columns else 0
     if n == 0:
@@ -107,14 +107,12 @@ def repeated(*columns) -> np.ndarray:
     table = pa.table({f"c{i}": as_arrow(c) if as_arrow(c) is not None else pa.Array.from_pandas(c)
                       for i, c in enumerate(columns)})
     # insertion order is kept (DuckDB's default), so row i is hash i
-    h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) FROM t").column(0)
-    h = np.asarray(h.to_numpy(), dtype=np.uint64)
-    order = np.argsort(h, kind="stable")
-    same = h[order][1:] == h[order][:-1]
-    out = np.zeros(n, dtype=bool)
-    out[order[1:][same]] = True
-    out[order[:-1][same]] = True
-    return out
+    h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0)
+    # the hash values that occur more than once (few): one multi-threaded GROUP BY, no sort of 10M
+    twice = _duckdb(pa.table({"h": h}), "SELECT h FROM t GROUP BY h HAVING count(*) > 1").column(0)
+    if not len(twice):
+        return np.zeros(n, dtype=bool)
+    return np.asarray(pc.is_in(h, value_set=twice.combine_chunks()).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # Arrays proven to hold distinct values, by the memory they occupy (kept alive here, so that
