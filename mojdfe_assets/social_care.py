@@ -214,11 +214,17 @@ def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
     """One row per CIN pupil (see `cin_pupil_summary`): one multi-threaded DuckDB GROUP BY over
     the rows; exactly `_summarise_cin_pandas`'s table (tested), several times faster at 10M."""
     needs = list(codelists.codes("cin_primary_need"))
+    years = cin["academic_year_end"].to_numpy(dtype="float64", na_value=np.nan)
+    lo, hi = (np.nanmin(years), np.nanmax(years)) if np.isfinite(years).any() else (0, 0)
+    # distinct years in need: a bit per year OR-ed together and counted (a DISTINCT aggregate is
+    # several times slower), when the years span fewer than 64
+    distinct_years = (f"bit_count(coalesce(bit_or(1::UBIGINT << (y - {int(lo)})) FILTER (WHERE in31 = 1 AND y IS NOT "
+                      "NULL), 0::UBIGINT))" if hi - lo < 63 else "count(DISTINCT y) FILTER (WHERE in31 = 1)")
     res = _per_pupil_sql(cin, {
         "in31": _flag_codes(cin["cin_cin_at31march"]), "nfa": _flag_codes(cin["cin_referral_nfa"]),
-        "need": _codes_of(cin["cin_primary_need_code"], needs)}, """
+        "need": _codes_of(cin["cin_primary_need_code"], needs)}, f"""
         SELECT pid AS pupil_id, count(*) AS cin_rows,
-               count(DISTINCT y) FILTER (WHERE in31 = 1) AS years_in_need,
+               {distinct_years} AS years_in_need,
                count(*) FILTER (WHERE in31 = -1) AS missing31,
                bool_or(nfa = 1) AS nfa_any,
                min(y) AS first_year, max(y) AS last_year,
