@@ -182,11 +182,18 @@ def child_materialise(a) -> int:
 
     from mojdfe_assets.cli import asset_job
     from mojdfe_assets.definitions import defs
-    from mojdfe_assets.resources import ParquetIOManager, freeze_loaded_code, quick_event_log, write_behind
+    from mojdfe_assets.resources import (
+        ParquetIOManager,
+        freeze_loaded_code,
+        quick_event_log,
+        small_pages,
+        write_behind,
+    )
 
     asset_job()
     freeze_loaded_code()  # as `mojdfe run` does
     quick_event_log()
+    small_pages()
     import_secs = time.perf_counter() - t_import
     graph = defs.resolve_asset_graph()
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}

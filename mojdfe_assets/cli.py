@@ -56,11 +56,12 @@ def _run(args) -> int:
 
     import dagster as dg
 
-    from .resources import freeze_loaded_code, io_manager_from_env, quick_event_log, write_behind
+    from .resources import freeze_loaded_code, io_manager_from_env, quick_event_log, small_pages, write_behind
 
     asset_job()  # import and resolve the code location before freezing it
     freeze_loaded_code()
     quick_event_log()
+    small_pages()
     t = time.perf_counter()
     # execute_job, not job.execute_in_process: the latter keeps every asset's output in memory
     # until the run ends (for its result object), which at national scale is the whole warehouse
