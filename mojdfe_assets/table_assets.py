@@ -57,9 +57,10 @@ def _imports(name: str, path: Path) -> tuple[str, ...]:
     """The project modules a module's source imports (relative imports, and absolute ones of
     `mojdfe_assets`, anywhere in the file, functions included): each file is read once per
     process, however many assets' versions include it. The same list as walking the file's
-    syntax tree for `ImportFrom` nodes (`test_definitions` checks this for every module), read
-    with one regular expression because parsing every module took ~0.4 s of each import of the
-    code location."""
+    syntax tree for `ImportFrom` nodes (`test_fast_paths` checks this for every module of the
+    code location), read with one regular expression because parsing every module took ~0.4 s
+    of each import of the code location. An import line inside a string would be counted too:
+    the version would then change more often, never less."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
     for dots, module, names in _FROM_IMPORT.findall(path.read_text()):
