@@ -37,6 +37,7 @@ asserted (see mojdfe_assets_tests/test_benchmark.py for the smoke test).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -181,10 +182,18 @@ def child_materialise(a) -> int:
 
     from mojdfe_assets.cli import asset_job
     from mojdfe_assets.definitions import defs
-    from mojdfe_assets.resources import ParquetIOManager, freeze_loaded_code
+    from mojdfe_assets.resources import (
+        ParquetIOManager,
+        freeze_loaded_code,
+        quick_event_log,
+        small_pages,
+        write_behind,
+    )
 
     asset_job()
     freeze_loaded_code()  # as `mojdfe run` does
+    quick_event_log()
+    small_pages()
     import_secs = time.perf_counter() - t_import
     graph = defs.resolve_asset_graph()
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
@@ -216,8 +225,10 @@ def child_materialise(a) -> int:
             selection = list((dg.AssetSelection.all() - skip).resolve(graph))
         t = time.perf_counter()
         job = dg.reconstructable(asset_job if a.executor == "in_process" else multiprocess_job)
-        with dg.execute_job(job, instance=instance, run_config=run_config,
-                            raise_on_error=False, asset_selection=selection) as res:
+        # as `mojdfe run` does: tables written while the next step runs (in process only)
+        with (write_behind() if a.executor == "in_process" else contextlib.nullcontext()), dg.execute_job(
+                job, instance=instance, run_config=run_config, raise_on_error=False,
+                asset_selection=selection) as res:
             run_id, success = res.run_id, res.success
         if success:  # as `mojdfe run` does: readers (and the storage floor below) see current/
             ParquetIOManager(base_dir=str(Path(a.warehouse).resolve())).publish([run_id])

@@ -99,7 +99,7 @@ def _duckdb(table: pa.Table, sql: str) -> pa.Table:
 def repeated(*columns) -> np.ndarray:
     """Rows whose combination of values in `columns` may occur more than once: every row that
     pandas' `duplicated(keep=False)` marks, and rarely (a 64-bit hash collision) a few more. One
-    multi-threaded DuckDB hash per row and a sort of the hashes: no Python objects, and about
+    multi-threaded DuckDB hash per row and a GROUP BY of the hashes: no Python objects, and about
     four times faster than pandas hashing 10M text ids. Callers decide exactly among these rows."""
     n = len(columns[0]) if columns else 0
     if n == 0:
@@ -107,25 +107,66 @@ def repeated(*columns) -> np.ndarray:
     table = pa.table({f"c{i}": as_arrow(c) if as_arrow(c) is not None else pa.Array.from_pandas(c)
                       for i, c in enumerate(columns)})
     # insertion order is kept (DuckDB's default), so row i is hash i
-    h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) FROM t").column(0)
-    h = np.asarray(h.to_numpy(), dtype=np.uint64)
-    order = np.argsort(h, kind="stable")
-    same = h[order][1:] == h[order][:-1]
-    out = np.zeros(n, dtype=bool)
-    out[order[1:][same]] = True
-    out[order[:-1][same]] = True
-    return out
+    h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0)
+    # the hash values that occur more than once (few): one multi-threaded GROUP BY, no sort of 10M
+    twice = _duckdb(pa.table({"h": h}), "SELECT h FROM t GROUP BY h HAVING count(*) > 1").column(0)
+    if not len(twice):
+        return np.zeros(n, dtype=bool)
+    return np.asarray(pc.is_in(h, value_set=twice.combine_chunks()).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+# Arrays proven to hold distinct values, by the memory they occupy (kept alive here, so that
+# memory cannot be reused by other values while the proof is remembered): the clean step proves
+# its unique column distinct and its schema check asks again of the same buffers. Forgotten at
+# every `resources.release_memory` (each step's loads and stores), and at most a few.
+_PROVEN_DISTINCT: dict[tuple, object] = {}
+
+
+def _data_key(a) -> tuple:
+    chunks = a.chunks if isinstance(a, pa.ChunkedArray) else [a]
+    return tuple((c.type, c.offset, len(c), *((b.address, b.size) if b is not None else None for b in c.buffers()))
+                 for c in chunks)
+
+
+def _remember_distinct(key: tuple, a) -> None:
+    if len(_PROVEN_DISTINCT) >= 4:
+        _PROVEN_DISTINCT.clear()
+    _PROVEN_DISTINCT[key] = a
+
+
+def forget_proofs() -> None:
+    """Forget every proof and placement of this step (`resources.release_memory` calls it)."""
+    _PROVEN_DISTINCT.clear()
+    from .keys import forget_placements
+
+    forget_placements()
 
 
 def occurs_once(s: pd.Series) -> np.ndarray:
     """`~s.duplicated(keep=False)`, exactly: True where a value occurs once (missing counts as a
     value, as in pandas). An id column is normally all distinct, which one multi-threaded DuckDB
     exact count proves (10M text ids: ~1 s, against ~4 s for pandas' `is_unique`); only when it
-    is not are the repeated rows found with `duplicated`."""
+    is not are the repeated rows found with `duplicated`. An integer column in ascending order
+    (`source_row`) is decided by comparing neighbours, with no hashing at all."""
+    if s.dtype.kind in "iu" and len(s) > 1:  # numpy integers (a row number): ordered rows need no hashing
+        v = s.to_numpy()
+        step = v[1:] > v[:-1]
+        if step.all():
+            return np.ones(len(v), dtype=bool)
+        if (v[1:] >= v[:-1]).all():  # sorted with ties: a value repeats exactly where it equals a neighbour
+            tie = ~step
+            once = np.ones(len(v), dtype=bool)
+            once[1:] &= ~tie
+            once[:-1] &= ~tie
+            return once
     a = as_arrow(s)
     if a is not None and a.null_count <= 1:
+        key = _data_key(a)
+        if key in _PROVEN_DISTINCT:  # these very values were proven distinct already in this step
+            return np.ones(len(a), dtype=bool)
         n_distinct = _duckdb(pa.table({"v": a}), "SELECT count(DISTINCT v) FROM t").column(0)[0].as_py()
         if n_distinct + a.null_count == len(a):
+            _remember_distinct(key, a)
             return np.ones(len(a), dtype=bool)
     return ~duplicated(s.to_frame(name="v"), ["v"], keep=False)
 

@@ -56,15 +56,18 @@ def _run(args) -> int:
 
     import dagster as dg
 
-    from .resources import freeze_loaded_code, io_manager_from_env
+    from .resources import freeze_loaded_code, io_manager_from_env, quick_event_log, small_pages, write_behind
 
     asset_job()  # import and resolve the code location before freezing it
     freeze_loaded_code()
+    quick_event_log()
+    small_pages()
     t = time.perf_counter()
     # execute_job, not job.execute_in_process: the latter keeps every asset's output in memory
     # until the run ends (for its result object), which at national scale is the whole warehouse
     # in RAM. The definitions' executor runs the steps one after another in this process.
-    with dg.DagsterInstance.get() as instance, dg.execute_job(
+    # write_behind: each table is written while the next step runs; all are on disk before publishing
+    with dg.DagsterInstance.get() as instance, write_behind(), dg.execute_job(
             dg.build_reconstructable_job("mojdfe_assets.cli", "asset_job"), instance=instance, raise_on_error=False,
             # Nothing on the console but this command's own summary (the event log is in the instance).
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:

@@ -8,6 +8,8 @@ modification time, and the SHA-256 is the asset's data version: every derived ta
 the exact delivery, and a changed delivery shows in the UI as a new data version.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import dagster as dg
 
 from . import extracts as X
@@ -22,8 +24,11 @@ GROUP = "sources"
 def raw_asset(extract: X.Extract) -> dg.AssetsDefinition:
     def raw(context: dg.AssetExecutionContext, raw_extracts: RawExtracts) -> Table:
         path = raw_extracts.path(extract.file)
-        delivery = fingerprint(path)
-        df, report = load_extract(path, extract)
+        # the file's SHA-256 (one core; hashlib releases the GIL) while pyarrow parses it
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(fingerprint, path)
+            df, report = load_extract(path, extract)
+            delivery = digest.result()
         df.attrs["delivery"] = delivery  # stored in the Parquet file's metadata (resources.to_arrow)
         if report.extra:
             context.log.warning(f"{extract.file}: columns not in the expected layout are ignored: {report.extra}")

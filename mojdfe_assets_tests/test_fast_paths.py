@@ -1,0 +1,186 @@
+"""The fast paths of issue 19 give exactly what the code they replace gives: each is compared with
+the implementation it stands in for (kept as the reference) on hand-made and random inputs,
+missing values, repeats and empty tables included. No timings are asserted (see benchmarks/)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_
+import pytest
+
+from mojdfe_assets import arrowops, keys
+from mojdfe_assets import social_care as S
+
+TEXT = pd.StringDtype("pyarrow")
+
+
+def _text(values) -> pd.Series:
+    return pd.Series(pd.array(list(values), dtype=TEXT))
+
+
+def test_code_version_reads_the_same_imports_as_the_syntax_tree():
+    import mojdfe_assets.definitions  # noqa: F401  (every module of the code location)
+    from mojdfe_assets import table_assets as T
+
+    # the code location's modules (a test module may hold import lines inside a string, which
+    # the regular expression also counts: a version that changes more often, never less)
+    modules = [m for m in sys.modules if m == "mojdfe_assets" or m.startswith("mojdfe_assets.")]
+    assert len(modules) > 20
+    for name in modules:
+        path = Path(getattr(sys.modules[name], "__file__", "") or "")
+        if path.is_file():
+            assert sorted(T._imports(name, path)) == sorted(T._imports_by_syntax_tree(name, path)), name
+
+
+def _same_codes(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    """Two encodings give the same partition (equal values equal codes), missing as -1, dense codes."""
+    x, y = np.concatenate(a), np.concatenate(b)
+    if not ((x < 0) == (y < 0)).all():
+        return False
+    m = x >= 0
+    pairs = pd.DataFrame({"x": x[m], "y": y[m]}).drop_duplicates()
+    return bool(pairs["x"].is_unique and pairs["y"].is_unique and y.max(initial=-1) + 1 == len(np.unique(y[m])))
+
+
+def test_encoding_by_join_matches_the_dictionary_pass():
+    rng = np.random.default_rng(19)
+    pool = [f"P{i:04d}" for i in range(300)] + ["p0001", "ÄÖ1"]
+    joined = 0
+    for trial in range(60):
+        n0 = int(rng.integers(0, 250))
+        first = list(rng.choice(pool, n0, replace=trial % 4 == 0))
+        if trial % 9 == 0 and n0:
+            first[0] = None
+        columns = [_text(first)]
+        for _ in range(int(rng.integers(1, 5))):
+            columns.append(_text(rng.choice([*pool, None], int(rng.integers(0, 250))).tolist()))
+        arrays = [keys.as_arrow(c) for c in columns]
+        want = keys._encode_by_dictionary(arrays)
+        got = keys._encode_by_join(arrays)
+        if got is None:  # a missing or repeated first value: encode() takes the dictionary pass
+            assert None in first or len(set(first)) < len(first)
+            continue
+        joined += 1
+        assert _same_codes(want, got), trial
+    assert joined > 20
+    # through encode() itself, above its size threshold (force the join path)
+    big = _text(f"id{i}" for i in range(5000))
+    other = _text([f"id{i}" for i in range(4000, 6000)] + [None])
+    old = keys.JOIN_ENCODE_ABOVE
+    try:
+        keys.JOIN_ENCODE_ABOVE = 10
+        got = keys.encode(big, other)
+    finally:
+        keys.JOIN_ENCODE_ABOVE = old
+    assert _same_codes(keys._encode_by_dictionary([keys.as_arrow(big), keys.as_arrow(other)]), got)
+    assert (got[0] == np.arange(5000)).all() and got[1][-1] == -1
+    # a column equal to the first row by row (a copy: other buffers) is placed without a join, and
+    # a column placed once in a step is placed again from memory: same codes either way
+    aligned = _text(f"id{i}" for i in range(5000))
+    again = keys._encode_by_join([keys.as_arrow(big), keys.as_arrow(aligned), keys.as_arrow(other)])
+    assert (again[1] == np.arange(5000)).all() and (again[2] == got[1]).all()
+    arrowops.forget_proofs()
+    assert not keys._PLACED and not arrowops._PROVEN_DISTINCT
+
+
+def _old_by_pupil(cin: pd.DataFrame):
+    df = cin[cin["pupil_id"].notna()]
+    key, pupils = pd.factorize(df["pupil_id"], sort=True)
+    return df.assign(_key=key).sort_values(["_key", "academic_year_end"], kind="stable"), pupils
+
+
+def _random_cin(rng, n: int) -> pd.DataFrame:
+    from mojdfe_assets import codelists
+
+    need = list(codelists.codes("cin_primary_need"))
+    abuse = list(codelists.codes("cin_category_of_abuse"))
+
+    def cat(values, categories):
+        return pd.Categorical(rng.choice([*values, None], n).tolist(), categories=categories)
+
+    return pd.DataFrame({
+        "pupil_id": pd.array(rng.choice(["B", "a", "A", "C9", None, "Ä"], n).tolist(), dtype=TEXT),
+        "academic_year_end": pd.array(rng.choice([2009, 2012, 2015, None], n).tolist(), dtype="Int16"),
+        "cin_cin_at31march": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
+        "cin_referral_nfa": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
+        "cin_primary_need_code": cat(need[:4], need),
+        "cin_category_of_abuse": cat(abuse[:2], abuse),
+        "cin_initial_category_of_abuse": cat(abuse[1:4], abuse),
+        "cin_latest_category_of_abuse": cat(abuse[2:5], abuse),
+        "cin_number_of_previous_cpp": pd.array(rng.choice([0, 1, 2, None], n).tolist(), dtype="Int64"),
+    }, index=rng.permutation(n) + 10)
+
+
+def test_cin_per_pupil_order_summaries_and_cpp_flags_match_pandas(small_world):
+    from mojdfe_assets import extracts as X
+    from mojdfe_assets.reading import load_extract
+    from mojdfe_assets.rules import clean_table
+
+    folder, _ = small_world
+    world_cin = clean_table(load_extract(folder / X.CIN.file, X.CIN)[0], X.CIN).clean
+    rng = np.random.default_rng(7)
+    frames = [world_cin, _random_cin(rng, 0), *(_random_cin(rng, int(rng.integers(1, 80))) for _ in range(25))]
+    for cin in frames:
+        want, want_pupils = _old_by_pupil(cin)
+        got, got_pupils = S._by_pupil(cin)
+        pd.testing.assert_frame_equal(want, got, check_exact=True, check_index_type=False)
+        assert list(want_pupils) == list(got_pupils)
+        pd.testing.assert_frame_equal(S._summarise_cin_pandas(cin), S.summarise_cin(cin), check_exact=True)
+        for method in ("all_three", "guide"):
+            want_stats, got_stats = {}, {}
+            pd.testing.assert_frame_equal(S._derive_cpp_flags_pandas(cin, method, want_stats),
+                                          S.derive_cpp_flags(cin, method, got_stats), check_exact=True)
+            assert want_stats == got_stats
+
+
+def test_occurs_once_on_row_numbers_and_the_unique_check():
+    from mojdfe_assets.checks import failure_counts
+
+    for values in ([1, 2, 3], [1, 2, 2, 3], [3, 1, 2, 3], [5, 5, 5], [7], []):
+        s = pd.Series(values, dtype="int64")
+        assert arrowops.occurs_once(s).tolist() == (~s.duplicated(keep=False)).tolist()
+    schema = pa.DataFrameSchema({"source_row": pa.Column(int, pa.Check.ge(1), unique=True)})
+    for values in ([1, 2, 3], [1, 2, 2, 3], [0, 4, 4, 1]):
+        df = pd.DataFrame({"source_row": values})
+        try:
+            schema.validate(df, lazy=True)
+            want = {}
+        except pa.errors.SchemaErrors as err:
+            fc = err.failure_cases
+            want = (fc["column"].astype(str) + ": " + fc["check"].astype(str)).value_counts().to_dict()
+        assert failure_counts(schema, df) == want
+
+
+def test_a_proof_of_distinct_values_is_kept_only_for_the_same_values():
+    arrowops.forget_proofs()
+    s = _text(["a", "b", "c"])
+    assert arrowops.occurs_once(s).all() and len(arrowops._PROVEN_DISTINCT) == 1
+    assert arrowops.occurs_once(s).all()
+    assert arrowops.occurs_once(_text(["a", "b", "a"])).tolist() == [False, True, False]
+    from mojdfe_assets.resources import release_memory
+
+    release_memory()
+    assert not arrowops._PROVEN_DISTINCT
+
+
+def test_written_behind_tables_are_complete_before_they_are_read(tmp_path):
+    from mojdfe_assets import resources as R
+
+    table = pa_.table({"x": list(range(1000))})
+    path = tmp_path / "t.parquet"
+    with R.write_behind():
+        R._WRITE_BEHIND.submit(table, path)
+        R._WRITE_BEHIND.wait("t.parquet")
+        assert R.read_parquet(path)["x"].tolist() == list(range(1000))
+        R._WRITE_BEHIND.submit(table, tmp_path / "u.parquet")
+    assert (tmp_path / "u.parquet").exists() and not R._WRITE_BEHIND.enabled
+    # a failed write is raised in the run's thread, at the latest when the block ends
+    (tmp_path / "not_a_folder.txt").write_text("a file where a folder would be")
+    with pytest.raises(OSError), R.write_behind():
+        R._WRITE_BEHIND.submit(table, tmp_path / "not_a_folder.txt" / "t.parquet")
+    assert not R._WRITE_BEHIND.enabled
