@@ -401,7 +401,9 @@ def summary_table(frame, s: Sums, flagged, zero, full, threshold: int, base: int
                 row["events"] = events
                 if n_pub and e_pub and n > 0:
                     lo, hi = wilson([events], [n])
-                    row["estimate"], row["ci_low"], row["ci_high"] = round(events / n, 4), lo[0], hi[0]
+                    # unrounded: rounding a rate of a national-scale cell (10 in 250,000) to 0 would put it
+                    # below its own interval
+                    row["estimate"], row["ci_low"], row["ci_high"] = events / n, lo[0], hi[0]
                 row["suppressed"] = not (n_pub and e_pub)
             rows.append(row)
     out = pd.DataFrame(rows)

@@ -36,16 +36,17 @@ from .worlds import pupils
 SIZES = dict(zip(LEVELS, (80, 60, 50, 44, 40)))
 
 
-def hand_pupils(gcse_yes=None, perm_yes=None, unauth_recorded=None) -> pd.DataFrame:
+def hand_pupils(gcse_yes=None, perm_yes=None, unauth_recorded=None, sizes=None) -> pd.DataFrame:
     """Pupils in the shape of pupil_outcomes. Per level of size N: GCSE pass for half, permanent
     exclusion for half (both overridable per level), a fixed-period exclusion for every other
     pupil, disposals none / caution / non-custodial / custodial a quarter each with convictions
     one / two or more alternating, unauthorised absence recorded for all (overridable: the first
-    k pupils of the level)."""
-    gcse_yes = {**{lv: n // 2 for lv, n in SIZES.items()}, **(gcse_yes or {})}
-    perm_yes = {**{lv: n // 2 for lv, n in SIZES.items()}, **(perm_yes or {})}
+    k pupils of the level); `sizes` overrides level sizes."""
+    sizes = {**SIZES, **(sizes or {})}
+    gcse_yes = {**{lv: n // 2 for lv, n in sizes.items()}, **(gcse_yes or {})}
+    perm_yes = {**{lv: n // 2 for lv, n in sizes.items()}, **(perm_yes or {})}
     rows = []
-    for lv, n in SIZES.items():
+    for lv, n in sizes.items():
         for i in range(n):
             sev = SEVERITY[i % 4]
             conv = "none" if sev in ("none", "caution") else CONVICTION_GROUPS[1 + (i // 4) % 2]
@@ -100,8 +101,18 @@ def test_balanced_world_publishes_everything_rounded():
     r = row(p, "looked_after", "gcse_level2_em")
     assert (r["n"], r["events"], r["estimate"]) == (40, 20, 0.5)
     r = row(p, "child_protection_plan", "most_severe_disposal", "custodial")  # 44 pupils: 11 custodial -> 10
-    assert (r["n"], r["events"], r["estimate"]) == (45, 10, round(10 / 45, 4))
+    assert (r["n"], r["events"], r["estimate"]) == (45, 10, 10 / 45)
     assert not p.table["flag"].notna().any()
+
+
+def test_a_national_scale_rate_stays_inside_its_interval():
+    # 10 of 250,000 pupils passed (rate 0.00004): rounding the rate to 4 places gave 0, below
+    # the Wilson interval (2.2e-5, 7.4e-5), and the schema check stopped a 10M-pupil run.
+    p = summary(hand_pupils(sizes={"none": 250_000}, gcse_yes={"none": 10}))
+    r = row(p, "none", "gcse_level2_em")
+    assert (r["n"], r["events"], r["estimate"]) == (250_000, 10, 10 / 250_000)
+    assert r["ci_low"] < r["estimate"] < r["ci_high"]
+    assert round(r["ci_low"], 7) == 0.0000217 and round(r["ci_high"], 7) == 0.0000736
 
 
 def test_three_pupil_cell_is_suppressed_with_its_secondary_partner():
