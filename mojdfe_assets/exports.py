@@ -442,7 +442,19 @@ def _term_mask(sample: pd.DataFrame, term: str) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):  # compare the codes: no text per pupil
         cats = list(column.cat.categories.astype(str))
         return column.cat.codes.to_numpy() == cats.index(value) if value in cats else np.zeros(len(column), bool)
-    return (column.astype("string") == value).fillna(False).to_numpy(dtype=bool)
+    if not isinstance(column.dtype, pd.StringDtype):
+        column = column.astype("string[pyarrow]")
+    return (column == value).fillna(False).to_numpy(dtype=bool)  # Arrow's compare: no Python string per pupil
+
+
+def _present(column: pd.Series) -> list[str]:
+    """The distinct values present in a column, as text (a categorical's used categories: no
+    text per pupil)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)))
+        return [str(c) for c in column.cat.categories[used]]
+    return [str(v) for v in column.dropna().unique()]
 
 
 def term_cells(sample: pd.DataFrame, outcome: str, term: str) -> tuple[int, bool]:
@@ -478,7 +490,7 @@ def protect_models(models: pd.DataFrame, frame: pd.DataFrame, threshold: int = T
         # Parameters of the fitted design (effects.design: treatment dummies of the levels,
         # sexes and cohorts present, FSM, and a constant or, for the ordinal model, thresholds),
         # counted from the sample (a term the data cannot identify is still a parameter).
-        present = set(sample["level"].astype(str).unique())
+        present = set(_present(sample["level"]))
         slopes = (sum(lv in present for lv in LEVELS[1:]) + max(sample["sex"].nunique() - 1, 0)
                   + max(sample["ks4_year"].nunique() - 1, 0) + int(sample["fsm"].nunique() > 1))
         if outcome in ORDINAL:
