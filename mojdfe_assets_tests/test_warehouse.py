@@ -143,9 +143,19 @@ def test_generation_never_writes_into_a_folder_of_delivered_extracts(tmp_path):
 
 
 def test_config_fields_are_described_for_the_launchpad():
-    for resource in (RawExtracts, ParquetIOManager):
-        for name, field in resource.model_fields.items():
-            assert field.description and len(field.description) > 20, f"{resource.__name__}.{name}"
+    import mojdfe_assets.definitions  # noqa: F401  (every resource and run config class is defined)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    configs = {c for base in (dg.Config, dg.ConfigurableResource, dg.ConfigurableIOManager)
+               for c in subclasses(base) if c.__module__.startswith("mojdfe_assets")}
+    assert {RawExtracts, ParquetIOManager} <= configs and len(configs) >= 8
+    for config in configs:
+        for name, field in config.model_fields.items():
+            assert field.description and len(field.description) > 20, f"{config.__name__}.{name}"
 
 
 def test_raw_materialisations_carry_the_delivery_as_data_version(published, tmp_path):

@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from .. import plots
 from ..resources import RawExtracts
@@ -15,7 +16,10 @@ GROUP = "national"
 
 
 class NationalComparisonConfig(dg.Config):
-    count_scale: float | None = None  # None: NATIONAL_SCALE_PUPILS / spine pupils (the synthetic default)
+    count_scale: float | None = Field(default=None, description=(
+        "Factor turning the extract's counts into national counts for the comparison with published "
+        "figures (e.g. children looked after at 31 March); blank: 10,000,000 / spine pupils, the "
+        "synthetic world's scale. Set 1 for a full national extract."))
 
 
 def within_tolerance(t: dict[str, pd.DataFrame]) -> Outcome:
