@@ -84,8 +84,11 @@ def compare(before: Path, after: Path, float_tolerance: float = 0.0, notes: list
                 if da is not None and db is not None and not da.equals(db):
                     problems.append(f"{name}.{col}: categories differ")
             if not _plain(a.column(col)).equals(_plain(b.column(col))):
-                worst = (_floats_close(a.column(col), b.column(col), float_tolerance)
-                         if float_tolerance and pa.types.is_floating(_plain(a.column(col)).type) else None)
+                worst = (
+                    _floats_close(a.column(col), b.column(col), float_tolerance)
+                    if float_tolerance and pa.types.is_floating(_plain(a.column(col)).type)
+                    else None
+                )
                 if worst is None:
                     problems.append(f"{name}.{col}: values differ")
                 elif notes is not None:

@@ -68,8 +68,9 @@ def separate_year(row):  # tidyr::separate(academic_year, c("start", "end"), "/"
 def episode_row(row):
     comm, ceased = parse_date(row["cla_date_epi_comm"]), parse_date(row["cla_date_epi_ceased"])
     end = ceased if ceased is not None else date(row["year_end"], 3, 31)
-    return pd.Series({"comm": comm, "ceased": ceased, "end": end,
-                      "duration": (end - comm).days if comm is not None else None})
+    return pd.Series(
+        {"comm": comm, "ceased": ceased, "end": end, "duration": (end - comm).days if comm is not None else None}
+    )
 
 
 def cla_summary(cla: pd.DataFrame) -> pd.DataFrame:
@@ -78,25 +79,46 @@ def cla_summary(cla: pd.DataFrame) -> pd.DataFrame:
     cla[["comm", "ceased", "end", "duration"]] = cla.apply(episode_row, axis=1)
     ok = cla.apply(lambda r: r["comm"] is not None and (r["ceased"] is None or r["ceased"] >= r["comm"]), axis=1)
     cla = cla[ok]
-    return cla.groupby("pupil_id").apply(include_groups=False, func=lambda g: pd.Series({
-        "first_care_date": g["comm"].min(), "last_care_date": g["end"].max(),
-        "episodes": len(g.drop_duplicates("comm")), "days": g["duration"].sum()}))
+    return cla.groupby("pupil_id").apply(
+        include_groups=False,
+        func=lambda g: pd.Series(
+            {
+                "first_care_date": g["comm"].min(),
+                "last_care_date": g["end"].max(),
+                "episodes": len(g.drop_duplicates("comm")),
+                "days": g["duration"].sum(),
+            }
+        ),
+    )
 
 
 def cin_summary(cin: pd.DataFrame) -> pd.DataFrame:
     cin = cin[cin["pupil_id"].notna()].copy()
     cin[["year_start", "year_end"]] = cin.apply(separate_year, axis=1)
     # CPP method a: coalesce the category-of-abuse items.
-    cin["category"] = cin.apply(lambda r: next((r[c] for c in ("cin_category_of_abuse",
-                                                                 "cin_initial_category_of_abuse",
-                                                                 "cin_latest_category_of_abuse")
-                                                if r[c] is not None), None), axis=1)
+    cin["category"] = cin.apply(
+        lambda r: next(
+            (
+                r[c]
+                for c in ("cin_category_of_abuse", "cin_initial_category_of_abuse", "cin_latest_category_of_abuse")
+                if r[c] is not None
+            ),
+            None,
+        ),
+        axis=1,
+    )
     cin["prev_cpp"] = cin["cin_number_of_previous_cpp"].apply(lambda v: int(v) if v is not None else 0)
 
     def per_pupil(g):
         in_need = g.loc[g["cin_cin_at31march"] == "1", "year_end"].nunique()
-        return pd.Series({"years_in_need": in_need, "referral_only": in_need == 0,
-                          "cpp_a": g["category"].notna().any(), "cpp_b": g["prev_cpp"].sum() >= 1})
+        return pd.Series(
+            {
+                "years_in_need": in_need,
+                "referral_only": in_need == 0,
+                "cpp_a": g["category"].notna().any(),
+                "cpp_b": g["prev_cpp"].sum() >= 1,
+            }
+        )
 
     out = cin.groupby("pupil_id").apply(per_pupil, include_groups=False)
     out["cpp"] = out.apply(lambda r: bool(r["cpp_a"] or r["cpp_b"]), axis=1)

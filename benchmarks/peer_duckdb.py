@@ -50,19 +50,19 @@ def query(folder: Path) -> str:
     levels = ", ".join(f"'{v}'" for v in LEVELS)
     return f"""
     WITH spine AS (
-        SELECT DISTINCT {_text('KS4_PupilMatchingRefAnonymous')} AS pupil_id
+        SELECT DISTINCT {_text("KS4_PupilMatchingRefAnonymous")} AS pupil_id
         FROM {src(SPINE)}
     ),
     cla AS (
-        SELECT DISTINCT {_text('CLA_PupilMatchingRefAnonymous')} AS pupil_id
+        SELECT DISTINCT {_text("CLA_PupilMatchingRefAnonymous")} AS pupil_id
         FROM {src(CLA)}
     ),
     cin AS (
-        SELECT {_text('CIN_PupilMatchingRefAnonymous')} AS pupil_id,
-               bool_or(COALESCE({_text('CIN_CategoryOfAbuse')}, {_text('CIN_InitialCategoryOfAbuse')},
-                                {_text('CIN_LatestCategoryOfAbuse')}) IS NOT NULL) AS cpp_a,
-               COALESCE(SUM(CAST({_text('CIN_NumberOfPreviousCPP')} AS INTEGER)), 0) >= 1 AS cpp_b,
-               COALESCE(bool_or(CAST({_text('CIN_CIN_AT31MARCH')} AS INTEGER) = 1), false) AS in_need
+        SELECT {_text("CIN_PupilMatchingRefAnonymous")} AS pupil_id,
+               bool_or(COALESCE({_text("CIN_CategoryOfAbuse")}, {_text("CIN_InitialCategoryOfAbuse")},
+                                {_text("CIN_LatestCategoryOfAbuse")}) IS NOT NULL) AS cpp_a,
+               COALESCE(SUM(CAST({_text("CIN_NumberOfPreviousCPP")} AS INTEGER)), 0) >= 1 AS cpp_b,
+               COALESCE(bool_or(CAST({_text("CIN_CIN_AT31MARCH")} AS INTEGER) = 1), false) AS in_need
         FROM {src(CIN)}
         GROUP BY 1
     )

@@ -67,7 +67,7 @@ def _tree_rss_kib(root: int) -> int:
         try:
             with open(f"/proc/{entry}/stat") as fh:
                 stat = fh.read()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
             with open(f"/proc/{entry}/statm") as fh:
                 pages = int(fh.read().split()[1])
         except (OSError, ValueError, IndexError):
@@ -83,13 +83,15 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def run_child(args: list[str], env: dict | None = None, label: str = "", program: str | None = None,
-              stdout=None) -> dict:
+def run_child(
+    args: list[str], env: dict | None = None, label: str = "", program: str | None = None, stdout=None
+) -> dict:
     """Run `python <args>` (or `<program> <args>`); return wall seconds, peak RSS of the tree
     (polled) and of the largest single process (kernel's ru_maxrss, exact), and the exit code."""
     t = time.perf_counter()
-    proc = subprocess.Popen([program or sys.executable, *args], env={**os.environ, **(env or {})}, cwd=ROOT,
-                            stdout=stdout)
+    proc = subprocess.Popen(
+        [program or sys.executable, *args], env={**os.environ, **(env or {})}, cwd=ROOT, stdout=stdout
+    )
     peak = [0]
     done = threading.Event()
 
@@ -105,9 +107,13 @@ def run_child(args: list[str], env: dict | None = None, label: str = "", program
     secs = time.perf_counter() - t
     done.set()
     poller.join()
-    out = {"seconds": secs, "peak_tree_rss_gib": max(peak[0], usage.ru_maxrss) / 2**20,
-           "peak_process_rss_gib": usage.ru_maxrss / 2**20, "exit_code": proc.returncode,
-           "cpu_seconds": usage.ru_utime + usage.ru_stime}  # user + system, less sensitive to a busy machine
+    out = {
+        "seconds": secs,
+        "peak_tree_rss_gib": max(peak[0], usage.ru_maxrss) / 2**20,
+        "peak_process_rss_gib": usage.ru_maxrss / 2**20,
+        "exit_code": proc.returncode,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    }  # user + system, less sensitive to a busy machine
     if proc.returncode != 0:
         raise SystemExit(f"{label or args[0]} failed with exit code {proc.returncode}")
     return out
@@ -141,8 +147,12 @@ def child_io_floor(a) -> int:
         table = pacsv.read_csv(Path(a.world) / e.file)
         t_read = time.perf_counter() - t
         pq.write_table(table, out / (e.file + ".parquet"), compression="zstd")
-        per_file[e.file] = {"rows": table.num_rows, "read": t_read, "total": time.perf_counter() - t,
-                            "csv_mib": (Path(a.world) / e.file).stat().st_size / 2**20}
+        per_file[e.file] = {
+            "rows": table.num_rows,
+            "read": t_read,
+            "total": time.perf_counter() - t,
+            "csv_mib": (Path(a.world) / e.file).stat().st_size / 2**20,
+        }
         del table
     Path(a.result).write_text(json.dumps({"seconds": time.perf_counter() - t0, "files": per_file}))
     return 0
@@ -168,8 +178,11 @@ def child_storage(a) -> int:
         gib += table.nbytes / 2**30
         write_parquet_atomic(table, out / path.name)
         del table
-    Path(a.result).write_text(json.dumps({"seconds": time.perf_counter() - t0, "read_seconds": read,
-                                          "tables": len(tables), "in_memory_gib": gib}))
+    Path(a.result).write_text(
+        json.dumps(
+            {"seconds": time.perf_counter() - t0, "read_seconds": read, "tables": len(tables), "in_memory_gib": gib}
+        )
+    )
     return 0
 
 
@@ -209,7 +222,10 @@ def child_materialise(a) -> int:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    with tempfile.TemporaryDirectory() as home, dg.DagsterInstance.local_temp(home, overrides={"telemetry": {"enabled": False}}) as instance:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        dg.DagsterInstance.local_temp(home, overrides={"telemetry": {"enabled": False}}) as instance,
+    ):
         # As `mojdfe run` does: execute_job, not job.execute_in_process (which keeps every output
         # in memory for the result object). in_process: steps one after another in this process;
         # multiprocess: a process per step, as `dagster asset materialize` and the UI run it.
@@ -218,17 +234,21 @@ def child_materialise(a) -> int:
             run_config["execution"] = {"config": {"max_concurrent": a.max_concurrent}}
         selection = None
         if a.upstream_of:  # only this asset and everything it is derived from
-            selection = list(dg.AssetSelection.assets(a.upstream_of).upstream().required_multi_asset_neighbors()
-                         .resolve(graph))
+            selection = list(
+                dg.AssetSelection.assets(a.upstream_of).upstream().required_multi_asset_neighbors().resolve(graph)
+            )
         elif a.exclude_groups:  # every asset except these groups and what depends on them
             skip = dg.AssetSelection.groups(*a.exclude_groups.split(",")).downstream()
             selection = list((dg.AssetSelection.all() - skip).resolve(graph))
         t = time.perf_counter()
         job = dg.reconstructable(asset_job if a.executor == "in_process" else multiprocess_job)
         # as `mojdfe run` does: tables written while the next step runs (in process only)
-        with (write_behind() if a.executor == "in_process" else contextlib.nullcontext()), dg.execute_job(
-                job, instance=instance, run_config=run_config, raise_on_error=False,
-                asset_selection=selection) as res:
+        with (
+            write_behind() if a.executor == "in_process" else contextlib.nullcontext(),
+            dg.execute_job(
+                job, instance=instance, run_config=run_config, raise_on_error=False, asset_selection=selection
+            ) as res,
+        ):
             run_id, success = res.run_id, res.success
         if success:  # as `mojdfe run` does: readers (and the storage floor below) see current/
             ParquetIOManager(base_dir=str(Path(a.warehouse).resolve())).publish([run_id])
@@ -241,12 +261,19 @@ def child_materialise(a) -> int:
             during = [kib for ts, kib in samples if s["start"] <= ts <= s["end"]]
             s["peak_rss_gib"] = max(during) / 2**20 if during else None
         checks = _check_results(instance, run_id)
-    Path(a.result).write_text(json.dumps({"seconds": wall, "import_seconds": import_secs, "success": success,
-                                          "executor": a.executor,
-                                          "steps": steps, "checks": checks}))
+    Path(a.result).write_text(
+        json.dumps(
+            {
+                "seconds": wall,
+                "import_seconds": import_secs,
+                "success": success,
+                "executor": a.executor,
+                "steps": steps,
+                "checks": checks,
+            }
+        )
+    )
     return 0 if success else 1
-
-
 
 
 def multiprocess_job():
@@ -255,8 +282,9 @@ def multiprocess_job():
 
     from mojdfe_assets.definitions import defs
 
-    job = dg.define_asset_job("materialize_all_multiprocess", selection=dg.AssetSelection.all(),
-                              executor_def=dg.multiprocess_executor)
+    job = dg.define_asset_job(
+        "materialize_all_multiprocess", selection=dg.AssetSelection.all(), executor_def=dg.multiprocess_executor
+    )
     return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("materialize_all_multiprocess")
 
 
@@ -288,9 +316,15 @@ def _step_timings(instance, run_id: str) -> dict:
             elif e == "HANDLED_OUTPUT" and last_output is not None:
                 store += ts - last_output
                 last_output = None
-        out[key] = {"seconds": end - start, "load_inputs": load, "store_outputs": store,
-                    "start": start, "end": end, "assets": s["assets"],
-                    "ok": any(e == "STEP_SUCCESS" for e, _ in ev)}
+        out[key] = {
+            "seconds": end - start,
+            "load_inputs": load,
+            "store_outputs": store,
+            "start": start,
+            "end": end,
+            "assets": s["assets"],
+            "ok": any(e == "STEP_SUCCESS" for e, _ in ev),
+        }
     return out
 
 
@@ -308,8 +342,13 @@ def _check_results(instance, run_id: str) -> dict:
         if seconds is not None:
             validation += seconds.value
             validated += 1
-    return {"passed": passed, "failed": len(failed), "failed_checks": failed,
-            "validation_seconds": validation, "validated_tables": validated}
+    return {
+        "passed": passed,
+        "failed": len(failed),
+        "failed_checks": failed,
+        "validation_seconds": validation,
+        "validated_tables": validated,
+    }
 
 
 def child_naive(a) -> int:
@@ -329,8 +368,9 @@ def child_naive(a) -> int:
 
 
 def _child(cmd: str, result: Path, *args, env=None, label=None) -> dict:
-    proc = run_child([str(Path(__file__).resolve()), cmd, "--result", str(result), *map(str, args)],
-                     env=env, label=label or cmd)
+    proc = run_child(
+        [str(Path(__file__).resolve()), cmd, "--result", str(result), *map(str, args)], env=env, label=label or cmd
+    )
     proc["process_seconds"] = proc.pop("seconds")  # including interpreter start and imports
     return {**proc, **json.loads(result.read_text())}
 
@@ -343,20 +383,47 @@ def world(workdir: Path, pupils: int, seed: int) -> tuple[Path, dict | None]:
         if m.get("pupils") == pupils and m.get("seed") == seed:
             return folder, None  # reused: not timed
     shutil.rmtree(folder, ignore_errors=True)
-    gen = _child("generate", workdir / f"generate_{pupils}.json", "--out", folder, "--pupils", pupils,
-                 "--seed", seed, label="generator")
+    gen = _child(
+        "generate",
+        workdir / f"generate_{pupils}.json",
+        "--out",
+        folder,
+        "--pupils",
+        pupils,
+        "--seed",
+        seed,
+        label="generator",
+    )
     return folder, gen
 
 
-def materialise(workdir: Path, folder: Path, tag: str, executor: str, max_concurrent: int,
-                upstream_of: str | None = None, exclude_groups: str | None = None) -> dict:
+def materialise(
+    workdir: Path,
+    folder: Path,
+    tag: str,
+    executor: str,
+    max_concurrent: int,
+    upstream_of: str | None = None,
+    exclude_groups: str | None = None,
+) -> dict:
     warehouse = workdir / f"warehouse_{tag}"
     shutil.rmtree(warehouse, ignore_errors=True)
     extra = ["--upstream-of", upstream_of] if upstream_of else []
     extra += ["--exclude-groups", exclude_groups] if exclude_groups else []
-    return _child("materialise", workdir / f"materialise_{tag}.json", "--world", folder, "--warehouse", warehouse,
-                  "--executor", executor, "--max-concurrent", max_concurrent, *extra, label="materialisation") | {
-        "warehouse": str(warehouse)}
+    return _child(
+        "materialise",
+        workdir / f"materialise_{tag}.json",
+        "--world",
+        folder,
+        "--warehouse",
+        warehouse,
+        "--executor",
+        executor,
+        "--max-concurrent",
+        max_concurrent,
+        *extra,
+        label="materialisation",
+    ) | {"warehouse": str(warehouse)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,8 +437,11 @@ def dplyr_unavailable() -> str | None:
     rscript = shutil.which("Rscript")
     if rscript is None:
         return "Rscript is not on PATH (install R with the readr and dplyr packages to run it)"
-    probe = subprocess.run([rscript, "-e", "suppressPackageStartupMessages({library(readr); library(dplyr)})"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [rscript, "-e", "suppressPackageStartupMessages({library(readr); library(dplyr)})"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
         return f"Rscript is on PATH but readr or dplyr does not load ({last})"
@@ -406,31 +476,50 @@ def peer_agreement(ours_path: Path, peer_path: Path) -> dict:
     def q(p):  # a path as an SQL string literal
         return str(p).replace("'", "''")
 
-    peer_src = (f"read_parquet('{q(peer_path)}')" if str(peer_path).endswith(".parquet") else
-                f"read_csv('{q(peer_path)}', header = true, all_varchar = true)")
-    con.execute(f"CREATE TEMP VIEW ours AS SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, "
-                f"CAST(level AS VARCHAR) AS level FROM read_parquet('{q(ours_path)}')")
-    con.execute(f"CREATE TEMP VIEW peer AS SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, "
-                f"CAST(level AS VARCHAR) AS level FROM {peer_src}")
-    pairs = con.execute("SELECT ours.level, COALESCE(p.level, '(missing)') AS peer_level, count(*) FROM ours "
-                        "LEFT JOIN (SELECT pupil_id, any_value(level) AS level FROM peer GROUP BY 1) p "
-                        "USING (pupil_id) GROUP BY ALL ORDER BY 3 DESC").fetchall()
+    peer_src = (
+        f"read_parquet('{q(peer_path)}')"
+        if str(peer_path).endswith(".parquet")
+        else f"read_csv('{q(peer_path)}', header = true, all_varchar = true)"
+    )
+    con.execute(
+        f"CREATE TEMP VIEW ours AS SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, "
+        f"CAST(level AS VARCHAR) AS level FROM read_parquet('{q(ours_path)}')"
+    )
+    con.execute(
+        f"CREATE TEMP VIEW peer AS SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, "
+        f"CAST(level AS VARCHAR) AS level FROM {peer_src}"
+    )
+    pairs = con.execute(
+        "SELECT ours.level, COALESCE(p.level, '(missing)') AS peer_level, count(*) FROM ours "
+        "LEFT JOIN (SELECT pupil_id, any_value(level) AS level FROM peer GROUP BY 1) p "
+        "USING (pupil_id) GROUP BY ALL ORDER BY 3 DESC"
+    ).fetchall()
     peer_rows, peer_pupils = con.execute("SELECT count(*), count(DISTINCT pupil_id) FROM peer").fetchone()
     extra = con.execute("SELECT count(*) FROM peer ANTI JOIN ours USING (pupil_id)").fetchone()[0]
     con.close()
     pupils = sum(n for _, _, n in pairs)
     agree = sum(n for o, p, n in pairs if o == p)
-    return {"pupils": pupils, "agree": agree, "agreement_pct": 100 * agree / pupils if pupils else float("nan"),
-            "disagreements": {f"{o} -> {p}": n for o, p, n in pairs if o != p},
-            "peer_rows": peer_rows, "peer_repeated_rows": peer_rows - peer_pupils, "peer_pupils_not_ours": extra}
+    return {
+        "pupils": pupils,
+        "agree": agree,
+        "agreement_pct": 100 * agree / pupils if pupils else float("nan"),
+        "disagreements": {f"{o} -> {p}": n for o, p, n in pairs if o != p},
+        "peer_rows": peer_rows,
+        "peer_repeated_rows": peer_rows - peer_pupils,
+        "peer_pupils_not_ours": extra,
+    }
 
 
-def compare_peers(workdir: Path, folder: Path, pupils: int, path: dict, peers: list[str],
-                  dplyr_skip: str | None) -> dict:
+def compare_peers(
+    workdir: Path, folder: Path, pupils: int, path: dict, peers: list[str], dplyr_skip: str | None
+) -> dict:
     """The peers on one world, against our CSV -> intervention_level path `path` on the same world."""
     ours_levels = Path(path["warehouse"]) / "current" / "intervention_level.parquet"
-    out: dict = {"pupils": pupils, "pipeline_path": path,
-                 "pipeline_path_seconds": path["seconds"] + path["import_seconds"]}
+    out: dict = {
+        "pupils": pupils,
+        "pipeline_path": path,
+        "pipeline_path_seconds": path["seconds"] + path["import_seconds"],
+    }
     for peer in peers:
         if peer == "dplyr" and dplyr_skip:
             out["dplyr"] = {"skipped": dplyr_skip}
@@ -444,8 +533,11 @@ def compare_peers(workdir: Path, folder: Path, pupils: int, path: dict, peers: l
             continue
         res["agreement"] = peer_agreement(ours_levels, Path(res["output"]))
         out[peer] = res
-        print(f"{peer} peer at {pupils:,} pupils: {res['seconds']:.2f}s, levels agree with ours for "
-              f"{_pct(res['agreement']['agree'], res['agreement']['pupils'])} of spine pupils", flush=True)
+        print(
+            f"{peer} peer at {pupils:,} pupils: {res['seconds']:.2f}s, levels agree with ours for "
+            f"{_pct(res['agreement']['agree'], res['agreement']['pupils'])} of spine pupils",
+            flush=True,
+        )
     if "seconds" in out.get("duckdb", {}):
         out["ratio_pipeline_to_duckdb"] = out["pipeline_path_seconds"] / out["duckdb"]["seconds"]
     if "seconds" in out.get("dplyr", {}):
@@ -463,11 +555,21 @@ def _pct(agree: int, pupils: int) -> str:
 
 def report_peers(c: dict) -> None:
     p = c["pipeline_path"]
-    print(f"\nPeers at {c['pupils']:,} pupils: delivered CSVs -> intervention level per spine pupil "
-          "(wall seconds of each; ours includes importing the code location, the peers their "
-          "interpreter start and library loading; CPU s = user + system of the process)")
-    rows = [[f"pipeline, CSV -> intervention_level ({len(p['steps'])} steps, incl. {p['import_seconds']:.1f}s import)",
-             f"{c['pipeline_path_seconds']:.2f}", f"{p['cpu_seconds']:.1f}", f"{p['peak_tree_rss_gib']:.2f}", "", ""]]
+    print(
+        f"\nPeers at {c['pupils']:,} pupils: delivered CSVs -> intervention level per spine pupil "
+        "(wall seconds of each; ours includes importing the code location, the peers their "
+        "interpreter start and library loading; CPU s = user + system of the process)"
+    )
+    rows = [
+        [
+            f"pipeline, CSV -> intervention_level ({len(p['steps'])} steps, incl. {p['import_seconds']:.1f}s import)",
+            f"{c['pipeline_path_seconds']:.2f}",
+            f"{p['cpu_seconds']:.1f}",
+            f"{p['peak_tree_rss_gib']:.2f}",
+            "",
+            "",
+        ]
+    ]
     names = {"duckdb": "DuckDB peer (peer_duckdb.py, one query)", "dplyr": "dplyr peer (peer_dplyr.R, readr + dplyr)"}
     for peer in PEERS:
         r = c.get(peer)
@@ -476,10 +578,21 @@ def report_peers(c: dict) -> None:
         if "skipped" in r:
             rows.append([names[peer], "skipped", "", "", "", ""])
             continue
-        ratio = (f"pipeline / DuckDB = {c['ratio_pipeline_to_duckdb']:.1f}" if peer == "duckdb"
-                 else f"dplyr / pipeline = {c['ratio_dplyr_to_pipeline']:.2f}")
-        rows.append([names[peer], f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.1f}", f"{r['peak_tree_rss_gib']:.2f}", ratio,
-                     _pct(r["agreement"]["agree"], r["agreement"]["pupils"])])
+        ratio = (
+            f"pipeline / DuckDB = {c['ratio_pipeline_to_duckdb']:.1f}"
+            if peer == "duckdb"
+            else f"dplyr / pipeline = {c['ratio_dplyr_to_pipeline']:.2f}"
+        )
+        rows.append(
+            [
+                names[peer],
+                f"{r['seconds']:.2f}",
+                f"{r['cpu_seconds']:.1f}",
+                f"{r['peak_tree_rss_gib']:.2f}",
+                ratio,
+                _pct(r["agreement"]["agree"], r["agreement"]["pupils"]),
+            ]
+        )
     print(_fmt_table(rows, ["what", "seconds", "CPU s", "peak RSS GiB", "ratio", "same level as ours"]))
     for peer in PEERS:
         if "skipped" in (c.get(peer) or {}):
@@ -487,11 +600,18 @@ def report_peers(c: dict) -> None:
         ag = (c.get(peer) or {}).get("agreement")
         if not ag:
             continue
-        print(f"{peer} peer: same level for {ag['agree']:,} of {ag['pupils']:,} spine pupils "
-              f"({_pct(ag['agree'], ag['pupils'])})" + ("" if not ag["disagreements"] else
-              "; disagreements (ours -> peer): " + ", ".join(f"{k} {v:,}" for k, v in ag["disagreements"].items()))
-              + (f"; peer rows for pupils not ours {ag['peer_pupils_not_ours']:,}" if ag["peer_pupils_not_ours"] else "")
-              + (f"; peer repeats {ag['peer_repeated_rows']:,} pupils" if ag["peer_repeated_rows"] else ""))
+        print(
+            f"{peer} peer: same level for {ag['agree']:,} of {ag['pupils']:,} spine pupils "
+            f"({_pct(ag['agree'], ag['pupils'])})"
+            + (
+                ""
+                if not ag["disagreements"]
+                else "; disagreements (ours -> peer): "
+                + ", ".join(f"{k} {v:,}" for k, v in ag["disagreements"].items())
+            )
+            + (f"; peer rows for pupils not ours {ag['peer_pupils_not_ours']:,}" if ag["peer_pupils_not_ours"] else "")
+            + (f"; peer repeats {ag['peer_repeated_rows']:,} pupils" if ag["peer_repeated_rows"] else "")
+        )
 
 
 def _fmt_table(rows: list[list], header: list[str]) -> str:
@@ -510,25 +630,44 @@ def report_pipeline(p: dict, top: int) -> None:
     for key, s in sorted(steps.items(), key=lambda kv: -kv[1]["seconds"])[:top]:
         compute = s["seconds"] - s["load_inputs"] - s["store_outputs"]
         rss = f"{s['peak_rss_gib']:.2f}" if s.get("peak_rss_gib") is not None else "-"
-        rows.append([key, s.get("group") or "", f"{s['seconds']:.1f}", f"{s['load_inputs']:.1f}", f"{compute:.1f}",
-                     f"{s['store_outputs']:.1f}", rss, ", ".join(s["assets"])[:50]])
-    print(f"\nSlowest {min(top, len(steps))} of {len(steps)} steps (seconds; load = reading inputs, "
-          "store = writing outputs; RSS = the run's resident memory during the step"
-          + (", of the parent process only" if p.get("executor") == "multiprocess" else "") + "):")
+        rows.append(
+            [
+                key,
+                s.get("group") or "",
+                f"{s['seconds']:.1f}",
+                f"{s['load_inputs']:.1f}",
+                f"{compute:.1f}",
+                f"{s['store_outputs']:.1f}",
+                rss,
+                ", ".join(s["assets"])[:50],
+            ]
+        )
+    print(
+        f"\nSlowest {min(top, len(steps))} of {len(steps)} steps (seconds; load = reading inputs, "
+        "store = writing outputs; RSS = the run's resident memory during the step"
+        + (", of the parent process only" if p.get("executor") == "multiprocess" else "")
+        + "):"
+    )
     print(_fmt_table(rows, ["step", "group", "total", "load", "compute", "store", "RSS GiB", "assets"]))
     by_group: dict[str, list[float]] = {}
     for s in steps.values():
         g = by_group.setdefault(s.get("group") or "-", [0.0, 0])
         g[0] += s["seconds"]
         g[1] += 1
-    print("By asset group: " + "; ".join(f"{g} {v[0]:.1f}s ({v[1]} steps)"
-                                         for g, v in sorted(by_group.items(), key=lambda kv: -kv[1][0])))
+    print(
+        "By asset group: "
+        + "; ".join(f"{g} {v[0]:.1f}s ({v[1]} steps)" for g, v in sorted(by_group.items(), key=lambda kv: -kv[1][0]))
+    )
     span = (max(s["end"] for s in steps.values()) - min(s["start"] for s in steps.values())) if steps else 0
-    print(f"steps total {busy:.1f}s; first step start to last step end {span:.1f}s; "
-          f"Dagster overhead outside steps {p['seconds'] - span:.1f}s "
-          f"(run start/end, event log), plus {p['import_seconds']:.1f}s importing the code location")
-    print(f"asset checks: {p['checks']['passed']} passed, {p['checks']['failed']} failed "
-          f"{p['checks'].get('failed_checks') or ''}")
+    print(
+        f"steps total {busy:.1f}s; first step start to last step end {span:.1f}s; "
+        f"Dagster overhead outside steps {p['seconds'] - span:.1f}s "
+        f"(run start/end, event log), plus {p['import_seconds']:.1f}s importing the code location"
+    )
+    print(
+        f"asset checks: {p['checks']['passed']} passed, {p['checks']['failed']} failed "
+        f"{p['checks'].get('failed_checks') or ''}"
+    )
     failed_steps = [k for k, s in steps.items() if not s["ok"]]
     if failed_steps or not p["success"]:
         print(f"RUN FAILED: steps failed {failed_steps}")
@@ -558,32 +697,55 @@ def main(argv=None) -> int:
         c.add_argument("--upstream-of")
         c.add_argument("--exclude-groups")
     ap.add_argument("--pupils", type=int, default=10_000_000, help="spine pupils of the benchmark world")
-    ap.add_argument("--naive-pupils", type=int, default=1_000_000,
-                    help="spine pupils for the naive-translation comparison (0 to skip)")
+    ap.add_argument(
+        "--naive-pupils",
+        type=int,
+        default=1_000_000,
+        help="spine pupils for the naive-translation comparison (0 to skip)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "mojdfe_bench"))
     ap.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process")
     ap.add_argument("--max-concurrent", type=int, default=2, help="processes for --executor multiprocess")
-    ap.add_argument("--exclude-groups", help="comma-separated asset groups not to materialise in the national-"
-                    "scale run (with everything downstream of them), e.g. to keep a shared machine's memory free")
-    ap.add_argument("--naive-path-only", action="store_true",
-                    help="at the naive size, time only our CSV -> intervention_level path, not also the whole graph")
-    ap.add_argument("--peers", default=",".join(PEERS),
-                    help="comma-separated peers to time against our CSV -> intervention_level path: duckdb "
-                    "(benchmarks/peer_duckdb.py), dplyr (benchmarks/peer_dplyr.R, needs Rscript); 'none' for none")
-    ap.add_argument("--peer-sizes",
-                    help="comma-separated spine sizes at which to compare with the peers (default: --pupils and "
-                    "--naive-pupils); at a size other than --naive-pupils our path is run for the purpose")
-    ap.add_argument("--only-peers", action="store_true",
-                    help="run only the peer comparison at --peer-sizes (no I/O floor, whole graph, storage floor "
-                    "or naive translation)")
+    ap.add_argument(
+        "--exclude-groups",
+        help="comma-separated asset groups not to materialise in the national-"
+        "scale run (with everything downstream of them), e.g. to keep a shared machine's memory free",
+    )
+    ap.add_argument(
+        "--naive-path-only",
+        action="store_true",
+        help="at the naive size, time only our CSV -> intervention_level path, not also the whole graph",
+    )
+    ap.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="comma-separated peers to time against our CSV -> intervention_level path: duckdb "
+        "(benchmarks/peer_duckdb.py), dplyr (benchmarks/peer_dplyr.R, needs Rscript); 'none' for none",
+    )
+    ap.add_argument(
+        "--peer-sizes",
+        help="comma-separated spine sizes at which to compare with the peers (default: --pupils and "
+        "--naive-pupils); at a size other than --naive-pupils our path is run for the purpose",
+    )
+    ap.add_argument(
+        "--only-peers",
+        action="store_true",
+        help="run only the peer comparison at --peer-sizes (no I/O floor, whole graph, storage floor "
+        "or naive translation)",
+    )
     ap.add_argument("--top", type=int, default=10, help="slowest steps to list")
     ap.add_argument("--json", help="also write every figure to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the worlds and warehouses (default: delete)")
     a = ap.parse_args(argv)
     if a.cmd:
-        return {"generate": child_generate, "io_floor": child_io_floor, "materialise": child_materialise,
-                "naive": child_naive, "storage": child_storage}[a.cmd](a)
+        return {
+            "generate": child_generate,
+            "io_floor": child_io_floor,
+            "materialise": child_materialise,
+            "naive": child_naive,
+            "storage": child_storage,
+        }[a.cmd](a)
 
     peers = [p.strip() for p in a.peers.split(",") if p.strip() and p.strip() != "none"]
     unknown = sorted(set(peers) - set(PEERS))
@@ -598,8 +760,15 @@ def main(argv=None) -> int:
 
     workdir = Path(a.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    figures: dict = {"pupils": a.pupils, "naive_pupils": a.naive_pupils, "executor": a.executor,
-                     "cpus": os.cpu_count(), "peers": peers, "peer_sizes": peer_sizes, "only_peers": a.only_peers}
+    figures: dict = {
+        "pupils": a.pupils,
+        "naive_pupils": a.naive_pupils,
+        "executor": a.executor,
+        "cpus": os.cpu_count(),
+        "peers": peers,
+        "peer_sizes": peer_sizes,
+        "only_peers": a.only_peers,
+    }
     if dplyr_skip:
         figures["dplyr_skipped"] = dplyr_skip
     comparisons: dict[int, dict] = {}
@@ -609,12 +778,18 @@ def main(argv=None) -> int:
             comparisons[pupils] = compare_peers(workdir, nfolder, pupils, path, peers, dplyr_skip)
 
     if not a.only_peers:
-        print(f"MoJ-DfE benchmark: {a.pupils:,} pupils, seed {a.seed}, {os.cpu_count()} CPUs, "
-              f"executor {a.executor}, workdir {workdir}", flush=True)
+        print(
+            f"MoJ-DfE benchmark: {a.pupils:,} pupils, seed {a.seed}, {os.cpu_count()} CPUs, "
+            f"executor {a.executor}, workdir {workdir}",
+            flush=True,
+        )
         pipe, ratio = national(a, workdir, figures)
     else:
-        print(f"MoJ-DfE benchmark, peers only: {', '.join(peers)} at {', '.join(f'{n:,}' for n in peer_sizes)} "
-              f"pupils, seed {a.seed}, {os.cpu_count()} CPUs, executor {a.executor}, workdir {workdir}", flush=True)
+        print(
+            f"MoJ-DfE benchmark, peers only: {', '.join(peers)} at {', '.join(f'{n:,}' for n in peer_sizes)} "
+            f"pupils, seed {a.seed}, {os.cpu_count()} CPUs, executor {a.executor}, workdir {workdir}",
+            flush=True,
+        )
         pipe = ratio = None
 
     if a.naive_pupils and not a.only_peers:
@@ -622,18 +797,33 @@ def main(argv=None) -> int:
         # Like for like: the naive script goes from the CSVs to the intervention level, so ours is
         # timed on the same path (every asset intervention_level is derived from: raw, clean and
         # quarantine tables, summaries, checks), and on the whole graph for reference.
-        ours = materialise(workdir, nfolder, "naive_size", a.executor, a.max_concurrent,
-                           upstream_of="intervention_level")
+        ours = materialise(
+            workdir, nfolder, "naive_size", a.executor, a.max_concurrent, upstream_of="intervention_level"
+        )
         peers_at(a.naive_pupils, nfolder, ours)  # right after our path, on the same world
-        ours_all = (None if a.naive_path_only else
-                    materialise(workdir, nfolder, "naive_size_all", a.executor, a.max_concurrent))
-        naive = _child("naive", workdir / "naive.json", "--world", nfolder, "--out", workdir / "naive_levels.parquet",
-                       label="naive translation")
-        agreement = _agreement(workdir / "naive_levels.parquet",
-                               Path(ours["warehouse"]) / "current" / "intervention_level.parquet")
-        figures["naive"] = {"naive": naive, "ours": ours, "ours_whole_graph": ours_all, **agreement,
-                            "speedup": naive["seconds"] / ours["seconds"],
-                            "speedup_whole_graph": naive["seconds"] / ours_all["seconds"] if ours_all else None}
+        ours_all = (
+            None if a.naive_path_only else materialise(workdir, nfolder, "naive_size_all", a.executor, a.max_concurrent)
+        )
+        naive = _child(
+            "naive",
+            workdir / "naive.json",
+            "--world",
+            nfolder,
+            "--out",
+            workdir / "naive_levels.parquet",
+            label="naive translation",
+        )
+        agreement = _agreement(
+            workdir / "naive_levels.parquet", Path(ours["warehouse"]) / "current" / "intervention_level.parquet"
+        )
+        figures["naive"] = {
+            "naive": naive,
+            "ours": ours,
+            "ours_whole_graph": ours_all,
+            **agreement,
+            "speedup": naive["seconds"] / ours["seconds"],
+            "speedup_whole_graph": naive["seconds"] / ours_all["seconds"] if ours_all else None,
+        }
 
     # The peers at the other sizes (the national size unless --peer-sizes says otherwise): our
     # CSV -> intervention_level path, then each peer, on the same world.
@@ -643,8 +833,9 @@ def main(argv=None) -> int:
         pfolder, pgen = world(workdir, pupils, a.seed)
         if pgen:
             print(f"generated {pupils:,}-pupil world in {pgen['seconds']:.1f}s", flush=True)
-        path = materialise(workdir, pfolder, f"path_{pupils}", a.executor, a.max_concurrent,
-                           upstream_of="intervention_level")
+        path = materialise(
+            workdir, pfolder, f"path_{pupils}", a.executor, a.max_concurrent, upstream_of="intervention_level"
+        )
         peers_at(pupils, pfolder, path)
     if comparisons:
         figures["peer_comparison"] = {str(k): v for k, v in comparisons.items()}
@@ -678,11 +869,13 @@ def national(a, workdir: Path, figures: dict) -> tuple[dict, float]:
     else:
         print(f"reused world {folder}", flush=True)
     csv_gib = sum((folder / f).stat().st_size for f in manifest["files"]) / 2**30
-    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()) + f"; CSV {csv_gib:.2f} GiB",
-          flush=True)
+    print(
+        "rows: " + ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()) + f"; CSV {csv_gib:.2f} GiB", flush=True
+    )
 
-    floor = _child("io_floor", workdir / "io_floor.json", "--world", folder, "--out", workdir / "io_floor",
-                   label="I/O floor")
+    floor = _child(
+        "io_floor", workdir / "io_floor.json", "--world", folder, "--out", workdir / "io_floor", label="I/O floor"
+    )
     shutil.rmtree(workdir / "io_floor", ignore_errors=True)
     figures["io_floor"] = floor
     print(f"I/O floor (pyarrow CSV read + Parquet write of every extract): {floor['seconds']:.1f}s", flush=True)
@@ -696,17 +889,27 @@ def national(a, workdir: Path, figures: dict) -> tuple[dict, float]:
     figures["ratio_pipeline_to_io_floor"] = ratio
     # What storing this graph costs with no computing: every stored table read once and written
     # once. A design that persists these tables cannot be faster than this.
-    storage = _child("storage", workdir / "storage.json", "--warehouse", pipe["warehouse"],
-                     "--out", workdir / "storage", label="storage floor")
+    storage = _child(
+        "storage",
+        workdir / "storage.json",
+        "--warehouse",
+        pipe["warehouse"],
+        "--out",
+        workdir / "storage",
+        label="storage floor",
+    )
     shutil.rmtree(workdir / "storage", ignore_errors=True)
     figures["storage_floor"] = storage
     steps = pipe["steps"].values()
     io_in_steps = sum(s["load_inputs"] + s["store_outputs"] for s in steps)
     figures["pipeline_load_store_seconds"] = io_in_steps
-    print(f"storage floor (read and rewrite each of the {storage['tables']} stored tables once, "
-          f"{storage['in_memory_gib']:.1f} GiB in memory): {storage['seconds']:.1f}s = "
-          f"{storage['seconds'] / floor['seconds']:.2f} x the I/O floor; the run's own loading and storing: "
-          f"{io_in_steps:.1f}s", flush=True)
+    print(
+        f"storage floor (read and rewrite each of the {storage['tables']} stored tables once, "
+        f"{storage['in_memory_gib']:.1f} GiB in memory): {storage['seconds']:.1f}s = "
+        f"{storage['seconds'] / floor['seconds']:.2f} x the I/O floor; the run's own loading and storing: "
+        f"{io_in_steps:.1f}s",
+        flush=True,
+    )
     # What the graph's requirements cost with no computing at all: reading the delivered CSVs
     # (the I/O floor's own reading), writing every stored table once (the storage floor without
     # its reads: a run could in principle hand tables over in memory), and pandera validation of
@@ -715,13 +918,20 @@ def national(a, workdir: Path, figures: dict) -> tuple[dict, float]:
     writes = storage["seconds"] - storage["read_seconds"]
     validation = pipe["checks"]["validation_seconds"]
     required = csv_read + writes + validation
-    figures["required_floor"] = {"csv_read_seconds": csv_read, "write_seconds": writes,
-                                 "validation_seconds": validation, "seconds": required,
-                                 "validated_tables": pipe["checks"]["validated_tables"],
-                                 "ratio_to_io_floor": required / floor["seconds"]}
-    print(f"required floor (no computing): CSV read {csv_read:.1f}s + writing the {storage['tables']} stored tables "
-          f"{writes:.1f}s + pandera validation of {pipe['checks']['validated_tables']} tables in the run "
-          f"{validation:.1f}s = {required:.1f}s = {required / floor['seconds']:.2f} x the I/O floor", flush=True)
+    figures["required_floor"] = {
+        "csv_read_seconds": csv_read,
+        "write_seconds": writes,
+        "validation_seconds": validation,
+        "seconds": required,
+        "validated_tables": pipe["checks"]["validated_tables"],
+        "ratio_to_io_floor": required / floor["seconds"],
+    }
+    print(
+        f"required floor (no computing): CSV read {csv_read:.1f}s + writing the {storage['tables']} stored tables "
+        f"{writes:.1f}s + pandera validation of {pipe['checks']['validated_tables']} tables in the run "
+        f"{validation:.1f}s = {required:.1f}s = {required / floor['seconds']:.2f} x the I/O floor",
+        flush=True,
+    )
     return pipe, ratio
 
 
@@ -731,35 +941,74 @@ def summary(a, figures: dict, pipe: dict, ratio: float) -> None:
     rows = []
     if gen:
         rows.append(["generation (world, CSV)", f"{gen['seconds']:.1f}", f"{gen['peak_tree_rss_gib']:.2f}", ""])
-    rows.append(["I/O floor (read CSV, write Parquet)", f"{floor['seconds']:.1f}", f"{floor['peak_tree_rss_gib']:.2f}",
-                 ""])
-    rows.append(["pipeline end to end", f"{pipe['seconds']:.1f}", f"{pipe['peak_tree_rss_gib']:.2f}",
-                 f"ratio pipeline / I/O floor = {ratio:.2f}"])
-    rows.append(["storage floor (stored tables read + rewritten once)", f"{storage['seconds']:.1f}",
-                 f"{storage['peak_tree_rss_gib']:.2f}", f"{storage['seconds'] / floor['seconds']:.2f} x I/O floor"])
-    rows.append(["required floor (CSV read + table writes + validation)", f"{required:.1f}", "",
-                 f"{required / floor['seconds']:.2f} x I/O floor"])
+    rows.append(
+        ["I/O floor (read CSV, write Parquet)", f"{floor['seconds']:.1f}", f"{floor['peak_tree_rss_gib']:.2f}", ""]
+    )
+    rows.append(
+        [
+            "pipeline end to end",
+            f"{pipe['seconds']:.1f}",
+            f"{pipe['peak_tree_rss_gib']:.2f}",
+            f"ratio pipeline / I/O floor = {ratio:.2f}",
+        ]
+    )
+    rows.append(
+        [
+            "storage floor (stored tables read + rewritten once)",
+            f"{storage['seconds']:.1f}",
+            f"{storage['peak_tree_rss_gib']:.2f}",
+            f"{storage['seconds'] / floor['seconds']:.2f} x I/O floor",
+        ]
+    )
+    rows.append(
+        [
+            "required floor (CSV read + table writes + validation)",
+            f"{required:.1f}",
+            "",
+            f"{required / floor['seconds']:.2f} x I/O floor",
+        ]
+    )
     if a.naive_pupils:
         n = figures["naive"]
-        rows.append([f"naive dplyr translation ({a.naive_pupils:,} pupils)", f"{n['naive']['seconds']:.1f}",
-                     f"{n['naive']['peak_tree_rss_gib']:.2f}", ""])
-        rows.append([f"ours, CSV -> intervention_level ({len(n['ours']['steps'])} steps)", f"{n['ours']['seconds']:.1f}",
-                     f"{n['ours']['peak_tree_rss_gib']:.2f}",
-                     f"speed-up {n['speedup']:.1f}x; level agreement {n['agreement_pct']:.3f}%"])
+        rows.append(
+            [
+                f"naive dplyr translation ({a.naive_pupils:,} pupils)",
+                f"{n['naive']['seconds']:.1f}",
+                f"{n['naive']['peak_tree_rss_gib']:.2f}",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                f"ours, CSV -> intervention_level ({len(n['ours']['steps'])} steps)",
+                f"{n['ours']['seconds']:.1f}",
+                f"{n['ours']['peak_tree_rss_gib']:.2f}",
+                f"speed-up {n['speedup']:.1f}x; level agreement {n['agreement_pct']:.3f}%",
+            ]
+        )
         if n["ours_whole_graph"]:
-            rows.append([f"ours, whole graph ({len(n['ours_whole_graph']['steps'])} steps)",
-                         f"{n['ours_whole_graph']['seconds']:.1f}", f"{n['ours_whole_graph']['peak_tree_rss_gib']:.2f}",
-                         f"speed-up {n['speedup_whole_graph']:.1f}x"])
+            rows.append(
+                [
+                    f"ours, whole graph ({len(n['ours_whole_graph']['steps'])} steps)",
+                    f"{n['ours_whole_graph']['seconds']:.1f}",
+                    f"{n['ours_whole_graph']['peak_tree_rss_gib']:.2f}",
+                    f"speed-up {n['speedup_whole_graph']:.1f}x",
+                ]
+            )
     print(_fmt_table(rows, ["what", "seconds", "peak RSS GiB", ""]))
     print(f"ratio pipeline / I/O floor: {ratio:.2f}")
-    print(f"peak RSS of the whole run: {pipe['peak_tree_rss_gib']:.2f} GiB "
-          f"(largest single process {pipe['peak_process_rss_gib']:.2f} GiB)")
+    print(
+        f"peak RSS of the whole run: {pipe['peak_tree_rss_gib']:.2f} GiB "
+        f"(largest single process {pipe['peak_process_rss_gib']:.2f} GiB)"
+    )
     if a.naive_pupils:
         whole = figures["naive"]["speedup_whole_graph"]
-        print(f"speed-up over the naive translation: {figures['naive']['speedup']:.1f}x, CSV to intervention "
-              "level" + (f" ({whole:.1f}x counting every asset of the graph)" if whole else "") + " "
-              f"(intervention levels agree for {figures['naive']['agreement_pct']:.3f}% of "
-              f"{figures['naive']['pupils']:,} pupils)")
+        print(
+            f"speed-up over the naive translation: {figures['naive']['speedup']:.1f}x, CSV to intervention "
+            "level" + (f" ({whole:.1f}x counting every asset of the graph)" if whole else "") + " "
+            f"(intervention levels agree for {figures['naive']['agreement_pct']:.3f}% of "
+            f"{figures['naive']['pupils']:,} pupils)"
+        )
 
 
 def _agreement(naive_path: Path, ours_path: Path) -> dict:

@@ -35,8 +35,13 @@ def home(folder: Path) -> Path:
 def cli_run(raw: Path, work: Path) -> dict:
     env = {**os.environ, "DAGSTER_HOME": str(home(work / "cli_home"))}
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "mojdfe_assets.cli", "run", "--raw", str(raw), "--warehouse",
-                          str(work / "cli_wh")], env=env, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "mojdfe_assets.cli", "run", "--raw", str(raw), "--warehouse", str(work / "cli_wh")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"mojdfe run failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
@@ -49,8 +54,12 @@ def cli_run(raw: Path, work: Path) -> dict:
 
 
 def ui_run(raw: Path, work: Path) -> dict:
-    env = {**os.environ, "DAGSTER_HOME": str(home(work / "ui_home")), "MOJDFE_RAW_DIR": str(raw),
-           "MOJDFE_WAREHOUSE": str(work / "ui_wh")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home(work / "ui_home")),
+        "MOJDFE_RAW_DIR": str(raw),
+        "MOJDFE_WAREHOUSE": str(work / "ui_wh"),
+    }
     with dagster_dev(env) as port:
         start = time.perf_counter()
         run_id = launch(port, repository(port), pipelineName="__ASSET_JOB")  # the "Materialize all" button
@@ -73,8 +82,10 @@ def main(argv=None) -> int:
     synthetic.generate(raw, pupils=a.pupils, seed=a.seed)
     cli = cli_run(raw, work)
     ui = ui_run(raw, work)
-    print(f"every asset and check, {a.pupils:,} pupils (seed {a.seed}), {os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.1f}")
+    print(
+        f"every asset and check, {a.pupils:,} pupils (seed {a.seed}), {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     print(f"  mojdfe run            {cli['wall']:7.1f} s wall (command incl. import), run {cli['run']:7.1f} s")
     print(f"  UI 'Materialize all'  {ui['wall']:7.1f} s click to success,         run {ui['run']:7.1f} s")
     print(f"  UI / CLI (run)        {ui['run'] / cli['run']:7.2f}")

@@ -104,8 +104,9 @@ def repeated(*columns) -> np.ndarray:
     n = len(columns[0]) if columns else 0
     if n == 0:
         return np.zeros(0, dtype=bool)
-    table = pa.table({f"c{i}": as_arrow(c) if as_arrow(c) is not None else pa.Array.from_pandas(c)
-                      for i, c in enumerate(columns)})
+    table = pa.table(
+        {f"c{i}": as_arrow(c) if as_arrow(c) is not None else pa.Array.from_pandas(c) for i, c in enumerate(columns)}
+    )
     # insertion order is kept (DuckDB's default), so row i is hash i
     h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0)
     # the hash values that occur more than once (few): one multi-threaded GROUP BY, no sort of 10M
@@ -124,8 +125,10 @@ _PROVEN_DISTINCT: dict[tuple, object] = {}
 
 def _data_key(a) -> tuple:
     chunks = a.chunks if isinstance(a, pa.ChunkedArray) else [a]
-    return tuple((c.type, c.offset, len(c), *((b.address, b.size) if b is not None else None for b in c.buffers()))
-                 for c in chunks)
+    return tuple(
+        (c.type, c.offset, len(c), *((b.address, b.size) if b is not None else None for b in c.buffers()))
+        for c in chunks
+    )
 
 
 def _remember_distinct(key: tuple, a) -> None:
@@ -171,8 +174,9 @@ def occurs_once(s: pd.Series) -> np.ndarray:
     return ~duplicated(s.to_frame(name="v"), ["v"], keep=False)
 
 
-def duplicated(frame: pd.DataFrame, subset: list[str], keep="first", candidates_by: list[str] | None = None
-               ) -> np.ndarray:
+def duplicated(
+    frame: pd.DataFrame, subset: list[str], keep="first", candidates_by: list[str] | None = None
+) -> np.ndarray:
     """`frame.duplicated(subset, keep=keep)`, exactly: pandas decides only among the rows that
     `repeated` finds on `candidates_by` (default `subset`; any of its columns will do, since rows
     equal on `subset` are equal there, and equal values always hash alike: no duplicate is missed)."""

@@ -20,8 +20,14 @@ def _schema(model) -> pa.DataFrameSchema:
     return model if isinstance(model, pa.DataFrameSchema) else model.to_schema()
 
 
-_LOGICAL = (("string", "text"), ("int", "integer"), ("bool", "boolean"), ("category", "category"),
-            ("datetime", "date"), ("float", "number"))
+_LOGICAL = (
+    ("string", "text"),
+    ("int", "integer"),
+    ("bool", "boolean"),
+    ("category", "category"),
+    ("datetime", "date"),
+    ("float", "number"),
+)
 
 
 def logical_type(dtype) -> str:
@@ -45,7 +51,7 @@ def describe_codes(values, width: int = 60) -> str:
         label = labels.get(str(v))
         if not label:
             return str(v)
-        return f"{v} ({label if len(label) <= width else label[:width - 1].rstrip() + '…'})"
+        return f"{v} ({label if len(label) <= width else label[: width - 1].rstrip() + '…'})"
 
     return "Codes: " + " · ".join(one(v) for v in values) + "."
 
@@ -59,9 +65,14 @@ def table_schema(model) -> dg.TableSchema:
         allowed = allowed_values(col)
         if allowed:
             desc = f"{desc} {describe_codes(allowed)}".strip()
-        cols.append(dg.TableColumn(name, logical_type(col.dtype), description=desc,
-                                   constraints=dg.TableColumnConstraints(nullable=bool(col.nullable),
-                                                                         unique=_unique(col))))
+        cols.append(
+            dg.TableColumn(
+                name,
+                logical_type(col.dtype),
+                description=desc,
+                constraints=dg.TableColumnConstraints(nullable=bool(col.nullable), unique=_unique(col)),
+            )
+        )
     return dg.TableSchema(columns=cols)
 
 
@@ -88,8 +99,9 @@ def validating_schema(model) -> pa.DataFrameSchema:
     schema = _schema(model)
     for name, col in schema.columns.items():
         if col.unique:
-            schema = schema.update_column(name, unique=False, checks=[
-                *col.checks, pa.Check(_occurs_once, name="field_uniqueness")])
+            schema = schema.update_column(
+                name, unique=False, checks=[*col.checks, pa.Check(_occurs_once, name="field_uniqueness")]
+            )
     _VALIDATING[id(model)] = (model, schema)
     return schema
 
@@ -107,18 +119,26 @@ def failure_counts(model, df: pd.DataFrame) -> dict[str, int]:
     return {}
 
 
-def schema_check(model, df: pd.DataFrame, asset_key: str | dg.AssetKey, check_name: str = "schema",
-                 blocking: bool = True) -> dg.AssetCheckResult:
+def schema_check(
+    model, df: pd.DataFrame, asset_key: str | dg.AssetKey, check_name: str = "schema", blocking: bool = True
+) -> dg.AssetCheckResult:
     started = time.perf_counter()
     failures = failure_counts(model, df)
     # how long validating every row took: what the check costs at national scale
-    meta = {"rows_checked": len(df), "failing_checks": len(failures),
-            "validation_seconds": round(time.perf_counter() - started, 3)}
+    meta = {
+        "rows_checked": len(df),
+        "failing_checks": len(failures),
+        "validation_seconds": round(time.perf_counter() - started, 3),
+    }
     if failures:
         meta["failures (column: check -> rows)"] = dg.MetadataValue.json(failures)
     return dg.AssetCheckResult(
-        asset_key=asset_key, check_name=check_name, passed=not failures, metadata=meta,
-        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN)
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=not failures,
+        metadata=meta,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+    )
 
 
 def table_metadata(df: pd.DataFrame, model=None) -> dict:
@@ -134,8 +154,9 @@ def table_metadata(df: pd.DataFrame, model=None) -> dict:
 
 def schema_spec(asset: str, model) -> dg.AssetCheckSpec:
     name = getattr(model, "__name__", None) or getattr(model, "name", "schema")
-    return dg.AssetCheckSpec("schema", asset=asset, blocking=True,
-                             description=f"{name} pandera schema: types, codes, ranges, keys")
+    return dg.AssetCheckSpec(
+        "schema", asset=asset, blocking=True, description=f"{name} pandera schema: types, codes, ranges, keys"
+    )
 
 
 _AFTER_ARROW = re.compile(r"←([^;]*)")
@@ -188,6 +209,9 @@ def resolve_within(direct: dict[str, list[tuple[str | None, str]]]) -> dict[str,
 
 def column_lineage(model) -> dg.TableColumnLineage:
     """Dagster's column lineage, from the schema's descriptions (so the two cannot disagree)."""
-    deps = {name: [dg.TableColumnDep(asset_key=dg.AssetKey(t), column_name=c) for t, c in refs]
-            for name, refs in resolved_sources(model).items() if refs}
+    deps = {
+        name: [dg.TableColumnDep(asset_key=dg.AssetKey(t), column_name=c) for t, c in refs]
+        for name, refs in resolved_sources(model).items()
+        if refs
+    }
     return dg.TableColumnLineage(deps)

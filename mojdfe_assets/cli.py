@@ -29,8 +29,10 @@ def _synth(args) -> int:
     except synthetic.SyntheticFolderError as err:
         print(f"mojdfe synth: {err}", file=sys.stderr)
         return 2
-    print(f"synthetic world: {args.pupils:,} spine pupils, seed {args.seed}, release {args.release!r} "
-          f"-> {args.out} in {time.perf_counter() - t:.1f}s")
+    print(
+        f"synthetic world: {args.pupils:,} spine pupils, seed {args.seed}, release {args.release!r} "
+        f"-> {args.out} in {time.perf_counter() - t:.1f}s"
+    )
     for k, v in m["rows"].items():
         print(f"  {k:<16} {v:>12,}")
     return 0
@@ -67,10 +69,17 @@ def _run(args) -> int:
     # until the run ends (for its result object), which at national scale is the whole warehouse
     # in RAM. The definitions' executor runs the steps one after another in this process.
     # write_behind: each table is written while the next step runs; all are on disk before publishing
-    with dg.DagsterInstance.get() as instance, write_behind(), dg.execute_job(
-            dg.build_reconstructable_job("mojdfe_assets.cli", "asset_job"), instance=instance, raise_on_error=False,
+    with (
+        dg.DagsterInstance.get() as instance,
+        write_behind(),
+        dg.execute_job(
+            dg.build_reconstructable_job("mojdfe_assets.cli", "asset_job"),
+            instance=instance,
+            raise_on_error=False,
             # Nothing on the console but this command's own summary (the event log is in the instance).
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        ) as result,
+    ):
         code = _summary(result, time.perf_counter() - t, home)
         if code == 0:
             snapshot = io_manager_from_env().publish([result.run_id])
@@ -111,9 +120,15 @@ def _check(args) -> int:
         return 2
     print(f"checking the published warehouse {current}")
     t = time.perf_counter()
-    with dg.DagsterInstance.get() as instance, dg.execute_job(
-            dg.build_reconstructable_job("mojdfe_assets.cli", "check_job"), instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
+    with (
+        dg.DagsterInstance.get() as instance,
+        dg.execute_job(
+            dg.build_reconstructable_job("mojdfe_assets.cli", "check_job"),
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        ) as result,
+    ):
         return _summary(result, time.perf_counter() - t, home)
 
 
@@ -133,8 +148,10 @@ def _summary(result, secs: float, home: Path) -> int:
     for ev in mats:
         meta = ev.step_materialization_data.materialization.metadata
         if "delivery sha256" in meta:
-            print(f"  delivery {meta['file'].value:<34} sha256 {meta['delivery sha256'].value[:16]}…  "
-                  f"{meta['delivery bytes'].value:>14,} bytes  modified {meta['delivery modified (UTC)'].value}")
+            print(
+                f"  delivery {meta['file'].value:<34} sha256 {meta['delivery sha256'].value[:16]}…  "
+                f"{meta['delivery bytes'].value:>14,} bytes  modified {meta['delivery modified (UTC)'].value}"
+            )
     for ev in mats:
         mat = ev.step_materialization_data.materialization
         meta = mat.metadata
@@ -150,10 +167,15 @@ def _summary(result, secs: float, home: Path) -> int:
     for ev in mats:
         mat = ev.step_materialization_data.materialization
         if mat.asset_key.to_user_string() == "output_checking_request":  # what an SRS output checker reviews
-            statuses = ", ".join(f"{v.value} {k.removeprefix('status_')}" for k, v in sorted(mat.metadata.items())
-                                 if k.startswith("status_"))
-            print(f"output-checking request: {mat.metadata['outputs'].value} outputs ({statuses}); published as "
-                  "current/output_checking_request/ (results.json)")
+            statuses = ", ".join(
+                f"{v.value} {k.removeprefix('status_')}"
+                for k, v in sorted(mat.metadata.items())
+                if k.startswith("status_")
+            )
+            print(
+                f"output-checking request: {mat.metadata['outputs'].value} outputs ({statuses}); published as "
+                "current/output_checking_request/ (results.json)"
+            )
     for ev in result.get_step_failure_events():
         print(f"FAILED step {ev.step_key}: {_error_line(ev.step_failure_data.error)}")
     evals = result.get_asset_check_evaluations()
@@ -161,8 +183,7 @@ def _summary(result, secs: float, home: Path) -> int:
     # reported, but does not fail the run.
     warned = [e for e in evals if not e.passed and e.severity == AssetCheckSeverity.WARN]
     failed = [e for e in evals if not e.passed and e not in warned]
-    print(f"asset checks: {len(evals) - len(failed) - len(warned)} passed, {len(failed)} failed, "
-          f"{len(warned)} warned")
+    print(f"asset checks: {len(evals) - len(failed) - len(warned)} passed, {len(failed)} failed, {len(warned)} warned")
     for label, events in (("FAILED", failed), ("WARNING", warned)):
         for e in events:  # with the check's own one-sentence summary (counts and names only)
             why = f": {e.description}" if e.description else ""
@@ -182,8 +203,11 @@ def _publish(args) -> int:
     with dg.DagsterInstance.get() as instance:
         run = instance.get_run_by_id(args.run_id)
         if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
-            print(f"mojdfe publish: run {args.run_id} {'not found' if run is None else 'did not succeed'}: "
-                  "only a successful run is published", file=sys.stderr)
+            print(
+                f"mojdfe publish: run {args.run_id} {'not found' if run is None else 'did not succeed'}: "
+                "only a successful run is published",
+                file=sys.stderr,
+            )
             return 2
         snapshot = io_manager_from_env().publish(run_chain(instance, run))
     print(f"published as {snapshot.name}" if snapshot else "already published (or wrote nothing)")
@@ -229,9 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--pupils", type=int, default=DEFAULT_SYNTHETIC_PUPILS)
     s.add_argument("--seed", type=int, default=DEFAULT_SYNTHETIC_SEED)
     s.add_argument("--out", default=str(PROJECT_ROOT / "data" / "raw" / "synthetic"))
-    s.add_argument("--release", choices=["latest", "all"], default="latest",
-                   help="latest: one (most recent) episode per child per year, as the current release; "
-                        "all: every episode, as the newer release")
+    s.add_argument(
+        "--release",
+        choices=["latest", "all"],
+        default="latest",
+        help="latest: one (most recent) episode per child per year, as the current release; "
+        "all: every episode, as the newer release",
+    )
     s.set_defaults(func=_synth)
     r = sub.add_parser("run", help="materialise every asset and run every check")
     r.add_argument("--raw", help="folder of real extracts (default: the synthetic world, generated if missing)")
@@ -239,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--pupils", type=int, default=DEFAULT_SYNTHETIC_PUPILS, help="synthetic world size")
     r.add_argument("--seed", type=int, default=DEFAULT_SYNTHETIC_SEED, help="synthetic world seed")
     r.set_defaults(func=_run)
-    c = sub.add_parser("check", help="run every asset check on the published warehouse (no materialising); "
-                                     "exits 1 if a blocking check fails")
+    c = sub.add_parser(
+        "check",
+        help="run every asset check on the published warehouse (no materialising); exits 1 if a blocking check fails",
+    )
     c.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
     c.add_argument("--raw", help="folder of the extracts the warehouse was built from (for checks against them)")
     c.set_defaults(func=_check)
@@ -248,22 +278,38 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("run_id")
     pub.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
     pub.set_defaults(func=_publish)
-    d = sub.add_parser("dictionary", help="write the data dictionary (Markdown and CSV) and the column lineage "
-                                          "(docs/lineage.md), generated from the schemas")
-    d.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"),
-                   help="the Markdown dictionary; data_dictionary.csv and lineage.md go beside it")
+    d = sub.add_parser(
+        "dictionary",
+        help="write the data dictionary (Markdown and CSV) and the column lineage "
+        "(docs/lineage.md), generated from the schemas",
+    )
+    d.add_argument(
+        "--out",
+        default=str(PROJECT_ROOT / "docs" / "data_dictionary.md"),
+        help="the Markdown dictionary; data_dictionary.csv and lineage.md go beside it",
+    )
     d.add_argument("--check", action="store_true", help="only check that the written files are current")
     d.set_defaults(func=_dictionary)
-    st = sub.add_parser("stata", help="write the published aggregate tables as Stata .dta files with "
-                                      "variable and value labels from the data dictionary")
+    st = sub.add_parser(
+        "stata",
+        help="write the published aggregate tables as Stata .dta files with "
+        "variable and value labels from the data dictionary",
+    )
     st.add_argument("--warehouse", help="warehouse folder (default data/warehouse)")
-    st.add_argument("--out", help="folder for the .dta files (default <warehouse>/current_stata; "
-                                  "never the snapshot, which is not written to after publishing)")
-    st.add_argument("--tables", nargs="+", metavar="TABLE",
-                    help="tables to write (default: every aggregate table, disclosure class srs_only or "
-                         "for_export). Pupil-level tables are written only when named here: they never leave "
-                         "the SRS, and a loose .dta copy of pupil records is one more file for output "
-                         "checking to miss. srs_only tables are not protected for release either")
+    st.add_argument(
+        "--out",
+        help="folder for the .dta files (default <warehouse>/current_stata; "
+        "never the snapshot, which is not written to after publishing)",
+    )
+    st.add_argument(
+        "--tables",
+        nargs="+",
+        metavar="TABLE",
+        help="tables to write (default: every aggregate table, disclosure class srs_only or "
+        "for_export). Pupil-level tables are written only when named here: they never leave "
+        "the SRS, and a loose .dta copy of pupil records is one more file for output "
+        "checking to miss. srs_only tables are not protected for release either",
+    )
     st.set_defaults(func=_stata)
     args = p.parse_args(argv)
     return args.func(args)

@@ -57,7 +57,8 @@ def codes(code_list: str, year: int | None = None) -> list[str]:
     rows = _rows(code_list)
     if year is not None:
         ok = (rows["valid_from"].isna() | (rows["valid_from"] <= year)) & (
-            rows["valid_to"].isna() | (rows["valid_to"] >= year))
+            rows["valid_to"].isna() | (rows["valid_to"] >= year)
+        )
         rows = rows[ok.to_numpy(dtype=bool)]
     return rows["code"].tolist()
 

@@ -25,19 +25,33 @@ from .social_care import social_care_assets
 from .sources import raw_assets
 
 # every asset carries its columns' lineage down to the delivered columns (lineage.py)
-all_assets = lineage.attach([*raw_assets, *clean_asset_defs, *social_care_assets, *outcome_assets, *effect_assets,
-                             *la_assets, *national_assets, *export_assets])
+all_assets = lineage.attach(
+    [
+        *raw_assets,
+        *clean_asset_defs,
+        *social_care_assets,
+        *outcome_assets,
+        *effect_assets,
+        *la_assets,
+        *national_assets,
+        *export_assets,
+    ]
+)
 
 materialize_all = dg.define_asset_job(
-    "materialize_all", selection=dg.AssetSelection.all(),
+    "materialize_all",
+    selection=dg.AssetSelection.all(),
     description="Every asset and every check: what `mojdfe run` runs. A successful run is published to "
-                "the warehouse's current/ folder.")
+    "the warehouse's current/ folder.",
+)
 
 
 check_warehouse = dg.define_asset_job(
-    "check_warehouse", selection=dg.AssetSelection.all_asset_checks(),
+    "check_warehouse",
+    selection=dg.AssetSelection.all_asset_checks(),
     description="Every asset check, run on the published warehouse (current/) without materialising anything: "
-                "what `mojdfe check` runs, for CI and for data owners re-checking a delivered warehouse.")
+    "what `mojdfe check` runs, for CI and for data owners re-checking a delivered warehouse.",
+)
 
 
 def run_chain(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
@@ -48,9 +62,12 @@ def run_chain(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
     return chain[::-1]
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, default_status=dg.DefaultSensorStatus.RUNNING,
-                      minimum_interval_seconds=5,
-                      description="Publishes each successful run's tables as the warehouse's current snapshot")
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+    description="Publishes each successful run's tables as the warehouse's current snapshot",
+)
 def publish_warehouse(context: dg.RunStatusSensorContext, io_manager: ParquetIOManager):
     snapshot = io_manager.publish(run_chain(context.instance, context.dagster_run))
     if snapshot is not None:
@@ -62,7 +79,11 @@ defs = dg.Definitions(
     jobs=[materialize_all, check_warehouse],
     sensors=[publish_warehouse],
     executor=dg.in_process_executor,
-    resources={"raw_extracts": RawExtracts.from_env(), "io_manager": io_manager_from_env(),
-               "cleaning_rules": CleaningRules(), "la_geography": LaGeography(),
-               "disclosure_rules": DisclosureRules()},
+    resources={
+        "raw_extracts": RawExtracts.from_env(),
+        "io_manager": io_manager_from_env(),
+        "cleaning_rules": CleaningRules(),
+        "la_geography": LaGeography(),
+        "disclosure_rules": DisclosureRules(),
+    },
 )

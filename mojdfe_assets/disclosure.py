@@ -55,7 +55,9 @@ class Policy:
             if getattr(self, name) not in POLICIES:
                 raise ValueError(f"Policy.{name} must be one of {POLICIES}, not {getattr(self, name)!r}")
 
-    def masks(self, zero: pd.DataFrame, full: pd.DataFrame, structural: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def masks(
+        self, zero: pd.DataFrame, full: pd.DataFrame, structural: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(cells to suppress, cells to flag) for boolean masks of zero, full and structural cells."""
         want = zero & (self.zeros == "suppress") | full & (self.full_cells == "suppress")
         suppress = want & ~structural
@@ -74,14 +76,22 @@ class DisclosureRules(dg.ConfigurableResource):
     """The disclosure policy of every for-export table (the resource `disclosure_rules`; set it in
     the launchpad). Every for-export asset and the output-checking request read the same one."""
 
-    zeros: str = Field(default="flag", description=(
-        "Zero cells (no pupil, or no pupil with the outcome): 'flag' (published and marked for the SRS "
-        "output checker to review, as ACRO does; the default), 'suppress' (hidden like a count of 1-9, with "
-        "secondary suppression) or 'publish' (published, not marked). A zero whose row or column total is 0 "
-        "is flagged whatever is chosen: the published total shows it."))
-    full_cells: str = Field(default="flag", description=(
-        "Full cells (every pupil of a cell has the outcome, or none has: class disclosure): 'flag' (the "
-        "default), 'suppress' or 'publish', as for zeros"))
+    zeros: str = Field(
+        default="flag",
+        description=(
+            "Zero cells (no pupil, or no pupil with the outcome): 'flag' (published and marked for the SRS "
+            "output checker to review, as ACRO does; the default), 'suppress' (hidden like a count of 1-9, with "
+            "secondary suppression) or 'publish' (published, not marked). A zero whose row or column total is 0 "
+            "is flagged whatever is chosen: the published total shows it."
+        ),
+    )
+    full_cells: str = Field(
+        default="flag",
+        description=(
+            "Full cells (every pupil of a cell has the outcome, or none has: class disclosure): 'flag' (the "
+            "default), 'suppress' or 'publish', as for zeros"
+        ),
+    )
 
     def policy(self) -> Policy:
         return Policy(zeros=self.zeros, full_cells=self.full_cells)
@@ -97,8 +107,11 @@ def class_cells(n: pd.DataFrame, events: pd.DataFrame) -> dict[str, pd.DataFrame
     full = (n > 0) & ((events == 0) | (non == 0))
     structural = pd.DataFrame(False, index=n.index, columns=n.columns)
     for t in (n, events, non):
-        empty_line = pd.DataFrame(np.logical_or.outer((t.sum(axis=1) == 0).to_numpy(), (t.sum(axis=0) == 0).to_numpy()),
-                                  index=t.index, columns=t.columns)
+        empty_line = pd.DataFrame(
+            np.logical_or.outer((t.sum(axis=1) == 0).to_numpy(), (t.sum(axis=0) == 0).to_numpy()),
+            index=t.index,
+            columns=t.columns,
+        )
         structural |= (t == 0) & empty_line
     return {"zero": zero, "full": full, "structural": structural & (zero | full)}
 
@@ -127,9 +140,9 @@ def dominance(values, groups, n: int = NK_N, k: float = NK_K, p: float = P_RATIO
 
 @dataclass
 class Protected:
-    published: pd.DataFrame      # rounded counts, suppressed cells missing; with a "total" row and column
-    primary: pd.DataFrame        # bool: suppressed because small
-    secondary: pd.DataFrame      # bool: suppressed to protect a small cell
+    published: pd.DataFrame  # rounded counts, suppressed cells missing; with a "total" row and column
+    primary: pd.DataFrame  # bool: suppressed because small
+    secondary: pd.DataFrame  # bool: suppressed to protect a small cell
     threshold: int
     base: int
 
@@ -238,8 +251,9 @@ def determined_cells(counts: pd.DataFrame, suppressed: pd.DataFrame) -> list[tup
     return [cell for cell, f in zip(cells, free) if not f]
 
 
-def protect(counts: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
-            force: pd.DataFrame | None = None) -> Protected:
+def protect(
+    counts: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, force: pd.DataFrame | None = None
+) -> Protected:
     """Suppress, protect and round `counts`. `force` marks cells to suppress whatever their value
     (cells suppressed in a linked table, e.g. the denominators of a table of numerators); they
     count as secondary suppressions and are protected like primary ones."""
@@ -281,22 +295,25 @@ def protect(counts: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
             changed = True
             break
     published = counts.astype("float").where(~mask)
-    published = pd.DataFrame(round_to_base(published.fillna(0), base), index=counts.index,
-                             columns=counts.columns).astype("Int64").where(~mask)
+    published = (
+        pd.DataFrame(round_to_base(published.fillna(0), base), index=counts.index, columns=counts.columns)
+        .astype("Int64")
+        .where(~mask)
+    )
     row_tot = counts.sum(axis=1)
     col_tot = counts.sum(axis=0)
     published["total"] = pd.array(round_to_base(row_tot, base), dtype="Int64")
     published.loc[(row_tot > 0) & (row_tot < threshold), "total"] = pd.NA
-    total_row = pd.array(list(round_to_base(col_tot, base)) + [int(round_to_base(col_tot.sum(), base))],
-                         dtype="Int64")
+    total_row = pd.array(list(round_to_base(col_tot, base)) + [int(round_to_base(col_tot.sum(), base))], dtype="Int64")
     published.loc["total"] = total_row
     for c in col_tot.index[(col_tot > 0) & (col_tot < threshold)]:
         published.loc["total", c] = pd.NA
     return Protected(published, primary, mask & ~primary, threshold, base)
 
 
-def protect_linked(tables: dict[str, pd.DataFrame], threshold: int = THRESHOLD, base: int = BASE,
-                   force: pd.DataFrame | None = None) -> dict[str, Protected]:
+def protect_linked(
+    tables: dict[str, pd.DataFrame], threshold: int = THRESHOLD, base: int = BASE, force: pd.DataFrame | None = None
+) -> dict[str, Protected]:
     """Protect tables over the same cells that a reader can combine (pupils, pupils with the
     outcome, pupils without it): a cell suppressed in one is suppressed in all, so no suppressed
     count can be recovered by subtraction, and each table's pattern is then protected against its

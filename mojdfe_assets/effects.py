@@ -47,8 +47,13 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
     """The columns the models use, covariates as categoricals (cheap to group at national scale),
     with the two derived binary outcomes (missing where the pupil has no MoJ link, as for the
     other offending outcomes). No pupil identifier is carried."""
-    keep = ["level", "fsm", "first_cj_contact_date", "sessions_possible",
-            *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns and c != "fixed_period_exclusion"]]
+    keep = [
+        "level",
+        "fsm",
+        "first_cj_contact_date",
+        "sessions_possible",
+        *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns and c != "fixed_period_exclusion"],
+    ]
     df = outcomes[keep].copy()
     df["sex"] = outcomes["sex"].astype("category")
     df["ks4_year"] = outcomes["ks4_year"].astype("category")
@@ -66,9 +71,19 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
 def _proportions(outcome: str, measure: str, category, events: np.ndarray, n: np.ndarray) -> pd.DataFrame:
     """One row per level: events / n with its Wilson 95% interval."""
     lo, hi = wilson(events, n)
-    return pd.DataFrame({"level": list(LEVELS), "outcome": outcome, "measure": measure, "category": category,
-                         "n": n, "events": events, "estimate": events / np.where(n > 0, n, np.nan),
-                         "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(
+        {
+            "level": list(LEVELS),
+            "outcome": outcome,
+            "measure": measure,
+            "category": category,
+            "n": n,
+            "events": events,
+            "estimate": events / np.where(n > 0, n, np.nan),
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    )
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
@@ -86,8 +101,19 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         for lvl in LEVELS:  # five levels: a sort each, not a loop over pupils
             x = np.sort(values[(level == lvl) & values.notna()].to_numpy(float))
             est, lo, hi = median_ci(x) if len(x) else (np.nan, np.nan, np.nan)
-            rows.append({"level": lvl, "outcome": name, "measure": "median", "category": pd.NA, "n": len(x),
-                         "events": np.nan, "estimate": est, "ci_low": lo, "ci_high": hi})
+            rows.append(
+                {
+                    "level": lvl,
+                    "outcome": name,
+                    "measure": "median",
+                    "category": pd.NA,
+                    "n": len(x),
+                    "events": np.nan,
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
         parts.append(pd.DataFrame(rows))
     for name, (_, cats) in ORDINAL.items():
         tab = pd.crosstab(level, df[name].astype(pd.CategoricalDtype(list(cats))), dropna=False)
@@ -120,20 +146,37 @@ def cells(df: pd.DataFrame, value: str, exposure: str | None = None) -> pd.DataF
         keep &= df[exposure].notna() & (df[exposure] > 0)
     y = df.loc[keep, value].astype("float64")
     t = df.loc[keep, exposure].astype("float64") if exposure else pd.Series(1.0, index=y.index)
-    frame = pd.DataFrame({"level": df.loc[keep, "level"], "sex": df.loc[keep, "sex"],
-                          "ks4_year": df.loc[keep, "ks4_year"], "fsm": df.loc[keep, "fsm"].astype(bool),
-                          "y": y, "y2t": y * y / t, "t": t})
-    out = frame.groupby(["level", "sex", "ks4_year", "fsm"], observed=True).agg(
-        n=("y", "size"), y=("y", "sum"), y2t=("y2t", "sum"), t=("t", "sum")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "level": df.loc[keep, "level"],
+            "sex": df.loc[keep, "sex"],
+            "ks4_year": df.loc[keep, "ks4_year"],
+            "fsm": df.loc[keep, "fsm"].astype(bool),
+            "y": y,
+            "y2t": y * y / t,
+            "t": t,
+        }
+    )
+    out = (
+        frame.groupby(["level", "sex", "ks4_year", "fsm"], observed=True)
+        .agg(n=("y", "size"), y=("y", "sum"), y2t=("y2t", "sum"), t=("t", "sum"))
+        .reset_index()
+    )
     out = out[out["n"] > 0].reset_index(drop=True)
     return out.astype({"level": str, "sex": str, "ks4_year": str})
 
 
 def design(c: pd.DataFrame, constant: bool = True) -> pd.DataFrame:
     """Treatment-coded design: reference level `none`, the first sex, the first cohort, not FSM."""
-    x = pd.concat([dummies(c["level"], LEVELS, "level"), dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
-                   dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
-                   pd.DataFrame({"fsm": c["fsm"].astype(float).to_numpy()})], axis=1)
+    x = pd.concat(
+        [
+            dummies(c["level"], LEVELS, "level"),
+            dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
+            dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
+            pd.DataFrame({"fsm": c["fsm"].astype(float).to_numpy()}),
+        ],
+        axis=1,
+    )
     x = x.loc[:, x.std(axis=0) > 0]  # a level or cohort absent from the data has no estimate
     x.index = c.index
     import statsmodels.api as sm
@@ -154,18 +197,38 @@ def _tidy(outcome: str, model: str, measure: str, params, bse, pvalues, n: int) 
     ok = np.isfinite(b) & np.isfinite(se) & (se < MAX_LOG_SE)
     with np.errstate(over="ignore", invalid="ignore"):
         est, lo, hi = (np.where(ok, np.exp(v), np.nan) for v in (b, b - Z95 * se, b + Z95 * se))
-    return pd.DataFrame({"outcome": outcome, "model": model, "measure": measure, "term": terms,
-                         "estimate": est, "ci_low": lo, "ci_high": hi,
-                         "p_value": np.where(ok, pvalues[terms].to_numpy(float), np.nan), "n": n,
-                         "note": np.where(ok, None, "not estimable: too few pupils with (or without) the "
-                                                   "outcome in this group")})
+    return pd.DataFrame(
+        {
+            "outcome": outcome,
+            "model": model,
+            "measure": measure,
+            "term": terms,
+            "estimate": est,
+            "ci_low": lo,
+            "ci_high": hi,
+            "p_value": np.where(ok, pvalues[terms].to_numpy(float), np.nan),
+            "n": n,
+            "note": np.where(ok, None, "not estimable: too few pupils with (or without) the outcome in this group"),
+        }
+    )
 
 
 def _not_fitted(outcome: str, model: str, measure: str, reason: str) -> pd.DataFrame:
     terms = [f"level:{lv}" for lv in LEVELS[1:]]
-    return pd.DataFrame({"outcome": outcome, "model": model, "measure": measure, "term": terms,
-                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": 0,
-                         "note": f"model not fitted: {reason}"})
+    return pd.DataFrame(
+        {
+            "outcome": outcome,
+            "model": model,
+            "measure": measure,
+            "term": terms,
+            "estimate": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "n": 0,
+            "note": f"model not fitted: {reason}",
+        }
+    )
 
 
 def fit_binary(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -174,8 +237,7 @@ def fit_binary(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
     c = cells(df, outcome)
     res = sm.GLM(np.column_stack([c["y"], c["n"] - c["y"]]), design(c), family=sm.families.Binomial()).fit()
-    return _tidy(outcome, "logistic (binomial GLM)", "odds ratio", res.params, res.bse, res.pvalues,
-                 int(c["n"].sum()))
+    return _tidy(outcome, "logistic (binomial GLM)", "odds ratio", res.params, res.bse, res.pvalues, int(c["n"].sum()))
 
 
 def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None) -> pd.DataFrame:
@@ -194,8 +256,7 @@ def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None) -> pd.DataFr
     pearson = (c["y2t"] / r - 2 * c["y"] + r * c["t"]).sum()
     phi = max(float(pearson) / (c["n"].sum() - x.shape[1]), 1.0)
     res = model.fit(scale=phi)
-    return _tidy(outcome, "quasi-Poisson (log link)", "rate ratio", res.params, res.bse, res.pvalues,
-                 int(c["n"].sum()))
+    return _tidy(outcome, "quasi-Poisson (log link)", "rate ratio", res.params, res.bse, res.pvalues, int(c["n"].sum()))
 
 
 @functools.cache
@@ -219,26 +280,54 @@ def weighted_ordered_model():
 def fit_ordinal(df: pd.DataFrame, outcome: str, categories) -> pd.DataFrame:
     """Proportional-odds logistic model: cumulative odds ratios of a worse category."""
     sub = df[df[outcome].notna() & df[["level", *COVARIATES]].notna().all(axis=1)]
-    counts = pd.DataFrame({"level": sub["level"], "sex": sub["sex"], "ks4_year": sub["ks4_year"],
-                           "fsm": sub["fsm"].astype(bool), "cat": sub[outcome]}).groupby(
-        ["level", "sex", "ks4_year", "fsm", "cat"], observed=True).size().rename("w").reset_index()
+    counts = (
+        pd.DataFrame(
+            {
+                "level": sub["level"],
+                "sex": sub["sex"],
+                "ks4_year": sub["ks4_year"],
+                "fsm": sub["fsm"].astype(bool),
+                "cat": sub[outcome],
+            }
+        )
+        .groupby(["level", "sex", "ks4_year", "fsm", "cat"], observed=True)
+        .size()
+        .rename("w")
+        .reset_index()
+    )
     counts = counts[counts["w"] > 0].astype({"level": str, "sex": str, "ks4_year": str, "cat": str})
     present = [k for k in categories if k in set(counts["cat"])]
     endog = pd.Series(pd.Categorical(counts["cat"], categories=present, ordered=True))
     model = weighted_ordered_model()(endog, design(counts, constant=False), counts["w"].to_numpy(), distr="logit")
     res = model.fit(method="bfgs", maxiter=1000, disp=False)
-    return _tidy(outcome, "ordinal logistic (proportional odds)", "cumulative odds ratio", res.params, res.bse,
-                 res.pvalues, int(counts["w"].sum()))
+    return _tidy(
+        outcome,
+        "ordinal logistic (proportional odds)",
+        "cumulative odds ratio",
+        res.params,
+        res.bse,
+        res.pvalues,
+        int(counts["w"].sum()),
+    )
 
 
 def fit_models(df: pd.DataFrame) -> pd.DataFrame:
     """Every model of the table; a model the data cannot support (e.g. an outcome nobody has)
     gives rows that say so instead of stopping the run."""
     jobs = [(name, "logistic (binomial GLM)", "odds ratio", lambda n=name: fit_binary(df, n)) for name in BINARY]
-    jobs += [(name, "quasi-Poisson (log link)", "rate ratio", lambda n=name, e=exposure: fit_count(df, n, e))
-             for name, (_, exposure) in COUNTS.items()]
-    jobs += [(name, "ordinal logistic (proportional odds)", "cumulative odds ratio",
-              lambda n=name, c=cats: fit_ordinal(df, n, c)) for name, (_, cats) in ORDINAL.items()]
+    jobs += [
+        (name, "quasi-Poisson (log link)", "rate ratio", lambda n=name, e=exposure: fit_count(df, n, e))
+        for name, (_, exposure) in COUNTS.items()
+    ]
+    jobs += [
+        (
+            name,
+            "ordinal logistic (proportional odds)",
+            "cumulative odds ratio",
+            lambda n=name, c=cats: fit_ordinal(df, n, c),
+        )
+        for name, (_, cats) in ORDINAL.items()
+    ]
     parts = []
     for name, model, measure, fit in jobs:
         try:
@@ -258,14 +347,21 @@ def fit_models(df: pd.DataFrame) -> pd.DataFrame:
 # Assets
 
 # The pupil_outcomes columns these assets read (only these are loaded from storage).
-OUTCOME_COLUMNS = ["level", "sex", "ks4_year", "fsm", "first_cj_contact_date", "sessions_possible",
-                   "fixed_period_exclusions",
-                   *[c for c in (*BINARY, *COUNTS, *ORDINAL)
-                     if c not in ("cj_contact", "custodial", "fixed_period_exclusion")]]
+OUTCOME_COLUMNS = [
+    "level",
+    "sex",
+    "ks4_year",
+    "fsm",
+    "first_cj_contact_date",
+    "sessions_possible",
+    "fixed_period_exclusions",
+    *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c not in ("cj_contact", "custodial", "fixed_period_exclusion")],
+]
 
 
-@table_asset(InterventionOutcomeSummary, group=GROUP,
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
+@table_asset(
+    InterventionOutcomeSummary, group=GROUP, ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})}
+)
 def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, descriptive: for each level of social-care intervention (none,
     referral only, child in need, child protection plan, looked after), the number of pupils and
@@ -277,14 +373,21 @@ def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     `n` counts pupils with the outcome recorded: pupils without a KS4 result, absence record or
     MoJ link are left out of that outcome only. Unadjusted: see intervention_outcome_models."""
     df = summarise(outcome_frame(pupil_outcomes))
-    meta = {"pupils": len(pupil_outcomes),
-            "pupils_by_level": dg.MetadataValue.json(
-                {str(k): int(v) for k, v in pupil_outcomes["level"].value_counts(sort=False).items()})}
+    meta = {
+        "pupils": len(pupil_outcomes),
+        "pupils_by_level": dg.MetadataValue.json(
+            {str(k): int(v) for k, v in pupil_outcomes["level"].value_counts(sort=False).items()}
+        ),
+    }
     return Table(df, meta)
 
 
-@table_asset(InterventionOutcomeModels, group=GROUP, kinds={*KINDS, "statsmodels"},
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})})
+@table_asset(
+    InterventionOutcomeModels,
+    group=GROUP,
+    kinds={*KINDS, "statsmodels"},
+    ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})},
+)
 def intervention_outcome_models(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, adjusted: each outcome regressed on intervention level (reference:
     no social-care contact), sex, KS4 cohort and FSM eligibility, fitted with statsmodels.
@@ -298,12 +401,18 @@ def intervention_outcome_models(pupil_outcomes: pd.DataFrame) -> Table:
     covariates named."""
     df = fit_models(outcome_frame(pupil_outcomes))
     lv = df[df["term"].str.startswith("level:")]
-    meta = {"models": int(df["outcome"].nunique()),
-            "looked_after_vs_none": dg.MetadataValue.json(
-                {r.outcome: (r.note if pd.isna(r.estimate) else
-                             f"{r.measure} {r.estimate:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})")
-                 for r in lv[lv["term"] == "level:looked_after"].itertuples()}),
-            "terms_not_estimable": int(df["estimate"].isna().sum())}
+    meta = {
+        "models": int(df["outcome"].nunique()),
+        "looked_after_vs_none": dg.MetadataValue.json(
+            {
+                r.outcome: (
+                    r.note if pd.isna(r.estimate) else f"{r.measure} {r.estimate:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})"
+                )
+                for r in lv[lv["term"] == "level:looked_after"].itertuples()
+            }
+        ),
+        "terms_not_estimable": int(df["estimate"].isna().sum()),
+    }
     return Table(df, meta)
 
 

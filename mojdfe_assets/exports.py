@@ -92,8 +92,9 @@ def fine_cells(df: pd.DataFrame) -> pd.DataFrame:
     the same PNC records: custodial implies cautioned or convicted, and so on, and a reader knows
     it); the other outcomes are crossed in full, so the attacker is not told which combinations
     of independent outcomes happen to be empty. Vectorised: one mixed-radix code per pupil."""
-    dims = [("level", pd.Categorical(df["level"].astype(str), categories=list(LEVELS)).codes.astype(np.int64),
-             list(LEVELS))]
+    dims = [
+        ("level", pd.Categorical(df["level"].astype(str), categories=list(LEVELS)).codes.astype(np.int64), list(LEVELS))
+    ]
     off_parts = {}
     for name in BINARY:
         v = df[name].astype("boolean")
@@ -187,8 +188,11 @@ def summary_sums(cells: pd.DataFrame, la_published: pd.DataFrame | None = None) 
                 add(("events", o, c, lv), at & (val == c), den=n)
                 add(("others", o, c, lv), at & (val != MISSING) & (val != c), imp=True, den=n)
         for o in COUNTS:
-            add(("n", o, None, lv), at & (cells[o].to_numpy() != MISSING),
-                den=("n", o, None, ALL) if lv != ALL else None)
+            add(
+                ("n", o, None, lv),
+                at & (cells[o].to_numpy() != MISSING),
+                den=("n", o, None, ALL) if lv != ALL else None,
+            )
         if la_status:
             linked = at & (cells["cj_contact"].to_numpy() != MISSING)
             la = cells["la_known"].to_numpy() == "yes"
@@ -204,19 +208,19 @@ def summary_sums(cells: pd.DataFrame, la_published: pd.DataFrame | None = None) 
 
 @dataclass
 class SummaryProtection:
-    table: pd.DataFrame        # the export table
-    sums: Sums                 # the system, with the final published mask
-    primary: np.ndarray        # small (1-9), or zero / full under policy "suppress"
-    secondary: np.ndarray      # suppressed to protect them
-    flagged: np.ndarray        # zero / full cells published and flagged
+    table: pd.DataFrame  # the export table
+    sums: Sums  # the system, with the final published mask
+    primary: np.ndarray  # small (1-9), or zero / full under policy "suppress"
+    secondary: np.ndarray  # suppressed to protect them
+    flagged: np.ndarray  # zero / full cells published and flagged
     zero: np.ndarray
     full: np.ndarray
     structural: np.ndarray
-    unprotected: list          # sensitive sums that stay determined (by a fixed table): must be empty
+    unprotected: list  # sensitive sums that stay determined (by a fixed table): must be empty
     threshold: int
     base: int
     policy: Policy
-    cells: pd.DataFrame        # the fine cells the sums are over
+    cells: pd.DataFrame  # the fine cells the sums are over
 
     def recoverable(self) -> list:
         s = self.sums
@@ -243,8 +247,11 @@ def classify(s: Sums, denom: dict, threshold: int) -> tuple[np.ndarray, ...]:
             # Structural: the line it sits in is empty (its level has no pupils with the outcome
             # recorded, or no level has a pupil with it), or it is itself a total.
             col_total = idx.get((key[0], key[1], key[2], ALL))
-            structural[i] = (key[-1] == ALL or (d is not None and d == 0)
-                             or (col_total is not None and v[col_total] == 0 and zero[i]))
+            structural[i] = (
+                key[-1] == ALL
+                or (d is not None and d == 0)
+                or (col_total is not None and v[col_total] == 0 and zero[i])
+            )
     return small, zero, full, structural
 
 
@@ -273,11 +280,12 @@ def stack(areas, s: Sums, cells: pd.DataFrame, la_wide: dict, primary: np.ndarra
         for o, c in ((0, "yes"), (1, "no")):
             v = np.zeros(ma + ms)
             v[[(i * nv + j) * 2 + o for i in range(nl)]] = 1
-            v[ma:] -= ((cells["level"] == lv).to_numpy() & la_known & (cells["cj_contact"].to_numpy() == c))
+            v[ma:] -= (cells["level"] == lv).to_numpy() & la_known & (cells["cj_contact"].to_numpy() == c)
             ties.append(v)
     na, nt = len(areas.keys), len(ties)
-    matrix = np.vstack([np.hstack([areas.matrix, np.zeros((na, ms))]), np.hstack([np.zeros((len(s.keys), ma)), s.matrix]),
-                        *ties])
+    matrix = np.vstack(
+        [np.hstack([areas.matrix, np.zeros((na, ms))]), np.hstack([np.zeros((len(s.keys), ma)), s.matrix]), *ties]
+    )
     x = np.r_[_area_cells(la_wide), cells["pupils"].to_numpy(float)]
     values = matrix @ x
     published = np.r_[areas.published, s.published, np.ones(nt, bool)]
@@ -287,10 +295,21 @@ def stack(areas, s: Sums, cells: pd.DataFrame, la_wide: dict, primary: np.ndarra
     area_implicit |= np.array([k[1] == "not_cj" for k in areas.keys], dtype=bool)
     area_primary = areas.sensitive & ~shown[:na] & area_implicit
     keys = [("area", *k) for k in areas.keys] + list(s.keys) + [("tie", i) for i in range(nt)]
-    implicit = np.r_[area_implicit, s.implicit | (shown[na:na + len(s.keys)] & ~s.published), np.zeros(nt, bool)]
-    out = Sums(keys, matrix, values, published, implicit, np.r_[np.ones(na, bool), s.fixed, np.ones(nt, bool)],
-               np.r_[np.zeros(na, bool), s.total, np.zeros(nt, bool)])
-    return out, np.r_[area_primary, primary & ~shown[na:na + len(s.keys)], np.zeros(nt, bool)], slice(na, na + len(s.keys))
+    implicit = np.r_[area_implicit, s.implicit | (shown[na : na + len(s.keys)] & ~s.published), np.zeros(nt, bool)]
+    out = Sums(
+        keys,
+        matrix,
+        values,
+        published,
+        implicit,
+        np.r_[np.ones(na, bool), s.fixed, np.ones(nt, bool)],
+        np.r_[np.zeros(na, bool), s.total, np.zeros(nt, bool)],
+    )
+    return (
+        out,
+        np.r_[area_primary, primary & ~shown[na : na + len(s.keys)], np.zeros(nt, bool)],
+        slice(na, na + len(s.keys)),
+    )
 
 
 def _shown_empty(matrix: np.ndarray, values: np.ndarray, published: np.ndarray, ties) -> np.ndarray:
@@ -319,9 +338,15 @@ def _area_cells(la_wide: dict) -> np.ndarray:
 
 
 @one_blas_thread
-def protect_summary(frame: pd.DataFrame, la_published: pd.DataFrame | None = None,
-                    la_aggregates: pd.DataFrame | None = None, region_published: pd.DataFrame | None = None,
-                    threshold: int = THRESHOLD, base: int = BASE, policy: Policy = DEFAULT_POLICY) -> SummaryProtection:
+def protect_summary(
+    frame: pd.DataFrame,
+    la_published: pd.DataFrame | None = None,
+    la_aggregates: pd.DataFrame | None = None,
+    region_published: pd.DataFrame | None = None,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    policy: Policy = DEFAULT_POLICY,
+) -> SummaryProtection:
     """The protected export summary of `frame` (export_frame of pupil_outcomes), given the LA
     table's published England totals (its offending outcomes count the same pupils). When the LA
     table hides an England total by level (a world so small that a level has fewer than 10 linked
@@ -338,8 +363,14 @@ def protect_summary(frame: pd.DataFrame, la_published: pd.DataFrame | None = Non
     if hidden_levels:
         from .linked_sums import determined
 
-        offending = np.array([k[0] in ("n", "events") and k[1] in OFFENDING and k[3] in {*hidden_levels, ALL}
-                              for k in s.keys], dtype=bool) & ~s.fixed & ~s.implicit
+        offending = (
+            np.array(
+                [k[0] in ("n", "events") and k[1] in OFFENDING and k[3] in {*hidden_levels, ALL} for k in s.keys],
+                dtype=bool,
+            )
+            & ~s.fixed
+            & ~s.implicit
+        )
         # (those the LA table publishes anyway, e.g. the pupils of a level whose cautioned count
         # alone is hidden, stay published)
         public = determined(s.matrix, s.fixed & s.published, np.flatnonzero(offending))
@@ -348,8 +379,9 @@ def protect_summary(frame: pd.DataFrame, la_published: pd.DataFrame | None = Non
     secondary, stuck = protect_sums(s, primary)
     flagged = flag & s.published
     table = summary_table(frame, s, flagged, zero, full, threshold, base)
-    return SummaryProtection(table, s, primary, secondary, flagged, zero, full, structural, stuck,
-                             threshold, base, policy, cells)
+    return SummaryProtection(
+        table, s, primary, secondary, flagged, zero, full, structural, stuck, threshold, base, policy, cells
+    )
 
 
 def _order_stat_ok(rank: int, n: int, threshold: int) -> bool:
@@ -368,8 +400,11 @@ def median_row(values: np.ndarray, threshold: int) -> tuple[float, float, float]
 
     lo = int(max(stats.binom.ppf(0.025, n, 0.5), 1))
     hi = int(min(stats.binom.ppf(0.975, n, 0.5) + 1, n))
-    return (float(np.median(x)), float(x[lo - 1]) if _order_stat_ok(lo, n, threshold) else np.nan,
-            float(x[hi - 1]) if _order_stat_ok(hi, n, threshold) else np.nan)
+    return (
+        float(np.median(x)),
+        float(x[lo - 1]) if _order_stat_ok(lo, n, threshold) else np.nan,
+        float(x[hi - 1]) if _order_stat_ok(hi, n, threshold) else np.nan,
+    )
 
 
 def summary_table(frame, s: Sums, flagged, zero, full, threshold: int, base: int) -> pd.DataFrame:
@@ -388,9 +423,18 @@ def summary_table(frame, s: Sums, flagged, zero, full, threshold: int, base: int
                 if i is not None and flagged[i]:
                     flags |= {"zero"} if zero[i] else set()
                     flags |= {"full"} if full[i] else set()
-            row = {"level": lv, "outcome": o, "measure": measure, "category": cat, "n": n, "events": pd.NA,
-                   "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "flag": ", ".join(sorted(flags)) or None}
+            row = {
+                "level": lv,
+                "outcome": o,
+                "measure": measure,
+                "category": cat,
+                "n": n,
+                "events": pd.NA,
+                "estimate": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "flag": ", ".join(sorted(flags)) or None,
+            }
             if measure == "median":
                 values = frame.loc[at, o].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
                 if n_pub:
@@ -478,8 +522,9 @@ def term_cells(sample: pd.DataFrame, outcome: str, term: str) -> tuple[int, bool
     return min(contributors, len(v)), dom
 
 
-def protect_models(models: pd.DataFrame, frame: pd.DataFrame, threshold: int = THRESHOLD,
-                   base: int = BASE) -> tuple[pd.DataFrame, dict]:
+def protect_models(
+    models: pd.DataFrame, frame: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE
+) -> tuple[pd.DataFrame, dict]:
     """intervention_outcome_models for export, and per outcome the checks behind it
     (residual df, smallest cell, dominated terms)."""
     rows, checks = [], {}
@@ -491,8 +536,12 @@ def protect_models(models: pd.DataFrame, frame: pd.DataFrame, threshold: int = T
         # sexes and cohorts present, FSM, and a constant or, for the ordinal model, thresholds),
         # counted from the sample (a term the data cannot identify is still a parameter).
         present = set(_present(sample["level"]))
-        slopes = (sum(lv in present for lv in LEVELS[1:]) + max(sample["sex"].nunique() - 1, 0)
-                  + max(sample["ks4_year"].nunique() - 1, 0) + int(sample["fsm"].nunique() > 1))
+        slopes = (
+            sum(lv in present for lv in LEVELS[1:])
+            + max(sample["sex"].nunique() - 1, 0)
+            + max(sample["ks4_year"].nunique() - 1, 0)
+            + int(sample["fsm"].nunique() > 1)
+        )
         if outcome in ORDINAL:
             params = slopes + max(sample[outcome].nunique() - 1, 0)
         else:
@@ -513,12 +562,23 @@ def protect_models(models: pd.DataFrame, frame: pd.DataFrame, threshold: int = T
             elif dom and pd.notna(r.estimate):
                 note = "for review: the outcome's sum in this group is dominated by one or two pupils (NK / p-ratio)"
             info["terms"][r.term] = {"cells_ok": ok, "dominated": dom, "suppressed": suppress}
-            rows.append({"outcome": outcome, "model": r.model, "measure": r.measure, "term": r.term,
-                         "estimate": np.nan if suppress else r.estimate,
-                         "ci_low": np.nan if suppress else r.ci_low, "ci_high": np.nan if suppress else r.ci_high,
-                         "p_value": np.nan if suppress else r.p_value, "n": n_pub,
-                         "residual_df": (n_pub - params) if fitted else pd.NA,
-                         "cells_at_least_threshold": bool(ok), "suppressed": bool(suppress), "note": note})
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "model": r.model,
+                    "measure": r.measure,
+                    "term": r.term,
+                    "estimate": np.nan if suppress else r.estimate,
+                    "ci_low": np.nan if suppress else r.ci_low,
+                    "ci_high": np.nan if suppress else r.ci_high,
+                    "p_value": np.nan if suppress else r.p_value,
+                    "n": n_pub,
+                    "residual_df": (n_pub - params) if fitted else pd.NA,
+                    "cells_at_least_threshold": bool(ok),
+                    "suppressed": bool(suppress),
+                    "note": note,
+                }
+            )
         checks[outcome] = info
     out = pd.DataFrame(rows, columns=list(InterventionOutcomeModelsExport.to_schema().columns))
     for c in ("outcome", "model", "measure", "term", "note"):
@@ -557,13 +617,15 @@ def draw_outcomes_by_level_export(summary_export: pd.DataFrame, synthetic: bool 
         top = np.nanmax(np.r_[hi[~np.isnan(hi)], est[~np.isnan(est)], 1.0])
         for i in np.flatnonzero(np.isnan(est)):
             ax.text(x[i], top * 0.04, "suppressed", ha="center", va="bottom", fontsize=6, color="#777777")
-        ax.set_xticks(x, [f"{lab}\nn={'s' if np.isnan(v) else f'{int(v):,}'}" for lab, v in zip(labels, n)],
-                      fontsize=6.5)
+        ax.set_xticks(
+            x, [f"{lab}\nn={'s' if np.isnan(v) else f'{int(v):,}'}" for lab, v in zip(labels, n)], fontsize=6.5
+        )
         ax.set_title(title, fontsize=9)
         ax.set_ylabel("% of pupils" if measure == "rate" else "sessions", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
-    fig.suptitle("Outcomes by highest level of social-care involvement (95% CIs; published values, n rounded "
-                 "to 5)", fontsize=10)
+    fig.suptitle(
+        "Outcomes by highest level of social-care involvement (95% CIs; published values, n rounded to 5)", fontsize=10
+    )
     plots.mark_synthetic(fig, synthetic)
     return plots.render(fig)
 
@@ -577,9 +639,20 @@ REQUEST = "output_checking_request"
 
 
 def _summary_protection(t: dict) -> SummaryProtection:
-    return shared(t, "summary_protection", lambda: memoised(
-        protect_summary, export_frame(t["pupil_outcomes"]), t["la_aggregates_publishable"], t["la_aggregates"],
-        t["region_aggregates_publishable"], threshold=THRESHOLD, base=BASE, policy=t["disclosure_rules"].policy()))
+    return shared(
+        t,
+        "summary_protection",
+        lambda: memoised(
+            protect_summary,
+            export_frame(t["pupil_outcomes"]),
+            t["la_aggregates_publishable"],
+            t["la_aggregates"],
+            t["region_aggregates_publishable"],
+            threshold=THRESHOLD,
+            base=BASE,
+            policy=t["disclosure_rules"].policy(),
+        ),
+    )
 
 
 def _small_or_unrounded(df: pd.DataFrame, columns) -> int:
@@ -595,16 +668,29 @@ def summary_control(t: dict) -> Outcome:
     same = stored.astype(str).equals(p.table.reset_index(drop=True).astype(str))
     bad = _small_or_unrounded(stored, ["n", "events"])
     passed = not recoverable and not p.unprotected and bad == 0 and same
-    return Outcome(passed, {"recoverable_suppressed_counts": len(recoverable), "small_or_unrounded_counts": bad,
-                            "table_equals_its_protection": same},
-                   None if passed else f"{len(recoverable)} suppressed counts recoverable, {bad} small or unrounded "
-                                       f"counts, table {'equals' if same else 'differs from'} its protection")
+    return Outcome(
+        passed,
+        {
+            "recoverable_suppressed_counts": len(recoverable),
+            "small_or_unrounded_counts": bad,
+            "table_equals_its_protection": same,
+        },
+        None
+        if passed
+        else f"{len(recoverable)} suppressed counts recoverable, {bad} small or unrounded "
+        f"counts, table {'equals' if same else 'differs from'} its protection",
+    )
 
 
-SUMMARY_CONTROL = Check("disclosure_control", (
-    "No published count of 1-9 or off base 5; no suppressed count (nor its complement) determined by the published "
-    "counts of this table and la_aggregates_publishable's England totals (exact attacker, sign of counts included); "
-    "the table is its protection recomputed from pupil_outcomes"), summary_control)
+SUMMARY_CONTROL = Check(
+    "disclosure_control",
+    (
+        "No published count of 1-9 or off base 5; no suppressed count (nor its complement) determined by the published "
+        "counts of this table and la_aggregates_publishable's England totals (exact attacker, sign of counts included); "
+        "the table is its protection recomputed from pupil_outcomes"
+    ),
+    summary_control,
+)
 
 
 def models_control(t: dict) -> Outcome:
@@ -614,42 +700,69 @@ def models_control(t: dict) -> Outcome:
     thin = int((shown & ~df["cells_at_least_threshold"].astype(bool)).sum())
     unrounded = int((df["n"] % BASE != 0).sum())
     passed = low_dof == 0 and thin == 0 and unrounded == 0
-    return Outcome(passed, {"estimates_with_residual_df_under_10": low_dof, "estimates_on_cells_under_10": thin,
-                            "unrounded_n": unrounded})
+    return Outcome(
+        passed,
+        {"estimates_with_residual_df_under_10": low_dof, "estimates_on_cells_under_10": thin, "unrounded_n": unrounded},
+    )
 
 
-MODELS_CONTROL = Check("disclosure_control", (
-    "Every published estimate has residual degrees of freedom of at least 10 and rests on cells of at least 10 "
-    "pupils; n is a multiple of 5"), models_control)
+MODELS_CONTROL = Check(
+    "disclosure_control",
+    (
+        "Every published estimate has residual degrees of freedom of at least 10 and rests on cells of at least 10 "
+        "pupils; n is a multiple of 5"
+    ),
+    models_control,
+)
 
 
 def request_passes(t: dict) -> Outcome:
     index = t[REQUEST]
     counts = {k: int(v) for k, v in index["status"].value_counts().items()}
     failed = sorted(index.loc[index["status"] == "fail", "uid"].astype(str))
-    return Outcome(not failed, {f"status_{k}": v for k, v in counts.items()},
-                   f"outputs failing: {', '.join(failed)}" if failed else None)
+    return Outcome(
+        not failed,
+        {f"status_{k}": v for k, v in counts.items()},
+        f"outputs failing: {', '.join(failed)}" if failed else None,
+    )
 
 
 # The outputs of the request: every for-export asset of the graph but the request (a test checks
 # this list against the assets' disclosure tags).
-REQUEST_OUTPUTS = ("la_aggregates_publishable", "region_aggregates_publishable", SUMMARY, MODELS,
-                   "la_funnel_chart_export", "la_map_chart_export", "outcomes_by_level_chart_export")
+REQUEST_OUTPUTS = (
+    "la_aggregates_publishable",
+    "region_aggregates_publishable",
+    SUMMARY,
+    MODELS,
+    "la_funnel_chart_export",
+    "la_map_chart_export",
+    "outcomes_by_level_chart_export",
+)
 
 
 def request_is_complete(t: dict) -> Outcome:
     expected = set(REQUEST_OUTPUTS)
     listed = set(t[REQUEST]["uid"].astype(str))
     missing, extra = sorted(expected - listed), sorted(listed - expected)
-    return Outcome(not missing and not extra, {"outputs": len(listed), "for_export_assets": len(expected),
-                                               "missing": ", ".join(missing), "not_for_export": ", ".join(extra)},
-                   f"missing: {', '.join(missing)}; not for export: {', '.join(extra)}" if missing or extra else None)
+    return Outcome(
+        not missing and not extra,
+        {
+            "outputs": len(listed),
+            "for_export_assets": len(expected),
+            "missing": ", ".join(missing),
+            "not_for_export": ", ".join(extra),
+        },
+        f"missing: {', '.join(missing)}; not for export: {', '.join(extra)}" if missing or extra else None,
+    )
 
 
 def output_file(data) -> bytes:
     """An output's file in the request: a chart's PNG, or a table as CSV (as ExportOutput writes it)."""
-    return data if isinstance(data, bytes) else data.reset_index(drop=True).to_csv(index=False,
-                                                                                   lineterminator="\n").encode()
+    return (
+        data
+        if isinstance(data, bytes)
+        else data.reset_index(drop=True).to_csv(index=False, lineterminator="\n").encode()
+    )
 
 
 def request_matches_outputs(t: dict) -> Outcome:
@@ -658,20 +771,34 @@ def request_matches_outputs(t: dict) -> Outcome:
     import hashlib
 
     index = t[REQUEST]
-    stale = sorted(r.uid for r in index.itertuples()
-                   if r.uid in t and hashlib.sha256(output_file(t[r.uid])).hexdigest() != r.sha256)
-    return Outcome(not stale, {"outputs_compared": int(index["uid"].isin(list(t)).sum()), "stale": ", ".join(stale)},
-                   f"files differing from the stored outputs: {', '.join(stale)}" if stale else None)
+    stale = sorted(
+        r.uid
+        for r in index.itertuples()
+        if r.uid in t and hashlib.sha256(output_file(t[r.uid])).hexdigest() != r.sha256
+    )
+    return Outcome(
+        not stale,
+        {"outputs_compared": int(index["uid"].isin(list(t)).sum()), "stale": ", ".join(stale)},
+        f"files differing from the stored outputs: {', '.join(stale)}" if stale else None,
+    )
 
 
 REQUEST_CHECKS = (
-    Check("every_output_passes", "No for-export output has status fail (review is for the output checker)",
-          request_passes),
-    Check("lists_every_for_export_output", "The request lists every for-export table and chart (every asset "
-          "tagged disclosure: for_export but itself), each once, and nothing else", request_is_complete),
-    Check("matches_the_stored_outputs", "Every file of the request is the stored output it names (sha256): a "
-          "table or chart published after the request would fail this when checks run on the warehouse",
-          request_matches_outputs),
+    Check(
+        "every_output_passes", "No for-export output has status fail (review is for the output checker)", request_passes
+    ),
+    Check(
+        "lists_every_for_export_output",
+        "The request lists every for-export table and chart (every asset "
+        "tagged disclosure: for_export but itself), each once, and nothing else",
+        request_is_complete,
+    ),
+    Check(
+        "matches_the_stored_outputs",
+        "Every file of the request is the stored output it names (sha256): a "
+        "table or chart published after the request would fail this when checks run on the warehouse",
+        request_matches_outputs,
+    ),
 )
 
 
@@ -681,11 +808,20 @@ REQUEST_CHECKS = (
 PUPIL_COLUMNS = [*OUTCOME_COLUMNS, "la"]
 
 
-@table_asset(InterventionOutcomeSummaryExport, group=GROUP, checks=[SUMMARY_CONTROL], disclosure="for_export",
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})})
-def intervention_outcome_summary_export(pupil_outcomes: pd.DataFrame, la_aggregates_publishable: pd.DataFrame,
-                                        la_aggregates: pd.DataFrame, region_aggregates_publishable: pd.DataFrame,
-                                        disclosure_rules: DisclosureRules) -> Table:
+@table_asset(
+    InterventionOutcomeSummaryExport,
+    group=GROUP,
+    checks=[SUMMARY_CONTROL],
+    disclosure="for_export",
+    ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})},
+)
+def intervention_outcome_summary_export(
+    pupil_outcomes: pd.DataFrame,
+    la_aggregates_publishable: pd.DataFrame,
+    la_aggregates: pd.DataFrame,
+    region_aggregates_publishable: pd.DataFrame,
+    disclosure_rules: DisclosureRules,
+) -> Table:
     """intervention_outcome_summary prepared for release from the SRS: per level (and all
     levels) and outcome, n and events rounded to base 5, counts of 1-9 suppressed, with secondary
     suppression across every outcome over the same pupils and the LA table's England totals (no
@@ -695,37 +831,56 @@ def intervention_outcome_summary_export(pupil_outcomes: pd.DataFrame, la_aggrega
     counts; medians with their n, suppressed with it or when n < 10. Offending outcomes count
     linked pupils with an LA, as la_aggregates_publishable does (its England totals are the same
     pupils). Listed in the output-checking request."""
-    tables = {"pupil_outcomes": pupil_outcomes, "la_aggregates_publishable": la_aggregates_publishable,
-              "la_aggregates": la_aggregates, "region_aggregates_publishable": region_aggregates_publishable,
-              "disclosure_rules": disclosure_rules}
+    tables = {
+        "pupil_outcomes": pupil_outcomes,
+        "la_aggregates_publishable": la_aggregates_publishable,
+        "la_aggregates": la_aggregates,
+        "region_aggregates_publishable": region_aggregates_publishable,
+        "disclosure_rules": disclosure_rules,
+    }
     p = _summary_protection(tables)
     tables[SUMMARY] = p.table
-    meta = {"suppressed_rows": int(p.table["suppressed"].sum()), "flagged_rows": int(p.table["flag"].notna().sum()),
-            "primary_suppressions": int(p.primary.sum()), "secondary_suppressions": int(p.secondary.sum()),
-            "policy": p.policy.describe()}
+    meta = {
+        "suppressed_rows": int(p.table["suppressed"].sum()),
+        "flagged_rows": int(p.table["flag"].notna().sum()),
+        "primary_suppressions": int(p.primary.sum()),
+        "secondary_suppressions": int(p.secondary.sum()),
+        "policy": p.policy.describe(),
+    }
     return Table(p.table, meta, checks={"disclosure_control": summary_control(tables)})
 
 
-@table_asset(InterventionOutcomeModelsExport, group=GROUP, checks=[MODELS_CONTROL], disclosure="for_export",
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})})
-def intervention_outcome_models_export(intervention_outcome_models: pd.DataFrame,
-                                       pupil_outcomes: pd.DataFrame) -> Table:
+@table_asset(
+    InterventionOutcomeModelsExport,
+    group=GROUP,
+    checks=[MODELS_CONTROL],
+    disclosure="for_export",
+    ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})},
+)
+def intervention_outcome_models_export(
+    intervention_outcome_models: pd.DataFrame, pupil_outcomes: pd.DataFrame
+) -> Table:
     """intervention_outcome_models prepared for release from the SRS: n rounded to base 5 with
     the residual degrees of freedom (at least 10, as ACRO requires of regressions); a term whose
     cells (pupils with its value, with and without the outcome) hold fewer than 10 pupils is
     withheld; count-model terms whose sum is dominated by one or two pupils (ACRO's NK and
     p-ratio rules) are published and flagged for review in `note`. Listed in the output-checking
     request."""
-    df, checks = memoised(protect_models, intervention_outcome_models, outcome_frame(pupil_outcomes),
-                          threshold=THRESHOLD, base=BASE)
-    meta = {"suppressed_terms": int(df["suppressed"].sum()), "models": len(checks),
-            "dominated_terms": sum(v["dominated"] for c in checks.values() for v in c["terms"].values())}
+    df, checks = memoised(
+        protect_models, intervention_outcome_models, outcome_frame(pupil_outcomes), threshold=THRESHOLD, base=BASE
+    )
+    meta = {
+        "suppressed_terms": int(df["suppressed"].sum()),
+        "models": len(checks),
+        "dominated_terms": sum(v["dominated"] for c in checks.values() for v in c["terms"].values()),
+    }
     return Table(df, meta)
 
 
 @plots.chart_asset("Outcomes by level (published values)", group=GROUP, disclosure="for_export")
-def outcomes_by_level_chart_export(intervention_outcome_summary_export: pd.DataFrame,
-                                   raw_extracts: RawExtracts) -> bytes:
+def outcomes_by_level_chart_export(
+    intervention_outcome_summary_export: pd.DataFrame, raw_extracts: RawExtracts
+) -> bytes:
     """outcomes_by_level_chart for release: the same panels drawn only from the published values
     of intervention_outcome_summary_export (rates of rounded counts, medians published with their
     n, n rounded to 5 under each bar); a suppressed value has no bar and says so. Listed in the
@@ -734,21 +889,40 @@ def outcomes_by_level_chart_export(intervention_outcome_summary_export: pd.DataF
 
 
 class RequestConfig(dg.Config):
-    run_acro: bool = Field(default=True, description=(
-        "Run ACRO (SACRO's acro package) on the pupil rows behind each table and keep its verdict in the request; "
-        "false skips it (a few seconds at 200,000 pupils), and every other check still runs"))
+    run_acro: bool = Field(
+        default=True,
+        description=(
+            "Run ACRO (SACRO's acro package) on the pupil rows behind each table and keep its verdict in the request; "
+            "false skips it (a few seconds at 200,000 pupils), and every other check still runs"
+        ),
+    )
 
 
-@table_asset(OutputCheckingRequest, group=GROUP, checks=REQUEST_CHECKS, disclosure="for_export", lineage=False,
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})})
-def output_checking_request(context: dg.AssetExecutionContext, config: RequestConfig,
-                            pupil_outcomes: pd.DataFrame, la_aggregates: pd.DataFrame,
-                            la_aggregates_publishable: pd.DataFrame, region_aggregates: pd.DataFrame,
-                            region_aggregates_publishable: pd.DataFrame, intervention_outcome_models: pd.DataFrame,
-                            intervention_outcome_summary_export: pd.DataFrame,
-                            intervention_outcome_models_export: pd.DataFrame, la_funnel_chart_export: bytes,
-                            la_map_chart_export: bytes, outcomes_by_level_chart_export: bytes,
-                            disclosure_rules: DisclosureRules, raw_extracts: RawExtracts) -> Table:
+@table_asset(
+    OutputCheckingRequest,
+    group=GROUP,
+    checks=REQUEST_CHECKS,
+    disclosure="for_export",
+    lineage=False,
+    ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": PUPIL_COLUMNS})},
+)
+def output_checking_request(
+    context: dg.AssetExecutionContext,
+    config: RequestConfig,
+    pupil_outcomes: pd.DataFrame,
+    la_aggregates: pd.DataFrame,
+    la_aggregates_publishable: pd.DataFrame,
+    region_aggregates: pd.DataFrame,
+    region_aggregates_publishable: pd.DataFrame,
+    intervention_outcome_models: pd.DataFrame,
+    intervention_outcome_summary_export: pd.DataFrame,
+    intervention_outcome_models_export: pd.DataFrame,
+    la_funnel_chart_export: bytes,
+    la_map_chart_export: bytes,
+    outcomes_by_level_chart_export: bytes,
+    disclosure_rules: DisclosureRules,
+    raw_extracts: RawExtracts,
+) -> Table:
     """The output-checking request an SRS output checker reviews: every for-export table (CSV)
     and chart (PNG, the published file) in the folder `output_checking_request/` beside this table
     (published with the run: `<warehouse>/current/output_checking_request/`), with results.json in
@@ -764,23 +938,45 @@ def output_checking_request(context: dg.AssetExecutionContext, config: RequestCo
 
     started = time.perf_counter()
     outputs, timings = request_outputs(
-        pupil_outcomes, la_aggregates, la_aggregates_publishable, region_aggregates, region_aggregates_publishable,
-        intervention_outcome_models, intervention_outcome_summary_export, intervention_outcome_models_export,
-        charts={"la_funnel_chart_export": la_funnel_chart_export, "la_map_chart_export": la_map_chart_export,
-                "outcomes_by_level_chart_export": outcomes_by_level_chart_export},
-        synthetic=raw_extracts.is_synthetic_world(), run_acro=config.run_acro, policy=disclosure_rules.policy())
+        pupil_outcomes,
+        la_aggregates,
+        la_aggregates_publishable,
+        region_aggregates,
+        region_aggregates_publishable,
+        intervention_outcome_models,
+        intervention_outcome_summary_export,
+        intervention_outcome_models_export,
+        charts={
+            "la_funnel_chart_export": la_funnel_chart_export,
+            "la_map_chart_export": la_map_chart_export,
+            "outcomes_by_level_chart_export": outcomes_by_level_chart_export,
+        },
+        synthetic=raw_extracts.is_synthetic_world(),
+        run_acro=config.run_acro,
+        policy=disclosure_rules.policy(),
+    )
     files, doc = build_request(outputs, policy=disclosure_rules.policy())
     index = index_table(doc)
     index.attrs["folder"] = files  # stored by the IO manager as output_checking_request/ in the run folder
     statuses = {k: int(v) for k, v in index["status"].value_counts().items()}
-    meta = {"outputs": len(index), **{f"status_{k}": v for k, v in sorted(statuses.items())},
-            "files": len(files), "acro_run": config.run_acro,
-            "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in
-                                              {**timings, "total": time.perf_counter() - started}.items()})}
-    context.log.info(f"output-checking request: {len(index)} outputs, " +
-                     ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())))
+    meta = {
+        "outputs": len(index),
+        **{f"status_{k}": v for k, v in sorted(statuses.items())},
+        "files": len(files),
+        "acro_run": config.run_acro,
+        "seconds": dg.MetadataValue.json(
+            {k: round(v, 2) for k, v in {**timings, "total": time.perf_counter() - started}.items()}
+        ),
+    }
+    context.log.info(
+        f"output-checking request: {len(index)} outputs, " + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
+    )
     return Table(index, meta)
 
 
-export_assets = [intervention_outcome_summary_export, intervention_outcome_models_export,
-                 outcomes_by_level_chart_export, output_checking_request]
+export_assets = [
+    intervention_outcome_summary_export,
+    intervention_outcome_models_export,
+    outcomes_by_level_chart_export,
+    output_checking_request,
+]

@@ -60,16 +60,16 @@ LA_NOT_IN_FORCE = ("missing", "quarantine")
 class Field:
     """One delivered column and the rule that types it."""
 
-    delivered: str               # the name as delivered
-    kind: str                    # one of FIELD_KINDS
-    description: str             # what it holds, for data owners
+    delivered: str  # the name as delivered
+    kind: str  # one of FIELD_KINDS
+    description: str  # what it holds, for data owners
     code_list: str | None = None  # kind "code": the code list (codelists.py) its values come from
-    lo: float | None = None      # kinds "int", "float": the allowed range
+    lo: float | None = None  # kinds "int", "float": the allowed range
     hi: float | None = None
-    required: bool = False       # a missing value quarantines the row
-    unique: bool = False         # a later row with the same value is quarantined (the first kept)
-    pattern: str | None = None   # kind "text": a regular expression every value matches
-    requested: bool = False      # a requested item a release may lack (then all missing)
+    required: bool = False  # a missing value quarantines the row
+    unique: bool = False  # a later row with the same value is quarantined (the first kept)
+    pattern: str | None = None  # kind "text": a regular expression every value matches
+    requested: bool = False  # a requested item a release may lack (then all missing)
     # kind "la": what a well-formed LA number not in force in the row's collection year does (see
     # LA_NOT_IN_FORCE): "missing" keeps the row with the LA missing, "quarantine" quarantines it
     la_not_in_force: str = "missing"
@@ -107,8 +107,8 @@ class RowRule:
 class Extract:
     """A delivered file: its name, what it holds, and its fields in delivered order."""
 
-    name: str                    # asset-friendly name
-    file: str                    # file name in the extract folder (CSV)
+    name: str  # asset-friendly name
+    file: str  # file name in the extract folder (CSV)
     description: str
     fields: tuple[Field, ...]
     years: tuple[int, int] | None = None  # collection years covered (end years), e.g. (2006, 2018)
@@ -135,14 +135,23 @@ MOJUID = Field("MoJUID", "id", "MoJ person identifier (MoJUID); missing when unm
 
 
 def _pupil(prefix: str, required: bool = False, unique: bool = False) -> Field:
-    return Field(f"{prefix}_PupilMatchingRefAnonymous", "id",
-                 "Anonymised pupil matching reference (…PupilMatchingRefAnonymous)"
-                 + ("" if required else "; missing when the row has none"), required=required, unique=unique)
+    return Field(
+        f"{prefix}_PupilMatchingRefAnonymous",
+        "id",
+        "Anonymised pupil matching reference (…PupilMatchingRefAnonymous)"
+        + ("" if required else "; missing when the row has none"),
+        required=required,
+        unique=unique,
+    )
 
 
 def _year(delivered: str, what: str) -> Field:
-    return Field(delivered, "year", f"{what}, normalised to '2012/2013' from {delivered} "
-                 "(also delivered as 2012/13, 2012-2013, 2012-13)", required=True)
+    return Field(
+        delivered,
+        "year",
+        f"{what}, normalised to '2012/2013' from {delivered} (also delivered as 2012/13, 2012-2013, 2012-13)",
+        required=True,
+    )
 
 
 def conflicting_rows(key: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -169,7 +178,8 @@ def _conflicts(c: pd.DataFrame, key: list[str]) -> pd.Series:
 
 
 CLA = Extract(
-    "cla", "CLA_2006_to_2018.csv",
+    "cla",
+    "CLA_2006_to_2018.csv",
     "Children looked after (SSDA903), collection years 2005/2006 to 2017/2018. The current release "
     "holds one row per child per year: the most recent episode of that year.",
     (
@@ -182,9 +192,14 @@ CLA = Extract(
         Field("CLA_POC_LENGTH", "int", "Length of the period of care in days", lo=0, hi=8000),
         Field("CLA_CAT_NEED", "code", "Category of need N1-N8 (CLA_CAT_NEED)", code_list="cla_category_of_need"),
         Field("CLA_DATE_EPI_COMM", "date", "Date the episode commenced (CLA_DATE_EPI_COMM)", required=True),
-        Field("CLA_DATE_EPI_CEASED", "date",
-              "Date the episode ceased (CLA_DATE_EPI_CEASED); missing = still open at 31 March"),
-        Field("CLA_LEGAL_STATUS", "code", "Legal status of the episode (CLA_LEGAL_STATUS)", code_list="cla_legal_status"),
+        Field(
+            "CLA_DATE_EPI_CEASED",
+            "date",
+            "Date the episode ceased (CLA_DATE_EPI_CEASED); missing = still open at 31 March",
+        ),
+        Field(
+            "CLA_LEGAL_STATUS", "code", "Legal status of the episode (CLA_LEGAL_STATUS)", code_list="cla_legal_status"
+        ),
         Field("CLA_PLACEMENT", "code", "Placement type of the episode (CLA_PLACEMENT)", code_list="cla_placement"),
         Field("CLA_REC", "code", "Reason the episode ceased (CLA_REC)", code_list="cla_reason_episode_ceased"),
         Field("CLA_CLA_31_MARCH", "flag", "Looked after on 31 March of the year"),
@@ -192,46 +207,80 @@ CLA = Extract(
         Field("CLA_CLA_12_MONTHS", "flag", "CLA_CLA_12_MONTHS (requested item)", requested=True),
         Field("CLA_CLA_PP_6_MONTHS", "flag", "CLA_CLA_PP_6_MONTHS (requested item)", requested=True),
         Field("CLA_CLA_PP_1_DAY", "flag", "CLA_CLA_PP_1_DAY (requested item)", requested=True),
-        Field("CLA_REASON_PLACE_CHANGE", "code", "Reason for placement change; collected only from 2016",
-              code_list="cla_reason_place_change", requested=True),
+        Field(
+            "CLA_REASON_PLACE_CHANGE",
+            "code",
+            "Reason for placement change; collected only from 2016",
+            code_list="cla_reason_place_change",
+            requested=True,
+        ),
     ),
     years=(2006, 2018),
     dates_within_collection_year=True,
     row_rules=(
-        RowRule("cla_date_epi_ceased: before cla_date_epi_comm (ceased before commenced)",
-                lambda c: (c["cla_date_epi_ceased"] < c["cla_date_epi_comm"]).fillna(False)),
-        RowRule("row: episode not open at any point of its collection year (another year's episode)",
-                not_open_in_its_year),
-        RowRule("row: conflicting rows for the same pupil, year and episode start",
-                conflicting_rows(["pupil_id", "academic_year", "cla_date_epi_comm"])),
+        RowRule(
+            "cla_date_epi_ceased: before cla_date_epi_comm (ceased before commenced)",
+            lambda c: (c["cla_date_epi_ceased"] < c["cla_date_epi_comm"]).fillna(False),
+        ),
+        RowRule(
+            "row: episode not open at any point of its collection year (another year's episode)", not_open_in_its_year
+        ),
+        RowRule(
+            "row: conflicting rows for the same pupil, year and episode start",
+            conflicting_rows(["pupil_id", "academic_year", "cla_date_epi_comm"]),
+        ),
     ),
 )
 
 CIN = Extract(
-    "cin", "CIN_08-09_to_16-17.csv",
+    "cin",
+    "CIN_08-09_to_16-17.csv",
     "Children in need census, collection years 2008/2009 to 2016/2017, one row per child per year "
     "(the most recent CIN period of the year).",
     (
         MOJUID,
         _year("CIN_ACADYR", "Census year (31 March)"),
         _pupil("CIN"),
-        Field("CIN_CIN_AT31MARCH", "flag",
-              "Child in need on 31 March of the year (CIN_CIN_AT31MARCH; 1/0, also yes/no, true/false)"),
-        Field("CIN_CategoryOfAbuse", "code",
-              "Category of abuse of a child protection plan (CIN_CategoryOfAbuse); best filled to 2011/12",
-              code_list="cin_category_of_abuse"),
-        Field("CIN_InitialCategoryOfAbuse", "code", "Initial category of abuse of the plan",
-              code_list="cin_category_of_abuse"),
-        Field("CIN_LatestCategoryOfAbuse", "code", "Latest category of abuse of the plan",
-              code_list="cin_category_of_abuse"),
-        Field("CIN_NumberOfPreviousCPP", "int", "Number of previous child protection plans (CIN_NumberOfPreviousCPP)",
-              lo=0, hi=30),
-        Field("CIN_PrimaryNeedCode", "code",
-              "Primary need at assessment N0-N9 (CIN_PrimaryNeedCode; typos A2-A5 mapped to N2-N5)",
-              code_list="cin_primary_need"),
+        Field(
+            "CIN_CIN_AT31MARCH",
+            "flag",
+            "Child in need on 31 March of the year (CIN_CIN_AT31MARCH; 1/0, also yes/no, true/false)",
+        ),
+        Field(
+            "CIN_CategoryOfAbuse",
+            "code",
+            "Category of abuse of a child protection plan (CIN_CategoryOfAbuse); best filled to 2011/12",
+            code_list="cin_category_of_abuse",
+        ),
+        Field(
+            "CIN_InitialCategoryOfAbuse",
+            "code",
+            "Initial category of abuse of the plan",
+            code_list="cin_category_of_abuse",
+        ),
+        Field(
+            "CIN_LatestCategoryOfAbuse",
+            "code",
+            "Latest category of abuse of the plan",
+            code_list="cin_category_of_abuse",
+        ),
+        Field(
+            "CIN_NumberOfPreviousCPP",
+            "int",
+            "Number of previous child protection plans (CIN_NumberOfPreviousCPP)",
+            lo=0,
+            hi=30,
+        ),
+        Field(
+            "CIN_PrimaryNeedCode",
+            "code",
+            "Primary need at assessment N0-N9 (CIN_PrimaryNeedCode; typos A2-A5 mapped to N2-N5)",
+            code_list="cin_primary_need",
+        ),
         Field("CIN_ReferralNFA", "flag", "Referral closed with no further action"),
-        Field("CIN_ReasonForClosure", "code", "Reason the CIN case closed (RC1-RC9)",
-              code_list="cin_reason_for_closure"),
+        Field(
+            "CIN_ReasonForClosure", "code", "Reason the CIN case closed (RC1-RC9)", code_list="cin_reason_for_closure"
+        ),
         Field("CIN_AgeStartOfCINPeriod", "int", "Age in years at the start of the CIN period", lo=0, hi=25),
         Field("CIN_AgeEndOfCINPeriod", "int", "Age in years at the end of the CIN period", lo=0, hi=25),
     ),
@@ -239,16 +288,27 @@ CIN = Extract(
 )
 
 SPINE = Extract(
-    "spine", "NPD_KS4_spine.csv",
+    "spine",
+    "NPD_KS4_spine.csv",
     "The pupil spine: every pupil of the KS4 cohorts the linked data is built on, one row each.",
     (
         Field("MoJUID", "id", "MoJ person identifier (MoJUID)"),
-        Field("KS4_PupilMatchingRefAnonymous", "id", "Anonymised pupil matching reference (one row per pupil)",
-              required=True, unique=True),
+        Field(
+            "KS4_PupilMatchingRefAnonymous",
+            "id",
+            "Anonymised pupil matching reference (one row per pupil)",
+            required=True,
+            unique=True,
+        ),
         Field("KS4_ACADYR", "year", "KS4 academic year (cohort), KS4_ACADYR", required=True),
         Field("KS4_LA", "la", "LA of the pupil (KS4_LA)"),
-        Field("KS4_GENDER", "code", "The pupil's sex (KS4_GENDER): M or F, in any case; 1 and 2 (DfE GenderCurrent) read as M "
-              "and F (code-alias data)", code_list="sex"),
+        Field(
+            "KS4_GENDER",
+            "code",
+            "The pupil's sex (KS4_GENDER): M or F, in any case; 1 and 2 (DfE GenderCurrent) read as M "
+            "and F (code-alias data)",
+            code_list="sex",
+        ),
         Field("KS4_YEAR_OF_BIRTH", "int", "Year of birth", lo=1980, hi=2015),
         Field("KS4_MONTH_OF_BIRTH", "int", "Month of birth", lo=1, hi=12),
         Field("KS4_FSM_EVER6", "flag", "Eligible for free school meals in the last 6 years"),
@@ -256,21 +316,25 @@ SPINE = Extract(
 )
 
 KS4 = Extract(
-    "ks4", "KS4_2011_to_2018.csv",
-    "Key stage 4 attainment: 5+ A*-C (or 9-4) incl. English and maths or equivalent; Attainment 8 "
-    "from 2015/2016.",
+    "ks4",
+    "KS4_2011_to_2018.csv",
+    "Key stage 4 attainment: 5+ A*-C (or 9-4) incl. English and maths or equivalent; Attainment 8 from 2015/2016.",
     (
         MOJUID,
         _pupil("KS4", required=True),
         _year("KS4_ACADYR", "Academic year"),
-        Field("KS4_LEVEL2_EM", "flag",
-              "5+ A*-C (9-4) incl. English and maths or equivalent (KS4_LEVEL2_EM); missing = no result"),
+        Field(
+            "KS4_LEVEL2_EM",
+            "flag",
+            "5+ A*-C (9-4) incl. English and maths or equivalent (KS4_LEVEL2_EM); missing = no result",
+        ),
         Field("KS4_ATT8", "float", "Attainment 8 score (from 2015/16)", lo=0, hi=90),
     ),
 )
 
 ABSENCE = Extract(
-    "absence", "ABSENCE_secondary.csv",
+    "absence",
+    "ABSENCE_secondary.csv",
     "Absence over secondary school (years 7 to 11), in half-day sessions, one row per pupil and school: a pupil "
     "who changed school has several rows, which are summed.",
     (
@@ -282,29 +346,36 @@ ABSENCE = Extract(
         Field("AB_SESSIONS_AUTHORISED", "int", "Authorised absence sessions", lo=0, hi=5000),
     ),
     row_rules=(
-        RowRule("ab_sessions_unauthorised: absences exceed sessions possible",
-                lambda c: ((c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0))
-                           > c["ab_sessions_possible"]).fillna(False)),
+        RowRule(
+            "ab_sessions_unauthorised: absences exceed sessions possible",
+            lambda c: (
+                (c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0))
+                > c["ab_sessions_possible"]
+            ).fillna(False),
+        ),
     ),
     summed_per_pupil=True,
 )
 
 EXCLUSIONS = Extract(
-    "exclusions", "EXCLUSIONS_2007_to_2018.csv",
+    "exclusions",
+    "EXCLUSIONS_2007_to_2018.csv",
     "School exclusions, one row per exclusion: FIXD (fixed period, sessions missed) or PERM (permanent).",
     (
         MOJUID,
         _pupil("EXC", required=True),
         _year("EXC_ACADYR", "Academic year"),
-        Field("EXC_CATEGORY", "code", "FIXD fixed period or PERM permanent", code_list="exclusion_category",
-              required=True),
+        Field(
+            "EXC_CATEGORY", "code", "FIXD fixed period or PERM permanent", code_list="exclusion_category", required=True
+        ),
         Field("EXC_SESSIONS", "int", "Sessions missed (fixed period)", lo=0, hi=200),
         Field("EXC_START_DATE", "date", "Start date of the exclusion"),
     ),
 )
 
 PNC = Extract(
-    "offending", "PNC_sanctions_2000_to_2021.csv",
+    "offending",
+    "PNC_sanctions_2000_to_2021.csv",
     "Police National Computer: cautions and convictions, one row per disposal, to the end of 2021.",
     (
         Field("MoJUID", "id", "MoJ person identifier (MoJUID), the only key of PNC data", required=True),
@@ -313,21 +384,29 @@ PNC = Extract(
         Field("PNC_DISPOSAL", "code", "Disposal (code list pnc_disposal)", code_list="pnc_disposal", required=True),
     ),
     row_rules=(
-        RowRule("pnc_disposal_date: before pnc_offence_date",
-                lambda c: (c["pnc_disposal_date"] < c["pnc_offence_date"]).fillna(False)),
+        RowRule(
+            "pnc_disposal_date: before pnc_offence_date",
+            lambda c: (c["pnc_disposal_date"] < c["pnc_offence_date"]).fillna(False),
+        ),
     ),
 )
 
 LA_CONTEXT = Extract(
-    "la_context", "LA_context.csv",
+    "la_context",
+    "LA_context.csv",
     "Local authority context: child population, income deprivation affecting children (poverty rate) "
     "and community recorded crime rate.",
     (
         Field("LA_CODE", "la", "3-digit LA code", required=True, la_not_in_force="quarantine"),
         Field("LA_NAME", "text", "Name of the local authority (LA_NAME)"),
         Field("CHILD_POPULATION_0_17", "int", "Children aged 0-17", lo=0, hi=10_000_000),
-        Field("IDACI_AVERAGE_SCORE", "float",
-              "Income deprivation affecting children: average score (the LA's poverty rate)", lo=0, hi=1),
+        Field(
+            "IDACI_AVERAGE_SCORE",
+            "float",
+            "Income deprivation affecting children: average score (the LA's poverty rate)",
+            lo=0,
+            hi=1,
+        ),
         Field("RECORDED_CRIME_RATE_PER_1000", "float", "Community recorded crime per 1,000", lo=0, hi=1000),
     ),
     row_rules=(RowRule("la_code: conflicting rows for the same LA", conflicting_rows(["la_code"])),),
@@ -341,4 +420,3 @@ def first_identifier(extract: Extract) -> str | None:
     """The clean name of the extract's pupil key (pupil_id, else moj_uid), if it has one."""
     names = [f.name for f in extract.fields]
     return next((k for k in ("pupil_id", "moj_uid") if k in names), None)
-

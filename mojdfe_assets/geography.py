@@ -143,8 +143,13 @@ def _successor_pairs(target: int) -> pd.DataFrame:
     df = _las()
     index, lo, hi = _bounds()
     live = set(index[(lo <= target) & (target <= hi)])
-    pairs = [(p, s) for p, succ in zip(df["la_code"], df["successors"]) if p not in live and succ
-             for s in succ.split("|") if s in live]
+    pairs = [
+        (p, s)
+        for p, succ in zip(df["la_code"], df["successors"])
+        if p not in live and succ
+        for s in succ.split("|")
+        if s in live
+    ]
     return pd.DataFrame(pairs, columns=["predecessor", "successor"], dtype=object)
 
 
@@ -162,8 +167,9 @@ def _counts(values: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> dict[str, 
     return {str(values[i]): int(c[i]) for i in np.argsort(values.astype(str)) if c[i]}
 
 
-def harmonise_to_year(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series,
-                      target: int = GEOGRAPHY_YEAR) -> tuple[pd.Series, dict]:
+def harmonise_to_year(
+    pupil_id: pd.Series, end_year: pd.Series, la: pd.Series, target: int = GEOGRAPHY_YEAR
+) -> tuple[pd.Series, dict]:
     """LA numbers of rows mapped onto the authorities of collection year `target` (see the module
     docstring for the rule). Inputs are aligned Series (one row each); returns the harmonised
     Series (same index, string dtype) and a report of what was mapped and what could not be.
@@ -194,8 +200,9 @@ def harmonise_to_year(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series,
         cand_rows = np.flatnonzero(present & succ_v[safe])
         cand_rows = cand_rows[pd.Series(pid[cand_rows]).isin(ask).to_numpy() & pd.notna(pid[cand_rows])]
         # The same pupil's rows with a successor code, latest last; one row per (pupil, predecessor).
-        cand = pd.DataFrame({"pid": pid[cand_rows], "la": values[idx[cand_rows]], "year": year[cand_rows],
-                             "pos": cand_rows})
+        cand = pd.DataFrame(
+            {"pid": pid[cand_rows], "la": values[idx[cand_rows]], "year": year[cand_rows], "pos": cand_rows}
+        )
         cand = cand.merge(pairs[pairs["predecessor"].isin(multi)], left_on="la", right_on="successor")
         cand = cand.sort_values(["year", "pos"], na_position="first", kind="stable")
         latest = cand.drop_duplicates(["pid", "predecessor"], keep="last").set_index(["pid", "predecessor"])["la"]
@@ -236,8 +243,9 @@ def harmonise_to_2018(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series) -
     return harmonise_to_year(pupil_id, end_year, la, GEOGRAPHY_YEAR)
 
 
-def harmonise(pupil_id: pd.Series, end_year: pd.Series, la: pd.Series, rule: str = "harmonised_2018"
-              ) -> tuple[pd.Series, dict]:
+def harmonise(
+    pupil_id: pd.Series, end_year: pd.Series, la: pd.Series, rule: str = "harmonised_2018"
+) -> tuple[pd.Series, dict]:
     """LA of each row under a geography rule: 'as_delivered' (identity) or 'harmonised_2018'."""
     if rule == "as_delivered":
         out = la.astype(pd.StringDtype("pyarrow"))
@@ -279,8 +287,9 @@ def geography_2018() -> pd.DataFrame:
     Dorset, which the 2020 layout does not have)."""
     df = _las()
     live = df["la_code"].isin(codes_in_year(GEOGRAPHY_YEAR))
-    out = df.loc[live, ["la_code", "la_name", "gss_code", "region_code", "region_name", "la_type",
-                        "hex_q", "hex_r"]].rename(columns={"hex_q": "q", "hex_r": "r"})
+    out = df.loc[
+        live, ["la_code", "la_name", "gss_code", "region_code", "region_name", "la_type", "hex_q", "hex_r"]
+    ].rename(columns={"hex_q": "q", "hex_r": "r"})
     return out.astype({"q": "int64", "r": "int64"}).reset_index(drop=True)
 
 

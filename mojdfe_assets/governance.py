@@ -56,8 +56,10 @@ def disclosure_class(asset: str, model, declared: str | None = None) -> str:
     if declared is not None and declared not in DISCLOSURE_CLASSES:
         raise ValueError(f"{asset}: unknown disclosure class {declared!r}")
     if named_for_export != (declared == "for_export"):
-        raise ValueError(f"{asset}: an asset named *_publishable or *_export (or the request) is declared "
-                         f"disclosure='for_export', and only such an asset (declared: {declared!r})")
+        raise ValueError(
+            f"{asset}: an asset named *_publishable or *_export (or the request) is declared "
+            f"disclosure='for_export', and only such an asset (declared: {declared!r})"
+        )
     columns = set() if model is None else set((model if hasattr(model, "columns") else model.to_schema()).columns)
     if declared == "for_export" and columns & IDENTIFIER_COLUMNS:
         raise ValueError(f"{asset}: a for-export table cannot hold an identifier column")

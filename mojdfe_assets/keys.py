@@ -35,8 +35,11 @@ def encode(*columns) -> list[np.ndarray]:
         all_codes = pd.factorize(joint, use_na_sentinel=True)[0]
         ends = np.cumsum([len(c) for c in columns])
         return np.split(all_codes, ends[:-1])
-    if (len(arrays) > 1 and sum(len(a) for a in arrays) > JOIN_ENCODE_ABOVE
-            and all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in arrays)):
+    if (
+        len(arrays) > 1
+        and sum(len(a) for a in arrays) > JOIN_ENCODE_ABOVE
+        and all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in arrays)
+    ):
         codes = _encode_by_join(arrays)
         if codes is not None:
             return codes
@@ -45,8 +48,11 @@ def encode(*columns) -> list[np.ndarray]:
 
 def _encode_by_dictionary(arrays: list) -> list[np.ndarray]:
     typ = arrays[0].type
-    chunks = [ch.cast(typ) if ch.type != typ else ch for a in arrays
-              for ch in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    chunks = [
+        ch.cast(typ) if ch.type != typ else ch
+        for a in arrays
+        for ch in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+    ]
     encoded = pa.chunked_array(chunks, type=typ).dictionary_encode().combine_chunks()
     all_codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     ends = np.cumsum([len(a) for a in arrays])
@@ -88,8 +94,7 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
         memo = _PLACED.get((first_key, arrowops._data_key(a)))
         if memo is not None:
             placed[i] = memo[0]
-        elif (len(a) == n0 and not a.null_count and a.type == first.type
-              and pc.all(pc.equal(a, first)).as_py()):
+        elif len(a) == n0 and not a.null_count and a.type == first.type and pc.all(pc.equal(a, first)).as_py():
             placed[i] = rows0
         else:
             todo.append(i)
@@ -103,8 +108,9 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
                 a = arrays[i]
                 con.register(f"t{i}", pa.table({"v": a, "rn": pa.array(np.arange(len(a), dtype=np.int32))}))
                 parts.append(f"SELECT {i}::USMALLINT AS src, rn, v FROM t{i}")
-            res = con.sql(f"SELECT o.src, o.rn, s.rn AS code FROM ({' UNION ALL '.join(parts)}) o "
-                          "JOIN s ON o.v = s.v").to_arrow_table()
+            res = con.sql(
+                f"SELECT o.src, o.rn, s.rn AS code FROM ({' UNION ALL '.join(parts)}) o JOIN s ON o.v = s.v"
+            ).to_arrow_table()
         src = res.column("src").to_numpy()
         rn = res.column("rn").to_numpy()
         code = res.column("code").to_numpy()
@@ -117,7 +123,7 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
             arrowops._remember_distinct(first_key, first)
         for i in todo:
             codes = np.full(len(arrays[i]), -1, dtype=np.int64)
-            sel = order[bounds[i]:bounds[i + 1]]
+            sel = order[bounds[i] : bounds[i + 1]]
             codes[rn[sel]] = code[sel]
             placed[i] = codes
             if len(_PLACED) >= 16:
@@ -133,13 +139,16 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
             rest.append((i, rows, a.take(pa.array(rows))))
     if rest:
         typ = first.type
-        chunks = [ch.cast(typ) if ch.type != typ else ch for _, _, t in rest
-                  for ch in (t.chunks if isinstance(t, pa.ChunkedArray) else [t])]
+        chunks = [
+            ch.cast(typ) if ch.type != typ else ch
+            for _, _, t in rest
+            for ch in (t.chunks if isinstance(t, pa.ChunkedArray) else [t])
+        ]
         enc = pa.chunked_array(chunks, type=typ).dictionary_encode().combine_chunks()
         extra = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64) + n0
         k = 0
         for i, rows, _ in rest:
-            out[i][rows] = extra[k:k + len(rows)]
+            out[i][rows] = extra[k : k + len(rows)]
             k += len(rows)
     return out
 

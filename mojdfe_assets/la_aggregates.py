@@ -59,14 +59,25 @@ def la_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
     pupils cautioned or convicted. Pupils with sex or FSM missing form their own cell value."""
     linked = outcomes["most_severe_disposal"].notna() & outcomes["la"].notna()
     sub = outcomes.loc[linked, ["la", "level", "sex", "ks4_year", "fsm", "first_cj_contact_date"]]
-    frame = pd.DataFrame({"la": sub["la"].astype("category"), "level": sub["level"],
-                          "sex": sub["sex"].astype("category").cat.add_categories("unknown").fillna("unknown"),
-                          "ks4_year": sub["ks4_year"].astype("category"),
-                          "fsm": sub["fsm"].map({True: "yes", False: "no"}).astype("category")
-                          .cat.set_categories(["no", "yes", "unknown"]).fillna("unknown"),
-                          "y": sub["first_cj_contact_date"].notna().to_numpy(int)})
-    out = frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True).agg(
-        pupils=("y", "size"), cj=("y", "sum")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "la": sub["la"].astype("category"),
+            "level": sub["level"],
+            "sex": sub["sex"].astype("category").cat.add_categories("unknown").fillna("unknown"),
+            "ks4_year": sub["ks4_year"].astype("category"),
+            "fsm": sub["fsm"]
+            .map({True: "yes", False: "no"})
+            .astype("category")
+            .cat.set_categories(["no", "yes", "unknown"])
+            .fillna("unknown"),
+            "y": sub["first_cj_contact_date"].notna().to_numpy(int),
+        }
+    )
+    out = (
+        frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True)
+        .agg(pupils=("y", "size"), cj=("y", "sum"))
+        .reset_index()
+    )
     out = out[out["pupils"] > 0].reset_index(drop=True)
     return out.astype(dict.fromkeys(("la", "level", "sex", "ks4_year", "fsm"), str))
 
@@ -75,9 +86,15 @@ def adjusted_expected(c: pd.DataFrame) -> np.ndarray:
     """Per cell, the expected count under a national binomial GLM (logit link) of caution or
     conviction on level, sex, cohort, FSM and the LA covariates (no LA effects): the national
     average for pupils like these in an LA like this."""
-    x = pd.concat([dummies(c["level"], LEVELS, "level"), dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
-                   dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
-                   dummies(c["fsm"], sorted(c["fsm"].unique()), "fsm")], axis=1)
+    x = pd.concat(
+        [
+            dummies(c["level"], LEVELS, "level"),
+            dummies(c["sex"], sorted(c["sex"].unique()), "sex"),
+            dummies(c["ks4_year"], sorted(c["ks4_year"].unique()), "ks4_year"),
+            dummies(c["fsm"], sorted(c["fsm"].unique()), "fsm"),
+        ],
+        axis=1,
+    )
     x["la_non_sc_logit"] = _logit(c["la_non_sc_rate"])
     x["la_idaci"] = c["la_idaci"].to_numpy(float)
     x = x.loc[:, x.std(axis=0) > 0]
@@ -90,8 +107,11 @@ def adjusted_expected(c: pd.DataFrame) -> np.ndarray:
 
 
 def flag(ratio, lo95, hi95, lo998, hi998) -> np.ndarray:
-    return np.select([ratio > hi998, ratio > hi95, ratio < lo998, ratio < lo95],
-                     ["high_99.8", "high_95", "low_99.8", "low_95"], "within")
+    return np.select(
+        [ratio > hi998, ratio > hi95, ratio < lo998, ratio < lo95],
+        ["high_99.8", "high_95", "low_99.8", "low_95"],
+        "within",
+    )
 
 
 def empty_comparison() -> pd.DataFrame:
@@ -126,9 +146,17 @@ def compare_las(outcomes: pd.DataFrame, la_context: pd.DataFrame) -> pd.DataFram
 
     national = c.groupby("level")[["cj", "pupils"]].sum()
     c["expected"] = c["pupils"] * c["level"].map(national["cj"] / national["pupils"]).to_numpy(float)
-    g = c.groupby(["la", "level"], observed=True).agg(
-        pupils=("pupils", "sum"), cj_contact=("cj", "sum"), expected=("expected", "sum"),
-        adjusted_expected=("adjusted_expected", "sum"), la_non_sc_rate=("la_non_sc_rate", "first")).reset_index()
+    g = (
+        c.groupby(["la", "level"], observed=True)
+        .agg(
+            pupils=("pupils", "sum"),
+            cj_contact=("cj", "sum"),
+            expected=("expected", "sum"),
+            adjusted_expected=("adjusted_expected", "sum"),
+            la_non_sc_rate=("la_non_sc_rate", "first"),
+        )
+        .reset_index()
+    )
     g["la_idaci"] = g["la"].map(idaci).astype(float)
     o = g["cj_contact"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -165,8 +193,10 @@ def region_of(las) -> np.ndarray:
 
 def linked_counts(agg: pd.DataFrame, unit: str = "la") -> dict[str, pd.DataFrame]:
     """The area × level tables a reader can combine: pupils, cautioned or convicted, and not."""
-    wide = {name: agg.pivot(index=unit, columns="level", values=col).reindex(columns=list(LEVELS)).fillna(0)
-            .astype("int64") for name, col in (("pupils", "pupils"), ("cj_contact", "cj_contact"))}
+    wide = {
+        name: agg.pivot(index=unit, columns="level", values=col).reindex(columns=list(LEVELS)).fillna(0).astype("int64")
+        for name, col in (("pupils", "pupils"), ("cj_contact", "cj_contact"))
+    }
     wide["not_cj"] = wide["pupils"] - wide["cj_contact"]
     return {k: v.rename(index=str, columns=str) for k, v in wide.items()}
 
@@ -177,8 +207,14 @@ def region_counts(la_wide: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {k: v.groupby(regions).sum().rename_axis("region_code") for k, v in la_wide.items()}
 
 
-def protect_la(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, policy: Policy = DEFAULT_POLICY,
-               unit: str = "la", force: pd.DataFrame | None = None):
+def protect_la(
+    agg: pd.DataFrame,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    policy: Policy = DEFAULT_POLICY,
+    unit: str = "la",
+    force: pd.DataFrame | None = None,
+):
     """(linked tables, their protection, cells published but flagged for the checker, the
     class-disclosure masks) of one area table: zeros and full cells (every pupil cautioned or
     convicted, or none) are suppressed, flagged or published as `policy` says; `force`: further
@@ -216,16 +252,18 @@ class AreaSystem:
         from .linked_sums import determined, known_zero_cells
 
         shown_empty = (self.matrix[self.published & (self.values == 0)] > 0).any(axis=0)  # cells in a published 0
-        shown = [i for i in np.flatnonzero(self.sensitive & (self.values == 0))
-                 if shown_empty[self.matrix[i] > 0].all()]
+        shown = [
+            i for i in np.flatnonzero(self.sensitive & (self.values == 0)) if shown_empty[self.matrix[i] > 0].all()
+        ]
         self.structural[shown] = True
         targets = [i for i in np.flatnonzero(self.sensitive) if not self.structural[i]]
         self.zero = known_zero_cells(self.matrix, self.values, self.published)
         return determined(self.matrix, self.published, targets, zero_cells=self.zero) if targets else []
 
 
-def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str, pd.DataFrame]],
-                threshold: int = THRESHOLD) -> AreaSystem:
+def area_system(
+    la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str, pd.DataFrame]], threshold: int = THRESHOLD
+) -> AreaSystem:
     """The attacker's system of the LA table and the region table together (`units`: the cell
     (kind, area, level) or total (kind, area, "total"), (kind, "total", level) a row is, None for
     England's grand total).
@@ -243,8 +281,10 @@ def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str,
     x = np.empty(m)
     x[0::2] = la_wide["cj_contact"].to_numpy(float).ravel()
     x[1::2] = la_wide["not_cj"].to_numpy(float).ravel()
-    members = {"la": {la: np.array([i]) for i, la in enumerate(las)},
-               "region": {r: np.flatnonzero(regions == r) for r in dict.fromkeys(regions)}}
+    members = {
+        "la": {la: np.array([i]) for i, la in enumerate(las)},
+        "region": {r: np.flatnonzero(regions == r) for r in dict.fromkeys(regions)},
+    }
     keys, rows, pub, sens, struct, units = [], [], [], [], [], []
     for kind in ("la", "region"):
         if kind not in published:
@@ -274,12 +314,15 @@ def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str,
                     sens.append(bool(hidden or 0 < exact[a][lv] < threshold))
                     struct.append(exact[a][lv] == 0 and (line_total[a] == 0 or col_total[lv] == 0))
             # totals: each area's, each level's (England), and England's
-            lines = [(a, [(a, lv) for lv in lvs]) for a in areas] + [
-                (("total", lv), [(a, lv) for a in areas]) for lv in lvs] + [(("total", "all"), None)]
+            lines = (
+                [(a, [(a, lv) for lv in lvs]) for a in areas]
+                + [(("total", lv), [(a, lv) for a in areas]) for lv in lvs]
+                + [(("total", "all"), None)]
+            )
             first = len(rows) - len(areas) * nv
             for label, cells in lines:
                 if cells is None:
-                    v = np.sum(rows[first:first + len(areas) * nv], axis=0)
+                    v = np.sum(rows[first : first + len(areas) * nv], axis=0)
                     area, lv = "total", "total"
                 else:
                     v = np.sum([rows[first + areas.index(a) * nv + lvs.index(b)] for a, b in cells], axis=0)
@@ -293,8 +336,9 @@ def area_system(la_wide: dict[str, pd.DataFrame], published: dict[str, dict[str,
                 sens.append(bool(0 < value < threshold if name == "not_cj" else not shown))
                 struct.append(False)
     matrix = np.vstack(rows) if rows else np.zeros((0, m))
-    return AreaSystem(keys, matrix, matrix @ x, np.array(pub, bool), np.array(sens, bool), np.array(struct, bool),
-                      units)
+    return AreaSystem(
+        keys, matrix, matrix @ x, np.array(pub, bool), np.array(sens, bool), np.array(struct, bool), units
+    )
 
 
 def _frames(prot: dict) -> dict[str, pd.DataFrame]:
@@ -317,8 +361,8 @@ def _partner(system: AreaSystem, target: int, wide: dict, exclude: set) -> tuple
     from .linked_sums import _sparse_witness, known_zero_cells
 
     pub = np.flatnonzero(system.published)
-    zero = system.zero if system.zero is not None else known_zero_cells(system.matrix, system.values,
-                                                                        system.published)
+    zero = system.zero if system.zero is not None else known_zero_cells(system.matrix, system.values, system.published)
+
     def cost(unit):
         return 1e6 if unit is None else 1e4 if unit[1] == "total" else 1e3 if unit[2] == "total" else 1.0
 
@@ -345,17 +389,23 @@ def _primary(prot: dict) -> pd.DataFrame:
 class AreaProtection:
     """The LA and region tables protected together (`protect_areas`)."""
 
-    wide: dict            # kind -> linked_counts (exact)
-    prot: dict            # kind -> {name: disclosure.Protected}
-    flagged: dict         # kind -> cells published and flagged for the checker
-    cls: dict             # kind -> class_cells masks
-    added: dict           # kind -> cells (and area totals, column "total") suppressed so that the two
-                          # tables together give none away
-    unprotected: list     # sensitive counts still determined (empty unless protection failed)
+    wide: dict  # kind -> linked_counts (exact)
+    prot: dict  # kind -> {name: disclosure.Protected}
+    flagged: dict  # kind -> cells published and flagged for the checker
+    cls: dict  # kind -> class_cells masks
+    added: dict  # kind -> cells (and area totals, column "total") suppressed so that the two
+    # tables together give none away
+    unprotected: list  # sensitive counts still determined (empty unless protection failed)
 
 
-def protect_areas(la_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
-                  policy: Policy = DEFAULT_POLICY, max_rounds: int = 200, regions: bool = True) -> AreaProtection:
+def protect_areas(
+    la_agg: pd.DataFrame,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    policy: Policy = DEFAULT_POLICY,
+    max_rounds: int = 200,
+    regions: bool = True,
+) -> AreaProtection:
     """Protect the LA table and the region table (its LAs summed by region) as one system: each
     table by `protect_la`, then, while the exact attacker recovers a suppressed count from both
     tables together (a region's count less its published LAs gives the one LA hidden in it),
@@ -364,8 +414,10 @@ def protect_areas(la_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = 
     la_wide = linked_counts(la_agg)
     wide = {"la": la_wide, "region": region_counts(la_wide)} if regions else {"la": la_wide}
     # cells and totals (row and column "total") suppressed for the two tables together
-    added = {k: pd.DataFrame(False, index=[*w["pupils"].index, "total"], columns=[*w["pupils"].columns, "total"])
-             for k, w in wide.items()}
+    added = {
+        k: pd.DataFrame(False, index=[*w["pupils"].index, "total"], columns=[*w["pupils"].columns, "total"])
+        for k, w in wide.items()
+    }
     for _ in range(max_rounds):
         parts = {k: protect_la(wide[k], threshold, base, policy, force=added[k]) for k in wide}
         for k, (_, prot, _, _) in parts.items():
@@ -379,8 +431,11 @@ def protect_areas(la_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = 
             break
         # One further suppression a round, for the first leak a partner is found for: small (primary)
         # cells first, since protecting them often closes what their partners gave away.
-        hidden = {system.units[i] for i in np.flatnonzero(~system.published)
-                  if system.units[i] is not None and system.keys[i][1] != "not_cj"}
+        hidden = {
+            system.units[i]
+            for i in np.flatnonzero(~system.published)
+            if system.units[i] is not None and system.keys[i][1] != "not_cj"
+        }
         primary = {(k, a, lv) for k in wide for (a, lv), v in _primary(parts[k][1]).stack().items() if v}
         progress, tried = False, set()
         for t in sorted(leaks, key=lambda i: (system.units[i] not in primary, i)):
@@ -395,12 +450,27 @@ def protect_areas(la_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = 
                 break
         if not progress:
             break
-    return AreaProtection(wide, {k: p[1] for k, p in parts.items()}, {k: p[2] for k, p in parts.items()},
-                          {k: p[3] for k, p in parts.items()}, added, [system.keys[i] for i in leaks])
+    return AreaProtection(
+        wide,
+        {k: p[1] for k, p in parts.items()},
+        {k: p[2] for k, p in parts.items()},
+        {k: p[3] for k, p in parts.items()},
+        added,
+        [system.keys[i] for i in leaks],
+    )
 
 
-def publish_table(agg: pd.DataFrame, wide: dict, prot: dict, flagged: pd.DataFrame, unit: str, schema,
-                  threshold: int, base: int, policy: Policy) -> tuple[pd.DataFrame, dict]:
+def publish_table(
+    agg: pd.DataFrame,
+    wide: dict,
+    prot: dict,
+    flagged: pd.DataFrame,
+    unit: str,
+    schema,
+    threshold: int,
+    base: int,
+    policy: Policy,
+) -> tuple[pd.DataFrame, dict]:
     """The published area × level table of a protection: rounded counts (missing where
     suppressed), with area totals (level 'all') and England totals (area 'total'); rates and the
     adjusted ratio from the published counts."""
@@ -414,8 +484,11 @@ def publish_table(agg: pd.DataFrame, wide: dict, prot: dict, flagged: pd.DataFra
     sup = prot["pupils"].suppressed.stack(future_stack=True).rename("suppressed").reset_index()
     sup.columns = ["la", "level", "suppressed"]
     out = out.merge(sup, on=["la", "level"], how="left")
-    out["suppressed"] = (out["suppressed"].astype("boolean").fillna(False).to_numpy(bool)
-                         | out["pupils"].isna().to_numpy() | out["cj_contact"].isna().to_numpy())
+    out["suppressed"] = (
+        out["suppressed"].astype("boolean").fillna(False).to_numpy(bool)
+        | out["pupils"].isna().to_numpy()
+        | out["cj_contact"].isna().to_numpy()
+    )
     out["rate"] = publish_rate(out["cj_contact"], out["pupils"])
     # The published ratio uses the published (rounded) count, so it reveals no more than the count.
     keyed = agg.assign(level=agg["level"].astype(str), la=agg["la"].astype(str)).set_index(["la", "level"])
@@ -425,27 +498,39 @@ def publish_table(agg: pd.DataFrame, wide: dict, prot: dict, flagged: pd.DataFra
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = out["cj_contact"].astype("float64").to_numpy() / expected
     out["adjusted_ratio"] = pd.array(np.where(shown & (expected > 0), np.round(ratio, 2), np.nan), dtype="Float64")
-    out["outlier"] = pd.array(np.where(shown, keyed["outlier"].astype(str).reindex(idx).to_numpy(object), None),
-                              dtype="string[pyarrow]")
+    out["outlier"] = pd.array(
+        np.where(shown, keyed["outlier"].astype(str).reindex(idx).to_numpy(object), None), dtype="string[pyarrow]"
+    )
     out["la"] = out["la"].astype("string[pyarrow]")
     out["level"] = out["level"].astype("string[pyarrow]")
     for col in ("pupils", "cj_contact"):
         out[col] = out[col].astype("Int64")
     out["suppressed"] = out["suppressed"].astype("boolean")
     leaks = sum(len(determined_cells(wide[n], prot[n].suppressed)) for n in wide)
-    meta = {"threshold": threshold, "rounding_base": base,
-            "area_level_cells": len(agg),
-            "primary_suppressions": int((prot["pupils"].primary | prot["cj_contact"].primary
-                                         | prot["not_cj"].primary).to_numpy().sum()),
-            "suppressed_cells": int(prot["pupils"].suppressed.to_numpy().sum()),
-            "recoverable_suppressed_cells": int(leaks),
-            "flagged_cells": int(flagged.to_numpy().sum()), "policy": policy.describe()}
+    meta = {
+        "threshold": threshold,
+        "rounding_base": base,
+        "area_level_cells": len(agg),
+        "primary_suppressions": int(
+            (prot["pupils"].primary | prot["cj_contact"].primary | prot["not_cj"].primary).to_numpy().sum()
+        ),
+        "suppressed_cells": int(prot["pupils"].suppressed.to_numpy().sum()),
+        "recoverable_suppressed_cells": int(leaks),
+        "flagged_cells": int(flagged.to_numpy().sum()),
+        "policy": policy.describe(),
+    }
     return out.rename(columns={"la": unit})[list(schema.to_schema().columns)], meta
 
 
 @one_blas_thread
-def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE, unit: str = "la",
-                schema=LaAggregatesPublishable, policy: Policy = DEFAULT_POLICY) -> tuple[pd.DataFrame, dict]:
+def publishable(
+    agg: pd.DataFrame,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    unit: str = "la",
+    schema=LaAggregatesPublishable,
+    policy: Policy = DEFAULT_POLICY,
+) -> tuple[pd.DataFrame, dict]:
     """One area × level table (`unit`: the LA, or the region) protected on its own: counts of
     pupils, of pupils with a caution or conviction, and of pupils without, protected together (a
     count suppressed in one is suppressed in all, so none can be recovered by subtraction), rounded
@@ -458,15 +543,30 @@ def publishable(agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
 
 
 @one_blas_thread
-def publishable_areas(la_agg: pd.DataFrame, region_agg: pd.DataFrame, threshold: int = THRESHOLD, base: int = BASE,
-                      policy: Policy = DEFAULT_POLICY):
+def publishable_areas(
+    la_agg: pd.DataFrame,
+    region_agg: pd.DataFrame,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    policy: Policy = DEFAULT_POLICY,
+):
     """The LA and region tables for release, protected together (`protect_areas`): (LA table, its
     metadata, region table, its metadata, the protection)."""
     p = protect_areas(la_agg, threshold, base, policy)
-    la, la_meta = publish_table(la_agg, p.wide["la"], p.prot["la"], p.flagged["la"], "la", LaAggregatesPublishable,
-                                threshold, base, policy)
-    region, region_meta = publish_table(region_agg, p.wide["region"], p.prot["region"], p.flagged["region"],
-                                        "region_code", RegionAggregatesPublishable, threshold, base, policy)
+    la, la_meta = publish_table(
+        la_agg, p.wide["la"], p.prot["la"], p.flagged["la"], "la", LaAggregatesPublishable, threshold, base, policy
+    )
+    region, region_meta = publish_table(
+        region_agg,
+        p.wide["region"],
+        p.prot["region"],
+        p.flagged["region"],
+        "region_code",
+        RegionAggregatesPublishable,
+        threshold,
+        base,
+        policy,
+    )
     for meta, kind in ((la_meta, "la"), (region_meta, "region")):
         meta["suppressed_against_the_other_table"] = int(p.added[kind].to_numpy().sum())
         meta["recoverable_across_tables"] = len(p.unprotected)
@@ -477,9 +577,17 @@ def publishable_areas(la_agg: pd.DataFrame, region_agg: pd.DataFrame, threshold:
 # Assets
 
 
-@table_asset(LaAggregates, group=GROUP,
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": [
-              "la", "level", "sex", "ks4_year", "fsm", "most_severe_disposal", "first_cj_contact_date"]})})
+@table_asset(
+    LaAggregates,
+    group=GROUP,
+    ins={
+        "pupil_outcomes": dg.AssetIn(
+            metadata={
+                "columns": ["la", "level", "sex", "ks4_year", "fsm", "most_severe_disposal", "first_cj_contact_date"]
+            }
+        )
+    },
+)
 def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame) -> Table:
     """Research question 2: for each local authority (the pupil's KS4 LA) and intervention level,
     the pupils linked to MoJ data, those cautioned or convicted, and the crude rate; the count
@@ -493,17 +601,24 @@ def la_aggregates(pupil_outcomes: pd.DataFrame, la_context_clean: pd.DataFrame) 
     adjusted ratio is close to 1 by construction, since that level defines the covariate."""
     df = compare_las(pupil_outcomes, la_context_clean)
     sc = df[df["level"] != "none"]
-    meta = {"las": int(df["la"].nunique()),
-            "outliers_99_8_by_level": dg.MetadataValue.json(
-                {lv: int(sc[(sc["level"] == lv) & sc["outlier"].isin(["high_99.8", "low_99.8"])].shape[0])
-                 for lv in SOCIAL_CARE_LEVELS}),
-            # About 5% expected by chance: a much larger share means between-LA variation that
-            # the adjustment does not explain, and single flags should be read with care.
-            "share_outside_95_social_care_levels": round(float((sc["outlier"] != "within").mean()), 4) if len(sc) else 0.0,
-            "pupils_without_la_or_moj_link": int(len(pupil_outcomes) - df["pupils"].sum())}
+    meta = {
+        "las": int(df["la"].nunique()),
+        "outliers_99_8_by_level": dg.MetadataValue.json(
+            {
+                lv: int(sc[(sc["level"] == lv) & sc["outlier"].isin(["high_99.8", "low_99.8"])].shape[0])
+                for lv in SOCIAL_CARE_LEVELS
+            }
+        ),
+        # About 5% expected by chance: a much larger share means between-LA variation that
+        # the adjustment does not explain, and single flags should be read with care.
+        "share_outside_95_social_care_levels": round(float((sc["outlier"] != "within").mean()), 4) if len(sc) else 0.0,
+        "pupils_without_la_or_moj_link": int(len(pupil_outcomes) - df["pupils"].sum()),
+    }
     if df.empty:
-        meta["note"] = ("no spine pupil is linked to MoJ data with an LA (see pupil_outcomes' moj_link): "
-                        "there is nothing to compare, and the table is empty")
+        meta["note"] = (
+            "no spine pupil is linked to MoJ data with an LA (see pupil_outcomes' moj_link): "
+            "there is nothing to compare, and the table is empty"
+        )
     return Table(df, meta)
 
 
@@ -518,11 +633,17 @@ def disclosure_control(table: str, unit: str) -> Check:
         cells = df[(df[unit] != "total") & (df["level"] != "all")]
         pattern = cells.pivot(index=unit, columns="level", values="suppressed").fillna(False).astype(bool)
         recoverable = len(determined_cells(pattern.astype(int), pattern))
-        return Outcome(bad == 0 and recoverable == 0, {"small_or_unrounded_counts": bad,
-                                                       "recoverable_suppressed_cells": recoverable})
+        return Outcome(
+            bad == 0 and recoverable == 0,
+            {"small_or_unrounded_counts": bad, "recoverable_suppressed_cells": recoverable},
+        )
 
-    return Check("disclosure_control", "No published count under 10 (except 0); no suppressed cell recoverable "
-                 "from the totals; every count a multiple of the rounding base", control)
+    return Check(
+        "disclosure_control",
+        "No published count under 10 (except 0); no suppressed cell recoverable "
+        "from the totals; every count a multiple of the rounding base",
+        control,
+    )
 
 
 def region_aggregates_table(agg: pd.DataFrame) -> pd.DataFrame:
@@ -530,12 +651,21 @@ def region_aggregates_table(agg: pd.DataFrame) -> pd.DataFrame:
     adjusted comparison (the model's expected counts add up) and funnel flag."""
     geo = geography.geography_2018().set_index("la_code")
     la = agg["la"].astype(str)
-    d = agg.assign(region_code=la.map(geo["region_code"]).fillna("unknown").to_numpy(),
-                   region_name=la.map(geo["region_name"]).fillna("LA not a 2018 authority").to_numpy(),
-                   level=agg["level"].astype(str))
-    g = d.groupby(["region_code", "region_name", "level"], sort=True).agg(
-        las=("la", "nunique"), pupils=("pupils", "sum"), cj_contact=("cj_contact", "sum"),
-        adjusted_expected=("adjusted_expected", "sum")).reset_index()
+    d = agg.assign(
+        region_code=la.map(geo["region_code"]).fillna("unknown").to_numpy(),
+        region_name=la.map(geo["region_name"]).fillna("LA not a 2018 authority").to_numpy(),
+        level=agg["level"].astype(str),
+    )
+    g = (
+        d.groupby(["region_code", "region_name", "level"], sort=True)
+        .agg(
+            las=("la", "nunique"),
+            pupils=("pupils", "sum"),
+            cj_contact=("cj_contact", "sum"),
+            adjusted_expected=("adjusted_expected", "sum"),
+        )
+        .reset_index()
+    )
     o, ea = g["cj_contact"].to_numpy(float), g["adjusted_expected"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         g["rate"] = o / g["pupils"].to_numpy(float)
@@ -561,8 +691,13 @@ def region_aggregates(la_aggregates: pd.DataFrame) -> Table:
     region's standardised ratio with its exact 95% CI, and where it falls against the funnel
     limits. Stays in the SRS (see region_aggregates_publishable)."""
     df = region_aggregates_table(la_aggregates)
-    return Table(df, {"regions": int(df["region_code"].nunique()),
-                      "las_not_2018_authorities": int((df["region_code"] == "unknown").sum())})
+    return Table(
+        df,
+        {
+            "regions": int(df["region_code"].nunique()),
+            "las_not_2018_authorities": int((df["region_code"] == "unknown").sum()),
+        },
+    )
 
 
 LA_PUBLISHABLE_DOC = (
@@ -576,57 +711,100 @@ LA_PUBLISHABLE_DOC = (
     "(level 'all') and England totals (LA 'total'), is rounded to the nearest 5. Rates, and the adjusted ratio "
     "(published count / adjusted expected, 2 decimals), are recomputed from the published, rounded counts; the "
     "ratio and the outlier flag (from la_aggregates) are shown only where the count of pupils cautioned or "
-    "convicted is published. No pupil identifiers, no unrounded counts. Listed in the output-checking request.")
+    "convicted is published. No pupil identifiers, no unrounded counts. Listed in the output-checking request."
+)
 REGION_PUBLISHABLE_DOC = (
     "region_aggregates prepared for release from the SRS under the same rules as la_aggregates_publishable and "
     "protected together with it (a region is the sum of its LAs): counts of pupils, of pupils cautioned or "
     "convicted and of those not protected together (threshold 10, secondary suppression, base-5 rounding, England "
     "totals; zeros and full cells by the disclosure policy), the ratio recomputed from the published count. "
-    "Listed in the output-checking request.")
+    "Listed in the output-checking request."
+)
 
 
 @one_blas_thread
 def no_cell_recoverable_across_tables(t: dict[str, pd.DataFrame]) -> Outcome:
     """The exact attacker on both published tables together (their stored suppression patterns)
     and the exact LA counts: no suppressed count, and no small complement, is determined."""
-    system = area_system(linked_counts(t["la_aggregates"]),
-                         {"la": published_frames(t["la_aggregates_publishable"], "la"),
-                          "region": published_frames(t["region_aggregates_publishable"], "region_code")})
+    system = area_system(
+        linked_counts(t["la_aggregates"]),
+        {
+            "la": published_frames(t["la_aggregates_publishable"], "la"),
+            "region": published_frames(t["region_aggregates_publishable"], "region_code"),
+        },
+    )
     leaks = system.leaks()
-    return Outcome(not leaks, {"recoverable_counts": len(leaks), "sensitive_counts": int(system.sensitive.sum())},
-                   f"{len(leaks)} suppressed counts recoverable from the LA and region tables together" if leaks
-                   else None)
+    return Outcome(
+        not leaks,
+        {"recoverable_counts": len(leaks), "sensitive_counts": int(system.sensitive.sum())},
+        f"{len(leaks)} suppressed counts recoverable from the LA and region tables together" if leaks else None,
+    )
 
 
-ACROSS_TABLES = Check("no_cell_recoverable_across_tables", (
-    "No suppressed count (nor a small complement) of la_aggregates_publishable or region_aggregates_publishable "
-    "is determined by the two tables together, given the exact published values and that counts are not "
-    "negative"), no_cell_recoverable_across_tables)
+ACROSS_TABLES = Check(
+    "no_cell_recoverable_across_tables",
+    (
+        "No suppressed count (nor a small complement) of la_aggregates_publishable or region_aggregates_publishable "
+        "is determined by the two tables together, given the exact published values and that counts are not "
+        "negative"
+    ),
+    no_cell_recoverable_across_tables,
+)
 
 
-@table_multi_asset({
-    "la_aggregates_publishable": Out(LaAggregatesPublishable, LA_PUBLISHABLE_DOC, (
-        disclosure_control("la_aggregates_publishable", "la"), ACROSS_TABLES), disclosure="for_export"),
-    "region_aggregates_publishable": Out(RegionAggregatesPublishable, REGION_PUBLISHABLE_DOC, (
-        disclosure_control("region_aggregates_publishable", "region_code"),), disclosure="for_export")},
-    group=GROUP, name="publishable_areas")
-def publishable_areas_asset(la_aggregates: pd.DataFrame, region_aggregates: pd.DataFrame,
-                            disclosure_rules: DisclosureRules) -> dict[str, Table]:
-    la, la_meta, region, region_meta, p = memoised(publishable_areas, la_aggregates, region_aggregates,
-                                                   threshold=THRESHOLD, base=BASE, policy=disclosure_rules.policy())
+@table_multi_asset(
+    {
+        "la_aggregates_publishable": Out(
+            LaAggregatesPublishable,
+            LA_PUBLISHABLE_DOC,
+            (disclosure_control("la_aggregates_publishable", "la"), ACROSS_TABLES),
+            disclosure="for_export",
+        ),
+        "region_aggregates_publishable": Out(
+            RegionAggregatesPublishable,
+            REGION_PUBLISHABLE_DOC,
+            (disclosure_control("region_aggregates_publishable", "region_code"),),
+            disclosure="for_export",
+        ),
+    },
+    group=GROUP,
+    name="publishable_areas",
+)
+def publishable_areas_asset(
+    la_aggregates: pd.DataFrame, region_aggregates: pd.DataFrame, disclosure_rules: DisclosureRules
+) -> dict[str, Table]:
+    la, la_meta, region, region_meta, p = memoised(
+        publishable_areas,
+        la_aggregates,
+        region_aggregates,
+        threshold=THRESHOLD,
+        base=BASE,
+        policy=disclosure_rules.policy(),
+    )
     across = Outcome(not p.unprotected, {"recoverable_counts": len(p.unprotected)})
-    return {"la_aggregates_publishable": Table(la, la_meta, {"no_cell_recoverable_across_tables": across}),
-            "region_aggregates_publishable": Table(region, region_meta)}
+    return {
+        "la_aggregates_publishable": Table(la, la_meta, {"no_cell_recoverable_across_tables": across}),
+        "region_aggregates_publishable": Table(region, region_meta),
+    }
 
 
 def map_cells(table: pd.DataFrame) -> pd.DataFrame:
     """The hex map's cells from an LA × level table: its ratio, flag and suppression (a table
     without a `suppressed` column, la_aggregates, suppresses nothing)."""
-    suppressed = (table["suppressed"].astype("boolean").fillna(False) if "suppressed" in table
-                  else pd.Series(False, index=table.index))
-    return pd.DataFrame({"la": table["la"].astype(str), "level": table["level"].astype(str),
-                         "ratio": table["adjusted_ratio"].astype(float), "outlier": table["outlier"].astype(object),
-                         "suppressed": suppressed.to_numpy(bool)})
+    suppressed = (
+        table["suppressed"].astype("boolean").fillna(False)
+        if "suppressed" in table
+        else pd.Series(False, index=table.index)
+    )
+    return pd.DataFrame(
+        {
+            "la": table["la"].astype(str),
+            "level": table["level"].astype(str),
+            "ratio": table["adjusted_ratio"].astype(float),
+            "outlier": table["outlier"].astype(object),
+            "suppressed": suppressed.to_numpy(bool),
+        }
+    )
 
 
 @plots.chart_asset("LA map (exact)", group=GROUP)
@@ -637,8 +815,11 @@ def la_map_chart(la_aggregates: pd.DataFrame, raw_extracts: RawExtracts) -> byte
     centred on 1 (red above, blue below), LAs beyond the funnel limits outlined (99.8% black,
     95% grey), region boundaries drawn. From exact counts: SRS only, not for release (see
     la_map_chart_export)."""
-    return maps.draw_hex_map(map_cells(la_aggregates), "Caution or conviction against the national average "
-                             "(exact; SRS only)", raw_extracts.is_synthetic_world())
+    return maps.draw_hex_map(
+        map_cells(la_aggregates),
+        "Caution or conviction against the national average (exact; SRS only)",
+        raw_extracts.is_synthetic_world(),
+    )
 
 
 @plots.chart_asset("LA map (published values)", group=GROUP, disclosure="for_export")
@@ -652,8 +833,11 @@ def la_map_chart_export(la_aggregates_publishable: pd.DataFrame, raw_extracts: R
 def draw_la_map_export(la_aggregates_publishable: pd.DataFrame, synthetic: bool) -> bytes:
     """The for-export LA map, from the published table alone (the output-checking request redraws
     it to confirm the published chart is this one)."""
-    return maps.draw_hex_map(map_cells(la_aggregates_publishable), "Caution or conviction against the national "
-                             "average (published values)", synthetic)
+    return maps.draw_hex_map(
+        map_cells(la_aggregates_publishable),
+        "Caution or conviction against the national average (published values)",
+        synthetic,
+    )
 
 
 def _la_names(la_context: pd.DataFrame) -> dict:
@@ -672,13 +856,21 @@ def la_funnel_chart(la_aggregates: pd.DataFrame, la_context_clean: pd.DataFrame,
 
 
 @plots.chart_asset("LA funnel plots (published values)", group=GROUP, disclosure="for_export")
-def la_funnel_chart_export(la_aggregates_publishable: pd.DataFrame, la_aggregates: pd.DataFrame,
-                           raw_extracts: RawExtracts) -> bytes:
+def la_funnel_chart_export(
+    la_aggregates_publishable: pd.DataFrame, la_aggregates: pd.DataFrame, raw_extracts: RawExtracts
+) -> bytes:
     """Funnel plots for release: only published cells (la_aggregates_publishable: ratios of the
     rounded counts), drawn against the adjusted expected count, with how many cells suppression
     hides per level and the curve 10 / expected below which no published count can lie."""
     return maps.draw_funnel_published(la_aggregates_publishable, la_aggregates, raw_extracts.is_synthetic_world())
 
 
-la_assets = [la_aggregates, region_aggregates, publishable_areas_asset, la_map_chart,
-             la_map_chart_export, la_funnel_chart, la_funnel_chart_export]
+la_assets = [
+    la_aggregates,
+    region_aggregates,
+    publishable_areas_asset,
+    la_map_chart,
+    la_map_chart_export,
+    la_funnel_chart,
+    la_funnel_chart_export,
+]

@@ -35,12 +35,12 @@ TOL = 1e-8
 class Sums:
     """A system of sums over fine cells. One entry per sum in each array."""
 
-    keys: list                       # a name per sum, e.g. ("events", "cj_contact", "looked_after")
-    matrix: np.ndarray               # sums × fine cells, 0/1 (links between systems may hold -1)
-    values: np.ndarray               # the exact value of each sum
-    published: np.ndarray            # published (not suppressed)
-    implicit: np.ndarray             # never published itself (a complement, a difference of tables)
-    fixed: np.ndarray                # status decided by another table: never suppressed here
+    keys: list  # a name per sum, e.g. ("events", "cj_contact", "looked_after")
+    matrix: np.ndarray  # sums × fine cells, 0/1 (links between systems may hold -1)
+    values: np.ndarray  # the exact value of each sum
+    published: np.ndarray  # published (not suppressed)
+    implicit: np.ndarray  # never published itself (a complement, a difference of tables)
+    fixed: np.ndarray  # status decided by another table: never suppressed here
     total: np.ndarray = field(default=None)  # a total (avoided as a secondary suppression)
 
     def __post_init__(self):
@@ -136,9 +136,9 @@ def determined(matrix: np.ndarray, published: np.ndarray, targets, zero_cells: n
     matrix = _drop_known_columns(matrix, published)
     rows = np.flatnonzero(published)
     matrix = _merge_columns(matrix[np.r_[rows, targets]])
-    pub = matrix[:len(rows)]
+    pub = matrix[: len(rows)]
     basis = _basis(pub[np.abs(pub).sum(axis=1) > 0])
-    t = matrix[len(rows):]
+    t = matrix[len(rows) :]
     resid = t - (t @ basis.T) @ basis
     size = np.maximum(np.linalg.norm(t, axis=1), 1.0)
     return [i for i, r in zip(targets, np.linalg.norm(resid, axis=1) / size) if r < 1e-7]
@@ -162,8 +162,13 @@ def feasible_ranges(matrix: np.ndarray, values: np.ndarray, published: np.ndarra
     for t in targets:
         ends = []
         for sign in (1.0, -1.0):
-            res = optimize.linprog(sign * matrix[t], A_eq=a_eq if len(a_eq) else None,
-                                   b_eq=b_eq if len(b_eq) else None, bounds=(0, None), method="highs")
+            res = optimize.linprog(
+                sign * matrix[t],
+                A_eq=a_eq if len(a_eq) else None,
+                b_eq=b_eq if len(b_eq) else None,
+                bounds=(0, None),
+                method="highs",
+            )
             ends.append(sign * res.fun if res.status == 0 else (0.0 if sign > 0 else np.inf))
         out[t] = (ends[0], ends[1])
     return out
@@ -180,8 +185,9 @@ def _sparse_witness(rows: np.ndarray, target: np.ndarray, costs: np.ndarray | No
 
     k = len(rows)
     costs = np.ones(k) if costs is None else np.asarray(costs, dtype=float)
-    res = optimize.linprog(np.r_[costs, costs], A_eq=np.hstack([rows.T, -rows.T]), b_eq=target,
-                           bounds=(0, None), method="highs")
+    res = optimize.linprog(
+        np.r_[costs, costs], A_eq=np.hstack([rows.T, -rows.T]), b_eq=target, bounds=(0, None), method="highs"
+    )
     if res.status == 0:
         return res.x[:k] - res.x[k:]
     return np.linalg.lstsq(rows.T, target, rcond=None)[0]
@@ -218,8 +224,11 @@ def protect_sums(s: Sums, primary: np.ndarray, max_rounds: int = 10_000) -> tupl
         t = found[0]
         pub = np.flatnonzero(s.published)
         # The cells known to be empty without t's own value (which may be the 0 being attacked).
-        zero = (np.zeros_like(zero) if determined(s.matrix, s.published, [t])
-                else known_zero_cells(s.matrix, s.values, s.published, exclude=[t]))
+        zero = (
+            np.zeros_like(zero)
+            if determined(s.matrix, s.published, [t])
+            else known_zero_cells(s.matrix, s.values, s.published, exclude=[t])
+        )
         # A recovering combination t = y . (published rows) using as few sums as it can (the
         # sparsest, by L1 minimisation); hide the smallest sum it uses.
         y = _sparse_witness(s.matrix[pub][:, ~zero], s.matrix[t][~zero])

@@ -28,13 +28,18 @@ from .codelists import INTERVENTION_LEVELS
 from .stats import funnel_limits
 
 SOCIAL_CARE_LEVELS = tuple(lv for lv in INTERVENTION_LEVELS if lv != "none")
-CMAP = "RdBu_r"          # blue: fewer than expected, red: more
-RATIO_LIMIT = 3.0        # colour scale from 1/3 to 3 (beyond: the end colours)
+CMAP = "RdBu_r"  # blue: fewer than expected, red: more
+RATIO_LIMIT = 3.0  # colour scale from 1/3 to 3 (beyond: the end colours)
 NO_DATA = "#ececec"
 SUPPRESSED_FACE = "#b5b5b5"
 SUPPRESSED_HATCH = "////"
-OUTLINE = {"high_99.8": ("#000000", 2.6), "low_99.8": ("#000000", 2.6),
-           "high_95": ("#6b6b6b", 1.4), "low_95": ("#6b6b6b", 1.4), "within": ("#ffffff", 0.4)}
+OUTLINE = {
+    "high_99.8": ("#000000", 2.6),
+    "low_99.8": ("#000000", 2.6),
+    "high_95": ("#6b6b6b", 1.4),
+    "low_95": ("#6b6b6b", 1.4),
+    "within": ("#ffffff", 0.4),
+}
 POINT = {"within": "#4c72b0", "95": "#dd8452", "99.8": "#c44e52"}
 SQRT3 = np.sqrt(3.0)
 
@@ -74,7 +79,8 @@ def hex_styles(cells: pd.DataFrame, levels=None, limit: float = RATIO_LIMIT) -> 
     c = cells.astype({"la": str, "level": str}).drop_duplicates(["la", "level"], keep="last")
     grid = pd.MultiIndex.from_product([levels, geo["la_code"]], names=["level", "la"]).to_frame(index=False)
     out = grid.merge(geo.rename(columns={"la_code": "la"}), on="la").merge(
-        c[["la", "level", "ratio", "outlier", "suppressed"]], on=["la", "level"], how="left")
+        c[["la", "level", "ratio", "outlier", "suppressed"]], on=["la", "level"], how="left"
+    )
     ratio = pd.to_numeric(out["ratio"], errors="coerce").astype(float).to_numpy()
     suppressed = out["suppressed"].astype("boolean").fillna(False).to_numpy(bool)
     value = ~suppressed & ~np.isnan(ratio)
@@ -91,8 +97,24 @@ def hex_styles(cells: pd.DataFrame, levels=None, limit: float = RATIO_LIMIT) -> 
     out["edge"] = np.where(suppressed, "#7a7a7a", [s[0] for s in style])
     out["linewidth"] = np.where(suppressed, 0.4, [s[1] for s in style])
     out["hatch"] = np.where(suppressed, SUPPRESSED_HATCH, "")
-    return out[["level", "la", "la_name", "region_code", "region_name", "q", "r", "state", "ratio", "outlier",
-                "face", "edge", "linewidth", "hatch"]]
+    return out[
+        [
+            "level",
+            "la",
+            "la_name",
+            "region_code",
+            "region_name",
+            "q",
+            "r",
+            "state",
+            "ratio",
+            "outlier",
+            "face",
+            "edge",
+            "linewidth",
+            "hatch",
+        ]
+    ]
 
 
 def hex_colours(cells: pd.DataFrame, levels=None, limit: float = RATIO_LIMIT) -> dict[tuple[str, str], tuple]:
@@ -117,12 +139,25 @@ def region_summary(cells: pd.DataFrame, levels=None) -> pd.DataFrame:
     and low, and the median ratio of those with one."""
     s = hex_styles(cells, levels)
     o = s["outlier"].astype(object)
-    s = s.assign(with_ratio=s["state"] == "value", suppressed=s["state"] == "suppressed",
-                 high_99_8=o == "high_99.8", high_95=o == "high_95", low_95=o == "low_95", low_99_8=o == "low_99.8")
+    s = s.assign(
+        with_ratio=s["state"] == "value",
+        suppressed=s["state"] == "suppressed",
+        high_99_8=o == "high_99.8",
+        high_95=o == "high_95",
+        low_95=o == "low_95",
+        low_99_8=o == "low_99.8",
+    )
     g = s.groupby(["region_code", "region_name", "level"], sort=False)
-    out = g.agg(las=("la", "size"), with_ratio=("with_ratio", "sum"), suppressed=("suppressed", "sum"),
-                high_99_8=("high_99_8", "sum"), high_95=("high_95", "sum"), low_95=("low_95", "sum"),
-                low_99_8=("low_99_8", "sum"), median_ratio=("ratio", "median")).reset_index()
+    out = g.agg(
+        las=("la", "size"),
+        with_ratio=("with_ratio", "sum"),
+        suppressed=("suppressed", "sum"),
+        high_99_8=("high_99_8", "sum"),
+        high_95=("high_95", "sum"),
+        low_95=("low_95", "sum"),
+        low_99_8=("low_99_8", "sum"),
+        median_ratio=("ratio", "median"),
+    ).reset_index()
     out["level"] = pd.Categorical(out["level"], categories=list(INTERVENTION_LEVELS), ordered=True)
     return out.sort_values(["region_code", "level"]).reset_index(drop=True)
 
@@ -140,8 +175,9 @@ def hex_centres(q, r) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _polygons(x: np.ndarray, y: np.ndarray, radius: float = 1.0) -> np.ndarray:
-    return np.stack([x[:, None] + radius * np.cos(_ANGLES)[None, :], y[:, None] + radius * np.sin(_ANGLES)[None, :]],
-                    axis=-1)
+    return np.stack(
+        [x[:, None] + radius * np.cos(_ANGLES)[None, :], y[:, None] + radius * np.sin(_ANGLES)[None, :]], axis=-1
+    )
 
 
 def region_boundaries(geo: pd.DataFrame | None = None) -> np.ndarray:
@@ -163,8 +199,7 @@ def region_boundaries(geo: pd.DataFrame | None = None) -> np.ndarray:
 # The map
 
 
-def draw_hex_map(cells: pd.DataFrame, title: str, synthetic: bool, levels=None,
-                 limit: float = RATIO_LIMIT) -> bytes:
+def draw_hex_map(cells: pd.DataFrame, title: str, synthetic: bool, levels=None, limit: float = RATIO_LIMIT) -> bytes:
     """PNG of England's hex map, one panel per level (the social-care levels in `cells`): each
     authority of 2018 coloured by `ratio` (adjusted observed/expected; diverging, log scale
     centred on 1), outlined if beyond the funnel limits (`outlier`: 99.8% thick black, 95% grey),
@@ -196,27 +231,42 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
         x, y = hex_centres(s["q"], s["r"])
         poly = _polygons(x, y)
         plain = (s["state"] != "suppressed").to_numpy()
-        ax.add_collection(PolyCollection(poly[plain], facecolors=list(s["face"][plain]), edgecolors="#ffffff",
-                                         linewidths=0.4, zorder=1))
+        ax.add_collection(
+            PolyCollection(
+                poly[plain], facecolors=list(s["face"][plain]), edgecolors="#ffffff", linewidths=0.4, zorder=1
+            )
+        )
         if (~plain).any():
-            ax.add_collection(PolyCollection(poly[~plain], facecolors=SUPPRESSED_FACE, edgecolors="#7a7a7a",
-                                             linewidths=0.4, hatch=SUPPRESSED_HATCH, zorder=1))
+            ax.add_collection(
+                PolyCollection(
+                    poly[~plain],
+                    facecolors=SUPPRESSED_FACE,
+                    edgecolors="#7a7a7a",
+                    linewidths=0.4,
+                    hatch=SUPPRESSED_HATCH,
+                    zorder=1,
+                )
+            )
         ax.add_collection(LineCollection(bounds, colors="#303030", linewidths=1.1, zorder=2))
         for state, (colour, lw) in (("95", OUTLINE["high_95"]), ("99.8", OUTLINE["high_99.8"])):
             m = s["outlier"].astype(object).isin([f"high_{state}", f"low_{state}"]).to_numpy()
             if m.any():  # inset, so the outline stays inside its own hexagon
-                ax.add_collection(PolyCollection(_polygons(x[m], y[m], 0.84), facecolors="none",
-                                                 edgecolors=colour, linewidths=lw, zorder=3))
+                ax.add_collection(
+                    PolyCollection(
+                        _polygons(x[m], y[m], 0.84), facecolors="none", edgecolors=colour, linewidths=lw, zorder=3
+                    )
+                )
         n_value = int((s["state"] == "value").sum())
         n_out = int(s["outlier"].astype(object).isin(["high_99.8", "low_99.8"]).sum())
         n_sup = int((s["state"] == "suppressed").sum())
-        ax.set_title(f"{_words(lv)}\n{n_value} LAs with a ratio · {n_out} beyond 99.8% · {n_sup} suppressed",
-                     fontsize=8.5)
+        ax.set_title(
+            f"{_words(lv)}\n{n_value} LAs with a ratio · {n_out} beyond 99.8% · {n_sup} suppressed", fontsize=8.5
+        )
         ax.set_xlim(gx.min() - 1.2, gx.max() + 1.2)
         ax.set_ylim(gy.min() - 1.3, gy.max() + 1.3)
         ax.set_aspect("equal")
         ax.set_axis_off()
-    for ax in axes[:nrows].ravel()[len(levels):]:
+    for ax in axes[:nrows].ravel()[len(levels) :]:
         ax.set_axis_off()
     cparent, lax = axes[nrows, 0], axes[nrows, -1]
     cparent.set_axis_off()
@@ -227,13 +277,23 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
     cb.ax.set_xticklabels([f"{t:.2g}" for t in ticks], fontsize=8)
     cb.ax.minorticks_off()
     cb.set_label("adjusted observed / expected (1 = as the national model expects; log scale)", fontsize=8)
-    handles = [Patch(facecolor="white", edgecolor=OUTLINE["high_99.8"][0], linewidth=OUTLINE["high_99.8"][1],
-                     label="beyond 99.8% funnel limit"),
-               Patch(facecolor="white", edgecolor=OUTLINE["high_95"][0], linewidth=OUTLINE["high_95"][1],
-                     label="beyond 95% funnel limit"),
-               Patch(facecolor=SUPPRESSED_FACE, edgecolor="#7a7a7a", hatch=SUPPRESSED_HATCH, label="suppressed"),
-               Patch(facecolor=NO_DATA, edgecolor="#bbbbbb", label="no pupils / no data"),
-               Line2D([], [], color="#303030", lw=1.1, label="region boundary")]
+    handles = [
+        Patch(
+            facecolor="white",
+            edgecolor=OUTLINE["high_99.8"][0],
+            linewidth=OUTLINE["high_99.8"][1],
+            label="beyond 99.8% funnel limit",
+        ),
+        Patch(
+            facecolor="white",
+            edgecolor=OUTLINE["high_95"][0],
+            linewidth=OUTLINE["high_95"][1],
+            label="beyond 95% funnel limit",
+        ),
+        Patch(facecolor=SUPPRESSED_FACE, edgecolor="#7a7a7a", hatch=SUPPRESSED_HATCH, label="suppressed"),
+        Patch(facecolor=NO_DATA, edgecolor="#bbbbbb", label="no pupils / no data"),
+        Line2D([], [], color="#303030", lw=1.1, label="region boundary"),
+    ]
     if lax is cparent:  # one panel: the legend goes in the map's empty south-east corner
         axes[0, 0].legend(handles=handles, loc="lower right", fontsize=7.5, frameon=False)
     else:
@@ -243,8 +303,16 @@ def hex_map_figure(cells: pd.DataFrame, title: str, synthetic: bool, levels=None
     note = f"; not drawn (not an authority of 2018): {', '.join(hidden)}" if hidden else ""
     mark = "SYNTHETIC DATA - " if synthetic else ""
     fig.suptitle(f"{mark}{title}", fontsize=10)
-    fig.text(0.5, 0.955, "Hex layout: Open Innovations (MIT), 2018 authorities (Bournemouth on the BCP hex, "
-             f"Dorset on the Dorset hex, Poole added){note}", fontsize=6, color="#555555", ha="center", wrap=True)
+    fig.text(
+        0.5,
+        0.955,
+        "Hex layout: Open Innovations (MIT), 2018 authorities (Bournemouth on the BCP hex, "
+        f"Dorset on the Dorset hex, Poole added){note}",
+        fontsize=6,
+        color="#555555",
+        ha="center",
+        wrap=True,
+    )
     if synthetic:
         plots.mark_synthetic(fig, True)
     return fig, dict(zip(levels, axes[:nrows].ravel()))
@@ -285,8 +353,15 @@ def _funnel_axes(ax, expected: np.ndarray, ratio: np.ndarray, band: np.ndarray, 
     for b in ("within", "95", "99.8"):
         m = band == b
         ax.scatter(expected[m & ~clipped], ratio[m & ~clipped], s=14, c=POINT[b], zorder=3, linewidths=0)
-        ax.scatter(expected[m & clipped], np.full((m & clipped).sum(), top * 0.985), s=22, c=POINT[b],
-                   marker="^", zorder=3, linewidths=0)
+        ax.scatter(
+            expected[m & clipped],
+            np.full((m & clipped).sum(), top * 0.985),
+            s=22,
+            c=POINT[b],
+            marker="^",
+            zorder=3,
+            linewidths=0,
+        )
     ax.set_ylim(0, top)
     ax.set_xlim(0, emax * 1.05)
     ax.set_xlabel("expected cautioned or convicted (adjusted)", fontsize=8)
@@ -298,14 +373,16 @@ def _funnel_axes(ax, expected: np.ndarray, ratio: np.ndarray, band: np.ndarray, 
 def _legend_handles(extra=()):
     from matplotlib.lines import Line2D
 
-    return [Line2D([], [], marker="o", ls="", color=POINT["within"], label="within the 95% limits"),
-            Line2D([], [], marker="o", ls="", color=POINT["95"], label="beyond 95%"),
-            Line2D([], [], marker="o", ls="", color=POINT["99.8"], label="beyond 99.8%"),
-            Line2D([], [], ls="--", color="#7f7f7f", label="95% limits"),
-            Line2D([], [], ls="-", color="#7f7f7f", label="99.8% limits"),
-            Line2D([], [], ls="-", color="black", lw=0.8, label="national average (1)"),
-            Line2D([], [], marker="^", ls="", color="#555555", label="above the axis (drawn at the top)"),
-            *extra]
+    return [
+        Line2D([], [], marker="o", ls="", color=POINT["within"], label="within the 95% limits"),
+        Line2D([], [], marker="o", ls="", color=POINT["95"], label="beyond 95%"),
+        Line2D([], [], marker="o", ls="", color=POINT["99.8"], label="beyond 99.8%"),
+        Line2D([], [], ls="--", color="#7f7f7f", label="95% limits"),
+        Line2D([], [], ls="-", color="#7f7f7f", label="99.8% limits"),
+        Line2D([], [], ls="-", color="black", lw=0.8, label="national average (1)"),
+        Line2D([], [], marker="^", ls="", color="#555555", label="above the axis (drawn at the top)"),
+        *extra,
+    ]
 
 
 def outlier_labels(agg: pd.DataFrame, names=None, level: str | None = None) -> pd.DataFrame:
@@ -315,7 +392,8 @@ def outlier_labels(agg: pd.DataFrame, names=None, level: str | None = None) -> p
     if level is not None:
         d = d[d["level"] == level]
     return d.assign(la_name=_names(names, d["la"]).to_numpy())[
-        ["level", "la", "la_name", "adjusted_expected", "adjusted_ratio", "outlier"]].reset_index(drop=True)
+        ["level", "la", "la_name", "adjusted_expected", "adjusted_ratio", "outlier"]
+    ].reset_index(drop=True)
 
 
 def draw_funnel_exact(agg: pd.DataFrame, names=None, synthetic: bool = False, max_labels: int = 12) -> bytes:
@@ -335,14 +413,22 @@ def draw_funnel_exact(agg: pd.DataFrame, names=None, synthetic: bool = False, ma
         lab = lab[np.argsort(-np.abs(np.log(np.maximum(r[lab], 1e-3))), kind="stable")]
         names_ = _names(names, s["la"]).to_numpy(dtype=object)
         for i in lab[:max_labels]:
-            ax.annotate(str(names_[i]), (e[i], min(r[i], top * 0.985)), xytext=(4, 3), textcoords="offset points",
-                        fontsize=6.5, color="#8c1c1f")
+            ax.annotate(
+                str(names_[i]),
+                (e[i], min(r[i], top * 0.985)),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=6.5,
+                color="#8c1c1f",
+            )
         more = f" (+{len(lab) - max_labels} unlabelled)" if len(lab) > max_labels else ""
         ax.set_title(f"{_words(lv)}: {len(s)} LAs, {len(lab)} beyond 99.8%{more}", fontsize=9)
     axes[0, 0].legend(handles=_legend_handles(), fontsize=6.5, loc="upper right", framealpha=0.9)
     mark = "SYNTHETIC DATA - " if synthetic else ""
-    fig.suptitle(f"{mark}Caution or conviction by LA against the national model\n"
-                 "exact counts (SRS only, not for release)", fontsize=9)
+    fig.suptitle(
+        f"{mark}Caution or conviction by LA against the national model\nexact counts (SRS only, not for release)",
+        fontsize=9,
+    )
     if synthetic:
         plots.mark_synthetic(fig, True)
     return plots.render(fig)
@@ -354,8 +440,10 @@ def suppressed_by_level(published: pd.DataFrame) -> dict[str, tuple[int, int]]:
     p = published.astype({"la": str, "level": str})
     p = p[(p["la"] != "total") & p["level"].isin(SOCIAL_CARE_LEVELS)]
     hidden = p["suppressed"].astype("boolean").fillna(False).to_numpy(bool) | p["cj_contact"].isna().to_numpy()
-    return {lv: (int(hidden[(p["level"] == lv).to_numpy()].sum()), int((p["level"] == lv).sum()))
-            for lv in SOCIAL_CARE_LEVELS}
+    return {
+        lv: (int(hidden[(p["level"] == lv).to_numpy()].sum()), int((p["level"] == lv).sum()))
+        for lv in SOCIAL_CARE_LEVELS
+    }
 
 
 def draw_funnel_published(published: pd.DataFrame, agg: pd.DataFrame, synthetic: bool = False) -> bytes:
@@ -368,7 +456,9 @@ def draw_funnel_published(published: pd.DataFrame, agg: pd.DataFrame, synthetic:
 
     p = published.astype({"la": str, "level": str})
     p = p[(p["la"] != "total") & p["level"].isin(SOCIAL_CARE_LEVELS) & p["adjusted_ratio"].notna()]
-    p = p.drop(columns=["adjusted_expected"], errors="ignore").merge(agg[["la", "level", "adjusted_expected"]].astype({"la": str, "level": str}), on=["la", "level"])
+    p = p.drop(columns=["adjusted_expected"], errors="ignore").merge(
+        agg[["la", "level", "adjusted_expected"]].astype({"la": str, "level": str}), on=["la", "level"]
+    )
     hidden = suppressed_by_level(published)
     fig, axes = plots.figure(11, 9, ncols=2, nrows=2)
     for ax, lv in zip(axes.ravel(), SOCIAL_CARE_LEVELS):
@@ -378,15 +468,25 @@ def draw_funnel_published(published: pd.DataFrame, agg: pd.DataFrame, synthetic:
         grid = np.linspace(10.0 / top, ax.get_xlim()[1], 300)
         ax.plot(grid, 10.0 / grid, ":", color="#2b2b2b", lw=1.0, zorder=2)
         k, n = hidden[lv]
-        ax.text(0.98, 0.03, f"suppression hides {k} of {n} LA cells", transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=7.5, bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#bbbbbb"))
+        ax.text(
+            0.98,
+            0.03,
+            f"suppression hides {k} of {n} LA cells",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7.5,
+            bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#bbbbbb"),
+        )
         ax.set_title(f"{_words(lv)}: {len(s)} LAs published", fontsize=9)
     floor = Line2D([], [], ls=":", color="#2b2b2b", label="10 / expected (smallest publishable count)")
     axes[0, 0].legend(handles=_legend_handles([floor]), fontsize=6.5, loc="upper right", framealpha=0.9)
     mark = "SYNTHETIC DATA - " if synthetic else ""
-    fig.suptitle(f"{mark}Caution or conviction by LA against the national model: published values only\n"
-                 "counts rounded to 5; counts 1-9, and cells that would reveal them, suppressed (not drawn)",
-                 fontsize=9)
+    fig.suptitle(
+        f"{mark}Caution or conviction by LA against the national model: published values only\n"
+        "counts rounded to 5; counts 1-9, and cells that would reveal them, suppressed (not drawn)",
+        fontsize=9,
+    )
     if synthetic:
         plots.mark_synthetic(fig, True)
     return plots.render(fig)

@@ -49,8 +49,8 @@ def moj_links(levels: pd.DataFrame, others=()) -> tuple[np.ndarray, dict]:
     p, m = np.concatenate(pupils), np.concatenate(mojs)
     both = (p >= 0) & (m >= 0)
     p, m = p[both], m[both]
-    several_mojs = _spread(p, m, n_p)     # per pupil
-    several_pupils = _spread(m, p, n_m)   # per MoJUID
+    several_mojs = _spread(p, m, n_p)  # per pupil
+    several_pupils = _spread(m, p, n_m)  # per MoJUID
     sp, sm = pupils[0], mojs[0]
     has = sm >= 0
     shared = has & several_pupils[np.where(has, sm, 0)]
@@ -60,20 +60,23 @@ def moj_links(levels: pd.DataFrame, others=()) -> tuple[np.ndarray, dict]:
     return link, counts
 
 
-def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: dict | None = None,
-                          others=()) -> pd.DataFrame:
+def derive_pupil_outcomes(
+    levels, ks4, absence, exclusions, offending, stats: dict | None = None, others=()
+) -> pd.DataFrame:
     """Outcomes per spine pupil. Keys are hashed once into shared integer codes
     (`keys.encode`); every group-by and join below is on those integers. `others`: further
     tables with pupil_id and moj_uid (CIN, CLA) whose pairs decide the MoJUID linkage, with
     those of the KS4, absence and exclusions extracts."""
     df = levels[["pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]].copy()
-    p_lv, p_ks4, p_ab, p_exc = keys.encode(levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"],
-                                         exclusions["pupil_id"])
+    p_lv, p_ks4, p_ab, p_exc = keys.encode(
+        levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"], exclusions["pupil_id"]
+    )
     n = keys.n_keys(p_lv, p_ks4, p_ab, p_exc)
     # KS4: the pupil's latest row (same sort as before: by year, last kept).
     k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True).sort_values("academic_year_end")
-    latest = pd.DataFrame({"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array},
-                          index=p_ks4[k.index.to_numpy()])
+    latest = pd.DataFrame(
+        {"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array}, index=p_ks4[k.index.to_numpy()]
+    )
     latest = latest[~latest.index.duplicated(keep="last")]
     ks = _to_pupils(latest, p_lv)
     df["gcse_level2_em"] = ks["ks4_level2_em"].astype("boolean").array
@@ -98,9 +101,20 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     dcode = disposal.codes  # -1 (missing) -> the trailing None / NaN slot
     sev = sev_cat[dcode]
     m_lv, m_off = keys.encode(levels["moj_uid"], offending["moj_uid"])
-    o = pd.DataFrame({"caution": sev == "caution", "conviction": np.isin(sev, ["non_custodial", "custodial"]),
-                      "rank": rank_cat[dcode], "date": offending["pnc_disposal_date"].to_numpy()}).groupby(m_off).agg(
-        cautions=("caution", "sum"), convictions=("conviction", "sum"), rank=("rank", "max"), first=("date", "min"))
+    o = (
+        pd.DataFrame(
+            {
+                "caution": sev == "caution",
+                "conviction": np.isin(sev, ["non_custodial", "custodial"]),
+                "rank": rank_cat[dcode],
+                "date": offending["pnc_disposal_date"].to_numpy(),
+            }
+        )
+        .groupby(m_off)
+        .agg(
+            cautions=("caution", "sum"), convictions=("conviction", "sum"), rank=("rank", "max"), first=("date", "min")
+        )
+    )
     o = o[o.index >= 0]  # rows with no moj_uid link to nobody
     pair_tables = [t[["pupil_id", "moj_uid"]] for t in (*others, ks4, absence, exclusions) if "moj_uid" in t]
     link, link_counts = moj_links(levels, pair_tables)
@@ -112,16 +126,19 @@ def derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats: di
     df["convictions"] = op["convictions"].where(linked).fillna(0).where(linked).astype("Int64")
     nconv = df["convictions"].fillna(-1).to_numpy(dtype="int64")
     groups = np.select([nconv == 0, nconv == 1], ["none", "one"], "two_or_more")
-    df["conviction_group"] = pd.Categorical(pd.Series(groups).where(linked.to_numpy()), categories=list(CONVICTION_GROUPS),
-                                            ordered=True)
+    df["conviction_group"] = pd.Categorical(
+        pd.Series(groups).where(linked.to_numpy()), categories=list(CONVICTION_GROUPS), ordered=True
+    )
     worst = op["rank"].where(linked).fillna(0).where(linked)
-    df["most_severe_disposal"] = pd.Categorical.from_codes(worst.fillna(-1).astype(int), categories=list(SEVERITY),
-                                                           ordered=True)
+    df["most_severe_disposal"] = pd.Categorical.from_codes(
+        worst.fillna(-1).astype(int), categories=list(SEVERITY), ordered=True
+    )
     df["first_cj_contact_date"] = op["first"].where(linked).astype("datetime64[ms]")
     if stats is not None:
         stats["moj_link"] = link_counts
-        stats["pupils_with_several_absence_rows"] = int((np.bincount(p_ab[p_ab >= 0], minlength=n)[
-            p_lv[p_lv >= 0]] > 1).sum()) if n else 0
+        stats["pupils_with_several_absence_rows"] = (
+            int((np.bincount(p_ab[p_ab >= 0], minlength=n)[p_lv[p_lv >= 0]] > 1).sum()) if n else 0
+        )
         unlinked = m_lv[(m_lv >= 0) & ~linked.to_numpy()]
         stats["pnc_rows_of_moj_uids_left_unlinked"] = int(keys.member(m_off, unlinked, keys.n_keys(m_lv, m_off)).sum())
         spine_moj = m_lv[m_lv >= 0]
@@ -136,35 +153,54 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
     cin_year = lookup(both["pupil_id"], cin_summary.set_index("pupil_id")["first_cin_year"])
     cin_first = years.first_day(cin_year)
     first_sc = pd.concat([cla_first, cin_first], axis=1).min(axis=1)
-    df = pd.DataFrame({"pupil_id": both["pupil_id"], "level": both["level"],
-                       "first_social_care_date": first_sc.astype("datetime64[ms]"),
-                       "first_cj_contact_date": both["first_cj_contact_date"]})
+    df = pd.DataFrame(
+        {
+            "pupil_id": both["pupil_id"],
+            "level": both["level"],
+            "first_social_care_date": first_sc.astype("datetime64[ms]"),
+            "first_cj_contact_date": both["first_cj_contact_date"],
+        }
+    )
     df = df[df["first_social_care_date"].notna()]
     gap = (df["first_cj_contact_date"] - df["first_social_care_date"]).dt.days
     df["social_care_first"] = (gap > 0).astype("boolean")
     df["gap_days"] = gap.astype("Int64")
-    df["gap_group"] = pd.Categorical(np.select([gap <= 0, gap < 365], ["cj_first", "sc_first_under_1y"],
-                                               "sc_first_1y_plus"),
-                                     categories=["cj_first", "sc_first_under_1y", "sc_first_1y_plus"])
+    df["gap_group"] = pd.Categorical(
+        np.select([gap <= 0, gap < 365], ["cj_first", "sc_first_under_1y"], "sc_first_1y_plus"),
+        categories=["cj_first", "sc_first_under_1y", "sc_first_1y_plus"],
+    )
     return df.reset_index(drop=True)
 
 
-@table_asset(PupilOutcomes, group=GROUP,
-             # Only the columns used are read from storage (see ParquetIOManager.load_input).
-             ins={"intervention_level": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]}),
-               "ks4_clean": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "moj_uid", "academic_year_end", "ks4_level2_em", "ks4_att8"]}),
-               "absence_clean": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "moj_uid", "ab_sessions_unauthorised", "ab_sessions_possible"]}),
-               "exclusions_clean": dg.AssetIn(metadata={"columns": [
-                   "pupil_id", "moj_uid", "exc_category", "exc_sessions"]}),
-               "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal", "pnc_disposal_date"]}),
-               "cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
-               "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]})})
-def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, absence_clean: pd.DataFrame,
-                   exclusions_clean: pd.DataFrame, offending_clean: pd.DataFrame, cin_clean: pd.DataFrame,
-                   cla_clean: pd.DataFrame) -> Table:
+@table_asset(
+    PupilOutcomes,
+    group=GROUP,
+    # Only the columns used are read from storage (see ParquetIOManager.load_input).
+    ins={
+        "intervention_level": dg.AssetIn(
+            metadata={"columns": ["pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]}
+        ),
+        "ks4_clean": dg.AssetIn(
+            metadata={"columns": ["pupil_id", "moj_uid", "academic_year_end", "ks4_level2_em", "ks4_att8"]}
+        ),
+        "absence_clean": dg.AssetIn(
+            metadata={"columns": ["pupil_id", "moj_uid", "ab_sessions_unauthorised", "ab_sessions_possible"]}
+        ),
+        "exclusions_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid", "exc_category", "exc_sessions"]}),
+        "offending_clean": dg.AssetIn(metadata={"columns": ["moj_uid", "pnc_disposal", "pnc_disposal_date"]}),
+        "cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+        "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+    },
+)
+def pupil_outcomes(
+    intervention_level: pd.DataFrame,
+    ks4_clean: pd.DataFrame,
+    absence_clean: pd.DataFrame,
+    exclusions_clean: pd.DataFrame,
+    offending_clean: pd.DataFrame,
+    cin_clean: pd.DataFrame,
+    cla_clean: pd.DataFrame,
+) -> Table:
     """One row per spine pupil: the intervention level with the outcomes of research question 1.
     Education: GCSE-or-equivalent attainment (level 2 incl. English and maths; Attainment 8 from
     2015/16), unauthorised absence sessions in secondary school, sessions missed through
@@ -182,23 +218,42 @@ def pupil_outcomes(intervention_level: pd.DataFrame, ks4_clean: pd.DataFrame, ab
     with another pupil, or several MoJUIDs has offending outcomes missing (never another child's
     cautions and convictions); the counts are in the metadata (`moj_link`)."""
     stats: dict = {}
-    df = derive_pupil_outcomes(intervention_level, ks4_clean, absence_clean, exclusions_clean, offending_clean, stats,
-                               others=[cin_clean, cla_clean])
-    return Table(df, {"pupils": len(df), "pnc_rows_not_linked_to_spine": stats["pnc_rows_not_linked_to_spine"],
-                      "pupils_with_cj_contact": int(df["first_cj_contact_date"].notna().sum()),
-                      "pupils_with_pnc_record": stats["pupils_with_pnc_record"],
-                      "moj_link (pupils)": dg.MetadataValue.json(stats["moj_link"]),
-                      "pnc_rows_of_moj_uids_left_unlinked": stats["pnc_rows_of_moj_uids_left_unlinked"],
-                      "pupils_with_several_absence_rows": stats["pupils_with_several_absence_rows"]})
+    df = derive_pupil_outcomes(
+        intervention_level,
+        ks4_clean,
+        absence_clean,
+        exclusions_clean,
+        offending_clean,
+        stats,
+        others=[cin_clean, cla_clean],
+    )
+    return Table(
+        df,
+        {
+            "pupils": len(df),
+            "pnc_rows_not_linked_to_spine": stats["pnc_rows_not_linked_to_spine"],
+            "pupils_with_cj_contact": int(df["first_cj_contact_date"].notna().sum()),
+            "pupils_with_pnc_record": stats["pupils_with_pnc_record"],
+            "moj_link (pupils)": dg.MetadataValue.json(stats["moj_link"]),
+            "pnc_rows_of_moj_uids_left_unlinked": stats["pnc_rows_of_moj_uids_left_unlinked"],
+            "pupils_with_several_absence_rows": stats["pupils_with_several_absence_rows"],
+        },
+    )
 
 
-@table_asset(ContactSequence, group=GROUP,
-             # only the columns used are read (at 10M the whole pupil_outcomes table took ~8 s to load)
-             ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": ["pupil_id", "level", "first_cj_contact_date"]}),
-                  "cla_pupil_summary": dg.AssetIn(metadata={"columns": ["pupil_id", "first_care_date"]}),
-                  "cin_pupil_summary": dg.AssetIn(metadata={"columns": ["pupil_id", "first_cin_year"]})})
-def contact_sequence(pupil_outcomes: pd.DataFrame, cla_pupil_summary: pd.DataFrame,
-                     cin_pupil_summary: pd.DataFrame) -> Table:
+@table_asset(
+    ContactSequence,
+    group=GROUP,
+    # only the columns used are read (at 10M the whole pupil_outcomes table took ~8 s to load)
+    ins={
+        "pupil_outcomes": dg.AssetIn(metadata={"columns": ["pupil_id", "level", "first_cj_contact_date"]}),
+        "cla_pupil_summary": dg.AssetIn(metadata={"columns": ["pupil_id", "first_care_date"]}),
+        "cin_pupil_summary": dg.AssetIn(metadata={"columns": ["pupil_id", "first_cin_year"]}),
+    },
+)
+def contact_sequence(
+    pupil_outcomes: pd.DataFrame, cla_pupil_summary: pd.DataFrame, cin_pupil_summary: pd.DataFrame
+) -> Table:
     """For pupils with both social-care contact and a caution or conviction: whether social care
     came first, and by how long. The field guide notes that social care usually precedes
     criminal-justice contact by a year or more, and that the reverse order (care following

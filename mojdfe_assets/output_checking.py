@@ -115,15 +115,15 @@ class Check:
 class ExportOutput:
     """A for-export output: a table (DataFrame, written as CSV) or a chart (PNG bytes)."""
 
-    name: str                        # the source asset; the output's uid and file stem
-    kind: str                        # "table", "regression" or "chart"
+    name: str  # the source asset; the output's uid and file stem
+    kind: str  # "table", "regression" or "chart"
     data: pd.DataFrame | bytes
     checks: list
     comment: str
     method: str = ""
     statbarn: str = ""
     risks: list = field(default_factory=list)
-    acro: dict | None = None         # ACRO's own verdict on the pupil-level rows, when run
+    acro: dict | None = None  # ACRO's own verdict on the pupil-level rows, when run
     command: str = ""
     properties: dict = field(default_factory=dict)
     marks: pd.DataFrame | None = None  # per written cell: "ok" or "Check; " marks (tables)
@@ -166,8 +166,10 @@ def cell_marks(df: pd.DataFrame, checks: list) -> pd.DataFrame:
 def record(out: ExportOutput, sha256: str, timestamp: str) -> dict:
     """One results.json entry, in ACRO's layout (plus `checks`, `source_asset`, `sha256`)."""
     checks_needed = [c.name for c in out.checks]
-    sdc = {"summary": {c.name: len(c.cells) for c in out.checks},
-           "cells": {c.name: [[int(r), int(k)] for r, k in c.cells] for c in out.checks}}
+    sdc = {
+        "summary": {c.name: len(c.cells) for c in out.checks},
+        "cells": {c.name: [[int(r), int(k)] for r, k in c.cells] for c in out.checks},
+    }
     kind = {"chart": "custom"}.get(out.kind, out.kind)
     return {
         "uid": out.name,
@@ -181,11 +183,18 @@ def record(out: ExportOutput, sha256: str, timestamp: str) -> dict:
         "timestamp": timestamp,
         "comments": [out.comment],
         "exception": "",
-        "fair": {"context": CONTEXT, "statbarn": out.statbarn, "risks": list(out.risks),
-                 "checks_needed": checks_needed, "common_mitigations": ["Suppression", "Rounding"],
-                 "check_status": {c.name: c.status for c in out.checks}},
-        "checks": [{"name": c.name, "status": c.status, "summary": c.summary,
-                    "cells": [[int(r), int(k)] for r, k in c.cells]} for c in out.checks],
+        "fair": {
+            "context": CONTEXT,
+            "statbarn": out.statbarn,
+            "risks": list(out.risks),
+            "checks_needed": checks_needed,
+            "common_mitigations": ["Suppression", "Rounding"],
+            "check_status": {c.name: c.status for c in out.checks},
+        },
+        "checks": [
+            {"name": c.name, "status": c.status, "summary": c.summary, "cells": [[int(r), int(k)] for r, k in c.cells]}
+            for c in out.checks
+        ],
         "source_asset": out.name,
         "acro": out.acro,
     }
@@ -193,15 +202,29 @@ def record(out: ExportOutput, sha256: str, timestamp: str) -> dict:
 
 def config(threshold: int = THRESHOLD, base: int = BASE, policy: Policy = DEFAULT_POLICY) -> dict:
     """config.json: the rules applied (ours, then ACRO's defaults as read from its default.yaml)."""
-    return {"safe_threshold": threshold, "safe_dof_threshold": threshold, "safe_round_base": base,
-            "safe_nk_n": 2, "safe_nk_k": 0.90, "safe_pratio_p": 0.10, "zeros_are_disclosive": True,
-            "check_missing_values": False, "suppress": True, "mitigation": "suppress+round",
-            "zeros_policy": policy.zeros, "full_cells_policy": policy.full_cells,
-            "secondary_suppression": "linked tables, exact linear-algebra attacker (disclosure.py, linked_sums.py)"}
+    return {
+        "safe_threshold": threshold,
+        "safe_dof_threshold": threshold,
+        "safe_round_base": base,
+        "safe_nk_n": 2,
+        "safe_nk_k": 0.90,
+        "safe_pratio_p": 0.10,
+        "zeros_are_disclosive": True,
+        "check_missing_values": False,
+        "suppress": True,
+        "mitigation": "suppress+round",
+        "zeros_policy": policy.zeros,
+        "full_cells_policy": policy.full_cells,
+        "secondary_suppression": "linked tables, exact linear-algebra attacker (disclosure.py, linked_sums.py)",
+    }
 
 
-def build_request(outputs: list[ExportOutput], timestamp: str | None = None, settings: dict | None = None,
-                  policy: Policy = DEFAULT_POLICY) -> tuple[dict[str, bytes], dict]:
+def build_request(
+    outputs: list[ExportOutput],
+    timestamp: str | None = None,
+    settings: dict | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> tuple[dict[str, bytes], dict]:
     """The request folder's files ({path in the folder: bytes}) and the results.json content:
     `<output files>`, results.json, config.json and checksums/<file>.txt (sha256 hex digest, as
     ACRO writes and SACRO's viewer reads)."""
@@ -214,10 +237,16 @@ def build_request(outputs: list[ExportOutput], timestamp: str | None = None, set
         data = out.content()
         files[out.filename] = data
         results[out.name] = record(out, hashlib.sha256(data).hexdigest(), timestamp)
-    doc = {"version": ACRO_FORMAT_VERSION,
-           "tool": {"@type": "SoftwareApplication", "name": "mojdfe_assets output_checking (ACRO format)",
-                    "url": "https://github.com/AI-SDC/ACRO", "version": ACRO_FORMAT_VERSION},
-           "results": results}
+    doc = {
+        "version": ACRO_FORMAT_VERSION,
+        "tool": {
+            "@type": "SoftwareApplication",
+            "name": "mojdfe_assets output_checking (ACRO format)",
+            "url": "https://github.com/AI-SDC/ACRO",
+            "version": ACRO_FORMAT_VERSION,
+        },
+        "results": results,
+    }
     files["results.json"] = json.dumps(doc, indent=4, default=_json_default).encode()
     files["config.json"] = json.dumps(settings or config(policy=policy), indent=4).encode()
     for name in sorted(files):
@@ -251,11 +280,19 @@ def index_table(doc: dict) -> pd.DataFrame:
     on the same data gives the same table)."""
     from .schemas import OutputCheckingRequest
 
-    rows = [{"uid": r["uid"], "type": r["type"], "status": r["status"], "file": r["files"][0]["name"],
-             "sha256": r["files"][0]["sha256"],
-             "checks": "; ".join(f"{c['name']}: {c['status']}" for c in r["checks"]),
-             "acro": acro_status(r.get("acro")),
-             "comment": r["comments"][0] if r["comments"] else ""} for r in doc["results"].values()]
+    rows = [
+        {
+            "uid": r["uid"],
+            "type": r["type"],
+            "status": r["status"],
+            "file": r["files"][0]["name"],
+            "sha256": r["files"][0]["sha256"],
+            "checks": "; ".join(f"{c['name']}: {c['status']}" for c in r["checks"]),
+            "acro": acro_status(r.get("acro")),
+            "comment": r["comments"][0] if r["comments"] else "",
+        }
+        for r in doc["results"].values()
+    ]
     columns = list(OutputCheckingRequest.to_schema().columns)
     return pd.DataFrame(rows, columns=columns).astype("string[pyarrow]")
 
@@ -275,10 +312,20 @@ def file_rule_checks(df: pd.DataFrame, count_columns: list[str], threshold: int,
             small.append([int(r), k])
         for r in np.flatnonzero((v.notna() & (v % base != 0)).to_numpy(bool)):
             unrounded.append([int(r), k])
-    return [Check("PublishedThresholdCheck", "fail" if small else "pass",
-                  f"{len(small)} published counts of 1-{threshold - 1} in the file", small),
-            Check("RoundingCheck", "fail" if unrounded else "pass",
-                  f"{len(unrounded)} published counts not a multiple of {base}", unrounded)]
+    return [
+        Check(
+            "PublishedThresholdCheck",
+            "fail" if small else "pass",
+            f"{len(small)} published counts of 1-{threshold - 1} in the file",
+            small,
+        ),
+        Check(
+            "RoundingCheck",
+            "fail" if unrounded else "pass",
+            f"{len(unrounded)} published counts not a multiple of {base}",
+            unrounded,
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,21 +350,31 @@ def _acro():
 
 def _quiet(fn):
     """ACRO's own pandas calls raise FutureWarnings (observed=False): not ours to act on."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", pd.errors.SettingWithCopyWarning)
             return fn(*args, **kwargs)
+
     return wrapper
 
 
 def _acro_record(session) -> tuple[dict, pd.DataFrame]:
     rec = session.results.get(f"output_{session.results.output_id - 1}")
     flags = rec.outcome
-    return ({"status": rec.status, "summary": rec.summary, "command": rec.command,
-             "sdc_summary": rec.sdc.get("summary", {}), "statbarn": rec.fair.get("statbarn"),
-             "checks": rec.fair.get("check_status", {})}, flags)
+    return (
+        {
+            "status": rec.status,
+            "summary": rec.summary,
+            "command": rec.command,
+            "sdc_summary": rec.sdc.get("summary", {}),
+            "statbarn": rec.fair.get("statbarn"),
+            "checks": rec.fair.get("check_status", {}),
+        },
+        flags,
+    )
 
 
 def _flagged(outcome: pd.DataFrame, check: str) -> list[tuple]:
@@ -353,16 +410,22 @@ def acro_summary_precheck(frame: pd.DataFrame) -> dict:
             values = values.cat.reorder_categories(sorted(values.cat.categories), ordered=False)
         session.crosstab(level[rec].rename("level"), values.rename(name))
         verdict, flags = _acro_record(session)
-        verdict["cells"] = [(str(r), str(c), chk) for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
-                            for r, c in _flagged(flags, chk)]
+        verdict["cells"] = [
+            (str(r), str(c), chk)
+            for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
+            for r, c in _flagged(flags, chk)
+        ]
         out[name] = verdict
     for name in COUNTS:
         rec = frame[name].notna().to_numpy()
         data = pd.DataFrame({"level": level[rec], name: frame.loc[rec, name].astype(float).to_numpy()})
         session.pivot_table(data, values=name, index="level", aggfunc=["median", "count"])
         verdict, flags = _acro_record(session)
-        verdict["cells"] = [(str(r), str(c), chk) for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
-                            for r, c in _flagged(flags, chk)]
+        verdict["cells"] = [
+            (str(r), str(c), chk)
+            for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
+            for r, c in _flagged(flags, chk)
+        ]
         out[name] = verdict
     return out
 
@@ -392,7 +455,7 @@ def acro_area_precheck(pupil_outcomes: pd.DataFrame, unit: str = "la") -> dict:
     cells = []
     for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck"):
         for r, c in _flagged(flags, chk):
-            lv, value = (c if isinstance(c, tuple) else (c, None))
+            lv, value = c if isinstance(c, tuple) else (c, None)
             cells.append((str(r), str(lv), str(value), chk))
     verdict["cells"] = cells
     return verdict
@@ -404,16 +467,27 @@ def acro_area_precheck(pupil_outcomes: pd.DataFrame, unit: str = "la") -> dict:
 AREA_TABLES = {"la": ("la_aggregates_publishable", "la"), "region": ("region_aggregates_publishable", "region_code")}
 
 
-def area_table_output(kind: str, protection, published: pd.DataFrame, threshold: int = THRESHOLD,
-                      base: int = BASE, policy: Policy = DEFAULT_POLICY, acro: dict | None = None,
-                      extra_checks: list | None = None) -> ExportOutput:
+def area_table_output(
+    kind: str,
+    protection,
+    published: pd.DataFrame,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    policy: Policy = DEFAULT_POLICY,
+    acro: dict | None = None,
+    extra_checks: list | None = None,
+) -> ExportOutput:
     """The record of la_aggregates_publishable (kind "la") or region_aggregates_publishable
     ("region") from the protection of both (`la_aggregates.protect_areas`, recomputed: it is
     deterministic) to list the cells each rule acted on, the rules checked on the written table,
     and the attacker's result on the table alone."""
     name, unit = AREA_TABLES[kind]
-    wide, prot, flagged, cls = (protection.wide[kind], protection.prot[kind], protection.flagged[kind],
-                                protection.cls[kind])
+    wide, prot, flagged, cls = (
+        protection.wide[kind],
+        protection.prot[kind],
+        protection.flagged[kind],
+        protection.cls[kind],
+    )
     both = protection.added[kind]
     added = both.drop(index="total", columns="total")
     added_totals = int(both.to_numpy().sum() - added.to_numpy().sum())
@@ -439,48 +513,91 @@ def area_table_output(kind: str, protection, published: pd.DataFrame, threshold:
     zero_flag, full_flag = flagged & cls["zero"], flagged & cls["full"]
     other = "region" if kind == "la" else "LA"
     checks = [
-        Check("MinimumThresholdCheck", "pass",
-              f"{int(primary.to_numpy().sum())} {unit} x level cells with 1-{threshold - 1} pupils, cautioned or "
-              "convicted, or not, suppressed in all three linked tables", cells(primary)),
-        Check("SecondarySuppressionCheck", "pass",
-              f"{int(secondary.to_numpy().sum())} further cells suppressed so that no suppressed count follows from "
-              f"the totals or by subtraction (disclosure.protect_linked), {int((added & suppressed).to_numpy().sum())} "
-              f"of them so that none follows with the {other} table (a region is the sum of its LAs)"
-              + (f"; {added_totals} totals suppressed for the same reason" if added_totals else ""),
-              cells(secondary)),
-        _class_check("PresenceOfZeroCheck", "zero", policy.zeros, cells(zero_flag), cells(forced_zero),
-                     _n(zero_flag), _n(forced_zero), _n(cls["structural"] & cls["zero"])),
-        _class_check("FullCellCheck", "full", policy.full_cells, cells(full_flag & ~cls["zero"]), cells(forced_full),
-                     _n(full_flag & ~cls["zero"]), _n(forced_full)),
+        Check(
+            "MinimumThresholdCheck",
+            "pass",
+            f"{int(primary.to_numpy().sum())} {unit} x level cells with 1-{threshold - 1} pupils, cautioned or "
+            "convicted, or not, suppressed in all three linked tables",
+            cells(primary),
+        ),
+        Check(
+            "SecondarySuppressionCheck",
+            "pass",
+            f"{int(secondary.to_numpy().sum())} further cells suppressed so that no suppressed count follows from "
+            f"the totals or by subtraction (disclosure.protect_linked), {int((added & suppressed).to_numpy().sum())} "
+            f"of them so that none follows with the {other} table (a region is the sum of its LAs)"
+            + (f"; {added_totals} totals suppressed for the same reason" if added_totals else ""),
+            cells(secondary),
+        ),
+        _class_check(
+            "PresenceOfZeroCheck",
+            "zero",
+            policy.zeros,
+            cells(zero_flag),
+            cells(forced_zero),
+            _n(zero_flag),
+            _n(forced_zero),
+            _n(cls["structural"] & cls["zero"]),
+        ),
+        _class_check(
+            "FullCellCheck",
+            "full",
+            policy.full_cells,
+            cells(full_flag & ~cls["zero"]),
+            cells(forced_full),
+            _n(full_flag & ~cls["zero"]),
+            _n(forced_full),
+        ),
         *file_rule_checks(df, ["pupils", "cj_contact"], threshold, base),
-        Check("PresenceOfLinkedTableCheck", "fail" if leaks else "pass",
-              f"exact attacker (disclosure.determined_cells, exact totals) found {leaks} recoverable cells in "
-              "pupils / cj_contact / not_cj of this table alone", []),
+        Check(
+            "PresenceOfLinkedTableCheck",
+            "fail" if leaks else "pass",
+            f"exact attacker (disclosure.determined_cells, exact totals) found {leaks} recoverable cells in "
+            "pupils / cj_contact / not_cj of this table alone",
+            [],
+        ),
     ]
     if acro is not None:
         checks.append(_acro_area_agreement(acro, suppressed, flagged, cls, policy))
     checks += extra_checks or []
-    comment = (f"threshold {threshold}, base-{base} rounding, linked secondary suppression (disclosure.py) across "
-               f"pupils, cautioned or convicted and not, protected together with the {other} table "
-               f"(la_aggregates.protect_areas), zeros and full cells: {policy.describe()}; attacker found {leaks} "
-               "recoverable cells in this table; rates and ratios from published counts")
-    return ExportOutput(name, "table", df, checks, comment, method="la_aggregates.protect_areas",
-                        statbarn="Frequencies", risks=["ClassDisclosure", "Differencing", "LowCount"], acro=acro,
-                        command="la_aggregates.publishable_areas(la_aggregates, region_aggregates)",
-                        properties={"mitigation": "suppress+round", "round_base": base, "threshold": threshold,
-                                    "policy": policy.describe()})
+    comment = (
+        f"threshold {threshold}, base-{base} rounding, linked secondary suppression (disclosure.py) across "
+        f"pupils, cautioned or convicted and not, protected together with the {other} table "
+        f"(la_aggregates.protect_areas), zeros and full cells: {policy.describe()}; attacker found {leaks} "
+        "recoverable cells in this table; rates and ratios from published counts"
+    )
+    return ExportOutput(
+        name,
+        "table",
+        df,
+        checks,
+        comment,
+        method="la_aggregates.protect_areas",
+        statbarn="Frequencies",
+        risks=["ClassDisclosure", "Differencing", "LowCount"],
+        acro=acro,
+        command="la_aggregates.publishable_areas(la_aggregates, region_aggregates)",
+        properties={
+            "mitigation": "suppress+round",
+            "round_base": base,
+            "threshold": threshold,
+            "policy": policy.describe(),
+        },
+    )
 
 
-def _class_check(name: str, what: str, action: str, flagged: list, forced: list, n_flagged: int, n_forced: int,
-                 structural: int = 0) -> Check:
+def _class_check(
+    name: str, what: str, action: str, flagged: list, forced: list, n_flagged: int, n_forced: int, structural: int = 0
+) -> Check:
     """The zero or full-cell check under the policy's action for it."""
     if action == "flag":
         status = "review" if n_flagged else "pass"
         text = f"{n_flagged} {what} cells published and flagged for the checker (class disclosure)"
     elif action == "suppress":
         status = "review" if n_flagged else "pass"
-        text = (f"{n_forced} {what} cells suppressed like small cells"
-                + (f"; {n_flagged} structural (their line total is 0, published) flagged" if n_flagged else ""))
+        text = f"{n_forced} {what} cells suppressed like small cells" + (
+            f"; {n_flagged} structural (their line total is 0, published) flagged" if n_flagged else ""
+        )
     else:
         status, text = "pass", f"{what} cells published (policy: publish)"
     if structural:
@@ -503,9 +620,13 @@ def _acro_area_agreement(acro: dict, suppressed, flagged, cls, policy: Policy) -
             missed.append((area, lv, chk))
         if chk == "PresenceOfZeroCheck" and not (hidden or marked) and policy.zeros != "publish":
             missed.append((area, lv, chk))
-    return Check("AcroAgreementCheck", "fail" if missed else "pass",
-                 f"ACRO on the pupil rows: status {acro['status']}, {len(acro['cells'])} cell flags; "
-                 f"{len(missed)} of them neither suppressed nor flagged here", [])
+    return Check(
+        "AcroAgreementCheck",
+        "fail" if missed else "pass",
+        f"ACRO on the pupil rows: status {acro['status']}, {len(acro['cells'])} cell flags; "
+        f"{len(missed)} of them neither suppressed nor flagged here",
+        [],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,38 +655,83 @@ def summary_output(p, acro: dict | None = None, extra_checks: list | None = None
     medians = df[df["measure"] == "median"]
     med_bad = medians[medians["estimate"].notna() & (medians["n"].isna())]
     checks = [
-        Check("MinimumThresholdCheck", "pass",
-              f"{int(small.sum())} counts of 1-{p.threshold - 1} suppressed; {int(implicit_small.sum())} complements "
-              f"(n - events, other categories, linked pupils without an LA) of 1-{p.threshold - 1} kept from being "
-              "determined", cells(small)),
-        Check("SecondarySuppressionCheck", "pass",
-              f"{int(p.secondary.sum())} further counts suppressed across every outcome over the same pupils and the "
-              "LA table's England totals (linked_sums.protect_sums)", cells(p.secondary)),
-        _class_check("PresenceOfZeroCheck", "zero", p.policy.zeros, cells(p.flagged & p.zero), cells(forced_zero),
-                     _n(p.flagged & p.zero), _n(forced_zero), _n(p.structural & p.zero)),
-        _class_check("FullCellCheck", "full", p.policy.full_cells, cells(p.flagged & p.full & ~p.zero),
-                     cells(forced_full), _n(p.flagged & p.full & ~p.zero), _n(forced_full)),
+        Check(
+            "MinimumThresholdCheck",
+            "pass",
+            f"{int(small.sum())} counts of 1-{p.threshold - 1} suppressed; {int(implicit_small.sum())} complements "
+            f"(n - events, other categories, linked pupils without an LA) of 1-{p.threshold - 1} kept from being "
+            "determined",
+            cells(small),
+        ),
+        Check(
+            "SecondarySuppressionCheck",
+            "pass",
+            f"{int(p.secondary.sum())} further counts suppressed across every outcome over the same pupils and the "
+            "LA table's England totals (linked_sums.protect_sums)",
+            cells(p.secondary),
+        ),
+        _class_check(
+            "PresenceOfZeroCheck",
+            "zero",
+            p.policy.zeros,
+            cells(p.flagged & p.zero),
+            cells(forced_zero),
+            _n(p.flagged & p.zero),
+            _n(forced_zero),
+            _n(p.structural & p.zero),
+        ),
+        _class_check(
+            "FullCellCheck",
+            "full",
+            p.policy.full_cells,
+            cells(p.flagged & p.full & ~p.zero),
+            cells(forced_full),
+            _n(p.flagged & p.full & ~p.zero),
+            _n(forced_full),
+        ),
         *file_rule_checks(df, ["n", "events"], p.threshold, p.base),
-        Check("MedianThresholdCheck", "fail" if len(med_bad) else "pass",
-              f"medians published only with their n, and n >= {p.threshold}; interval ends only with "
-              f">= {p.threshold} pupils at or beyond them", []),
-        Check("PresenceOfLinkedTableCheck", "fail" if rec or p.unprotected else "pass",
-              f"exact attacker (linked_sums.determined) found {len(rec)} recoverable suppressed counts across the "
-              "outcomes and the LA table's England totals", []),
+        Check(
+            "MedianThresholdCheck",
+            "fail" if len(med_bad) else "pass",
+            f"medians published only with their n, and n >= {p.threshold}; interval ends only with "
+            f">= {p.threshold} pupils at or beyond them",
+            [],
+        ),
+        Check(
+            "PresenceOfLinkedTableCheck",
+            "fail" if rec or p.unprotected else "pass",
+            f"exact attacker (linked_sums.determined) found {len(rec)} recoverable suppressed counts across the "
+            "outcomes and the LA table's England totals",
+            [],
+        ),
     ]
     if acro is not None:
         checks.append(_acro_summary_agreement(acro, p))
     checks += extra_checks or []
-    comment = (f"threshold {p.threshold}, base-{p.base} rounding, secondary suppression across every outcome over the "
-               f"same pupils and the LA table's England totals (linked_sums.py), zeros and full cells: "
-               f"{p.policy.describe()}; attacker found {len(rec)} recoverable cells; rates and Wilson CIs from "
-               "published counts; medians with their n")
-    return ExportOutput("intervention_outcome_summary_export", "table", df, checks, comment,
-                        method="exports.protect_summary", statbarn="Frequencies",
-                        risks=["ClassDisclosure", "Differencing", "LowCount"], acro=acro,
-                        command="exports.protect_summary(export_frame(pupil_outcomes), la_aggregates_publishable)",
-                        properties={"mitigation": "suppress+round", "round_base": p.base, "threshold": p.threshold,
-                                    "policy": p.policy.describe()})
+    comment = (
+        f"threshold {p.threshold}, base-{p.base} rounding, secondary suppression across every outcome over the "
+        f"same pupils and the LA table's England totals (linked_sums.py), zeros and full cells: "
+        f"{p.policy.describe()}; attacker found {len(rec)} recoverable cells; rates and Wilson CIs from "
+        "published counts; medians with their n"
+    )
+    return ExportOutput(
+        "intervention_outcome_summary_export",
+        "table",
+        df,
+        checks,
+        comment,
+        method="exports.protect_summary",
+        statbarn="Frequencies",
+        risks=["ClassDisclosure", "Differencing", "LowCount"],
+        acro=acro,
+        command="exports.protect_summary(export_frame(pupil_outcomes), la_aggregates_publishable)",
+        properties={
+            "mitigation": "suppress+round",
+            "round_base": p.base,
+            "threshold": p.threshold,
+            "policy": p.policy.describe(),
+        },
+    )
 
 
 def _n(mask) -> int:
@@ -611,9 +777,13 @@ def _acro_summary_agreement(acro: dict, p) -> Check:
                 missed.append((outcome, level, value, chk))
     flags = sum(len(v["cells"]) for v in acro.values())
     worst = "fail" if any(v["status"] == "fail" for v in acro.values()) else "pass"
-    return Check("AcroAgreementCheck", "fail" if missed else "pass",
-                 f"ACRO on the pupil rows (crosstab of level by each outcome, pivot_table of medians): status {worst}, "
-                 f"{flags} cell flags; {len(missed)} of them neither suppressed nor flagged here", [])
+    return Check(
+        "AcroAgreementCheck",
+        "fail" if missed else "pass",
+        f"ACRO on the pupil rows (crosstab of level by each outcome, pivot_table of medians): status {worst}, "
+        f"{flags} cell flags; {len(missed)} of them neither suppressed nor flagged here",
+        [],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,37 +795,69 @@ def models_output(table: pd.DataFrame, checks_by_model: dict, threshold: int = T
     k_est = df.columns.get_loc("estimate")
     low_dof = [m for m, c in checks_by_model.items() if not c["dof_ok"]]
     small = [[i, k_est] for i, r in enumerate(df.itertuples()) if r.suppressed]
-    dominated = [[i, k_est] for i, r in enumerate(df.itertuples())
-                 if checks_by_model[r.outcome]["terms"][r.term]["dominated"] and not r.suppressed and pd.notna(r.estimate)]
+    dominated = [
+        [i, k_est]
+        for i, r in enumerate(df.itertuples())
+        if checks_by_model[r.outcome]["terms"][r.term]["dominated"] and not r.suppressed and pd.notna(r.estimate)
+    ]
     left = df[~df["cells_at_least_threshold"].astype(bool) & df["estimate"].notna()]
     checks = [
-        Check("MinimumDoFCheck", "pass",
-              f"residual degrees of freedom (pupils - parameters) >= {threshold} in {len(checks_by_model) - len(low_dof)} "
-              f"of {len(checks_by_model)} models; terms of the others withheld", []),
-        Check("MinimumThresholdCheck", "fail" if len(left) else "pass",
-              f"{len(small)} terms withheld: they rest on a cell (pupils with the term's value, with or without the "
-              f"outcome) of fewer than {threshold} pupils", small),
-        Check("DominanceCheck", "review" if dominated else "pass",
-              f"{len(dominated)} count-model terms whose sum is dominated (NK 2/90%, p-ratio 10%) are published for "
-              "review", dominated),
+        Check(
+            "MinimumDoFCheck",
+            "pass",
+            f"residual degrees of freedom (pupils - parameters) >= {threshold} in {len(checks_by_model) - len(low_dof)} "
+            f"of {len(checks_by_model)} models; terms of the others withheld",
+            [],
+        ),
+        Check(
+            "MinimumThresholdCheck",
+            "fail" if len(left) else "pass",
+            f"{len(small)} terms withheld: they rest on a cell (pupils with the term's value, with or without the "
+            f"outcome) of fewer than {threshold} pupils",
+            small,
+        ),
+        Check(
+            "DominanceCheck",
+            "review" if dominated else "pass",
+            f"{len(dominated)} count-model terms whose sum is dominated (NK 2/90%, p-ratio 10%) are published for "
+            "review",
+            dominated,
+        ),
         *file_rule_checks(df, ["n"], threshold, BASE),
     ]
-    comment = ("statsmodels fits on covariate cells (identical to the pupil-level fits); n rounded to base 5; "
-               f"residual df = n - parameters >= {threshold}; terms resting on cells under {threshold} withheld")
-    return ExportOutput("intervention_outcome_models_export", "regression", df, checks, comment,
-                        method="statsmodels GLM / OrderedModel", statbarn="CorrelationCoefficients", risks=["LowDOF"],
-                        command="exports.protect_models(intervention_outcome_models, export_frame(pupil_outcomes))",
-                        properties={"dof": int(min((int(v) for v in df["residual_df"].dropna()), default=0))})
+    comment = (
+        "statsmodels fits on covariate cells (identical to the pupil-level fits); n rounded to base 5; "
+        f"residual df = n - parameters >= {threshold}; terms resting on cells under {threshold} withheld"
+    )
+    return ExportOutput(
+        "intervention_outcome_models_export",
+        "regression",
+        df,
+        checks,
+        comment,
+        method="statsmodels GLM / OrderedModel",
+        statbarn="CorrelationCoefficients",
+        risks=["LowDOF"],
+        command="exports.protect_models(intervention_outcome_models, export_frame(pupil_outcomes))",
+        properties={"dof": int(min((int(v) for v in df["residual_df"].dropna()), default=0))},
+    )
 
 
 def chart_output(name: str, png: bytes, redrawn: bytes, source: str, comment: str) -> ExportOutput:
     """A chart's record: the published PNG, and whether it is the chart drawn again from its
     published table alone (the drawing is deterministic: the same values give the same file)."""
     same = png == redrawn
-    checks = [Check("DrawnFromProtectedValuesCheck", "pass" if same else "fail",
-                    f"the published file {'is' if same else 'is not'} the chart drawn again from {source} alone", [])]
-    return ExportOutput(name, "chart", png, checks, comment, method="matplotlib", statbarn="BarGraph",
-                        command=f"drawn from {source}")
+    checks = [
+        Check(
+            "DrawnFromProtectedValuesCheck",
+            "pass" if same else "fail",
+            f"the published file {'is' if same else 'is not'} the chart drawn again from {source} alone",
+            [],
+        )
+    ]
+    return ExportOutput(
+        name, "chart", png, checks, comment, method="matplotlib", statbarn="BarGraph", command=f"drawn from {source}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -663,8 +865,14 @@ def chart_output(name: str, png: bytes, redrawn: bytes, source: str, comment: st
 
 
 @one_blas_thread
-def cross_table_attack(la_agg: pd.DataFrame, la_published: pd.DataFrame, region_published: pd.DataFrame,
-                       summary, threshold: int = THRESHOLD, split: bool = True) -> dict:
+def cross_table_attack(
+    la_agg: pd.DataFrame,
+    la_published: pd.DataFrame,
+    region_published: pd.DataFrame,
+    summary,
+    threshold: int = THRESHOLD,
+    split: bool = True,
+) -> dict:
     """The exact attacker on every exported count: the LA table's and the region table's pupils,
     cautioned or convicted and not per area x level with their totals (a region being the sum of
     its LAs), and the RQ1 summary's counts (over its fine cells), tied together by the equations
@@ -687,14 +895,22 @@ def cross_table_attack(la_agg: pd.DataFrame, la_published: pd.DataFrame, region_
     s = summary.sums
     if not hidden_england_levels(la_published) and split:
         found = [areas.keys[i] for i in areas.leaks()] + [("rq1", *k) for k in summary.recoverable()]
-        return {"recoverable": found, "targets": int(areas.sensitive.sum() + sensitive_hidden(s, summary.primary).sum()),
-                "equations": int(areas.published.sum() + s.published.sum()), "method": "split at the England totals"}
+        return {
+            "recoverable": found,
+            "targets": int(areas.sensitive.sum() + sensitive_hidden(s, summary.primary).sum()),
+            "equations": int(areas.published.sum() + s.published.sum()),
+            "method": "split at the England totals",
+        }
     whole, primary, _ = stack(areas, s, summary.cells, la_wide, summary.primary)
     targets = np.flatnonzero(sensitive_hidden(whole, primary))
     zero = known_zero_cells(whole.matrix, whole.values, whole.published)
     found = [whole.keys[i] for i in determined(whole.matrix, whole.published, targets, zero_cells=zero)]
-    return {"recoverable": found, "targets": len(targets), "equations": int(whole.published.sum()),
-            "method": "one system"}
+    return {
+        "recoverable": found,
+        "targets": len(targets),
+        "equations": int(whole.published.sum()),
+        "method": "one system",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -706,22 +922,39 @@ def _same(stored: pd.DataFrame | None, computed: pd.DataFrame, name: str) -> lis
     if stored is None:
         return []
     try:
-        pd.testing.assert_frame_equal(stored.reset_index(drop=True), computed.reset_index(drop=True),
-                                      check_dtype=False, check_categorical=False)
+        pd.testing.assert_frame_equal(
+            stored.reset_index(drop=True), computed.reset_index(drop=True), check_dtype=False, check_categorical=False
+        )
         ok = True
     except AssertionError:
         ok = False
-    return [Check("SourceMatchCheck", "pass" if ok else "fail",
-                  f"the stored {name} {'equals' if ok else 'differs from'} its protection recomputed here", [])]
+    return [
+        Check(
+            "SourceMatchCheck",
+            "pass" if ok else "fail",
+            f"the stored {name} {'equals' if ok else 'differs from'} its protection recomputed here",
+            [],
+        )
+    ]
 
 
 @one_blas_thread
-def request_outputs(pupil_outcomes: pd.DataFrame, la_aggregates: pd.DataFrame, la_published: pd.DataFrame,
-                    region_aggregates: pd.DataFrame, region_published: pd.DataFrame, models: pd.DataFrame,
-                    summary_export: pd.DataFrame | None = None, models_export: pd.DataFrame | None = None,
-                    charts: dict[str, bytes] | None = None, synthetic: bool = False, run_acro: bool = True,
-                    threshold: int = THRESHOLD, base: int = BASE,
-                    policy: Policy = DEFAULT_POLICY) -> tuple[list[ExportOutput], dict[str, float]]:
+def request_outputs(
+    pupil_outcomes: pd.DataFrame,
+    la_aggregates: pd.DataFrame,
+    la_published: pd.DataFrame,
+    region_aggregates: pd.DataFrame,
+    region_published: pd.DataFrame,
+    models: pd.DataFrame,
+    summary_export: pd.DataFrame | None = None,
+    models_export: pd.DataFrame | None = None,
+    charts: dict[str, bytes] | None = None,
+    synthetic: bool = False,
+    run_acro: bool = True,
+    threshold: int = THRESHOLD,
+    base: int = BASE,
+    policy: Policy = DEFAULT_POLICY,
+) -> tuple[list[ExportOutput], dict[str, float]]:
     """The output-checking request's outputs, from the assets they are made of, and the seconds
     each part took: the LA and region tables, the RQ1 summary and models for export, and the three
     export charts (the published files when `charts` gives them, each compared with the chart drawn
@@ -743,31 +976,62 @@ def request_outputs(pupil_outcomes: pd.DataFrame, la_aggregates: pd.DataFrame, l
     frame = export_frame(pupil_outcomes)
     # the protections the tables were made with (the same calls as their assets: remembered when
     # they ran in this process)
-    la_again, _, region_again, _, areas = memoised(publishable_areas, la_aggregates, region_aggregates,
-                                                   threshold=threshold, base=base, policy=policy)
-    p = memoised(protect_summary, frame, la_published, la_aggregates, region_published, threshold=threshold,
-                 base=base, policy=policy)
-    m_table, m_checks = memoised(protect_models, models, outcome_frame(pupil_outcomes), threshold=threshold,
-                                 base=base)
+    la_again, _, region_again, _, areas = memoised(
+        publishable_areas, la_aggregates, region_aggregates, threshold=threshold, base=base, policy=policy
+    )
+    p = memoised(
+        protect_summary,
+        frame,
+        la_published,
+        la_aggregates,
+        region_published,
+        threshold=threshold,
+        base=base,
+        policy=policy,
+    )
+    m_table, m_checks = memoised(protect_models, models, outcome_frame(pupil_outcomes), threshold=threshold, base=base)
     lap("protection")
     cross = cross_table_attack(la_aggregates, la_published, region_published, p, threshold)
-    cross_check = Check("CrossTableDifferencingCheck", "fail" if cross["recoverable"] else "pass",
-                        f"exact attacker on every exported count together (LA table, region table and RQ1 summary, "
-                        f"tied by their shared England totals; {cross['method']}): {len(cross['recoverable'])} of "
-                        f"{cross['targets']} suppressed or small hidden counts recoverable", [])
+    cross_check = Check(
+        "CrossTableDifferencingCheck",
+        "fail" if cross["recoverable"] else "pass",
+        f"exact attacker on every exported count together (LA table, region table and RQ1 summary, "
+        f"tied by their shared England totals; {cross['method']}): {len(cross['recoverable'])} of "
+        f"{cross['targets']} suppressed or small hidden counts recoverable",
+        [],
+    )
     lap("attacker")
     acro = {}
     if run_acro:
-        acro = {"la": acro_area_precheck(pupil_outcomes, "la"), "region": acro_area_precheck(pupil_outcomes, "region"),
-                "summary": acro_summary_precheck(frame)}
+        acro = {
+            "la": acro_area_precheck(pupil_outcomes, "la"),
+            "region": acro_area_precheck(pupil_outcomes, "region"),
+            "summary": acro_summary_precheck(frame),
+        }
         lap("acro")
-    la_out = area_table_output("la", areas, la_published, threshold, base, policy, acro=acro.get("la"),
-                               extra_checks=[cross_check, *_same(la_published, la_again, "LA table")])
-    region_out = area_table_output("region", areas, region_published, threshold, base, policy,
-                                   acro=acro.get("region"),
-                                   extra_checks=[cross_check, *_same(region_published, region_again, "region table")])
-    summary = summary_output(p, acro=acro.get("summary"),
-                             extra_checks=[cross_check, *_same(summary_export, p.table, "summary export")])
+    la_out = area_table_output(
+        "la",
+        areas,
+        la_published,
+        threshold,
+        base,
+        policy,
+        acro=acro.get("la"),
+        extra_checks=[cross_check, *_same(la_published, la_again, "LA table")],
+    )
+    region_out = area_table_output(
+        "region",
+        areas,
+        region_published,
+        threshold,
+        base,
+        policy,
+        acro=acro.get("region"),
+        extra_checks=[cross_check, *_same(region_published, region_again, "region table")],
+    )
+    summary = summary_output(
+        p, acro=acro.get("summary"), extra_checks=[cross_check, *_same(summary_export, p.table, "summary export")]
+    )
     models_out = models_output(m_table, m_checks, threshold)
     models_out.checks += _same(models_export, m_table, "models export")
     # the files are the stored tables themselves (equal to their protection, SourceMatchCheck)
@@ -775,24 +1039,40 @@ def request_outputs(pupil_outcomes: pd.DataFrame, la_aggregates: pd.DataFrame, l
         if stored is not None:
             out.data = stored.reset_index(drop=True)
     lap("records")
-    drawn = {"la_funnel_chart_export": draw_funnel_published(la_published, la_aggregates, synthetic),
-             "la_map_chart_export": draw_la_map_export(la_published, synthetic),
-             "outcomes_by_level_chart_export": draw_outcomes_by_level_export(
-                 summary_export if summary_export is not None else p.table, synthetic)}
+    drawn = {
+        "la_funnel_chart_export": draw_funnel_published(la_published, la_aggregates, synthetic),
+        "la_map_chart_export": draw_la_map_export(la_published, synthetic),
+        "outcomes_by_level_chart_export": draw_outcomes_by_level_export(
+            summary_export if summary_export is not None else p.table, synthetic
+        ),
+    }
     charts = {**drawn, **(charts or {})}
     comments = {
-        "la_funnel_chart_export": ("la_aggregates_publishable", (
-            "funnel plots drawn only from LA x level cells published in la_aggregates_publishable (threshold "
-            f"{threshold}, base-{base} rounding, linked secondary suppression); x is the model-based adjusted expected "
-            "count of each published cell (la_aggregates), not a count of pupils")),
-        "la_map_chart_export": ("la_aggregates_publishable", (
-            "hex map of the adjusted ratios of la_aggregates_publishable's published cells; a suppressed cell is "
-            "hatched and carries no value")),
-        "outcomes_by_level_chart_export": ("intervention_outcome_summary_export", (
-            "rates and medians drawn only from intervention_outcome_summary_export (protected values, n rounded to "
-            "5); a suppressed value has no bar")),
+        "la_funnel_chart_export": (
+            "la_aggregates_publishable",
+            (
+                "funnel plots drawn only from LA x level cells published in la_aggregates_publishable (threshold "
+                f"{threshold}, base-{base} rounding, linked secondary suppression); x is the model-based adjusted expected "
+                "count of each published cell (la_aggregates), not a count of pupils"
+            ),
+        ),
+        "la_map_chart_export": (
+            "la_aggregates_publishable",
+            (
+                "hex map of the adjusted ratios of la_aggregates_publishable's published cells; a suppressed cell is "
+                "hatched and carries no value"
+            ),
+        ),
+        "outcomes_by_level_chart_export": (
+            "intervention_outcome_summary_export",
+            (
+                "rates and medians drawn only from intervention_outcome_summary_export (protected values, n rounded to "
+                "5); a suppressed value has no bar"
+            ),
+        ),
     }
-    chart_outs = [chart_output(name, charts[name], drawn[name], source, comment)
-                  for name, (source, comment) in comments.items()]
+    chart_outs = [
+        chart_output(name, charts[name], drawn[name], source, comment) for name, (source, comment) in comments.items()
+    ]
     lap("charts")
     return [la_out, region_out, summary, models_out, *chart_outs], timings

@@ -40,10 +40,20 @@ def figure(width: float = WIDTH, height: float = 5.0, ncols: int = 1, nrows: int
 def mark_synthetic(fig, synthetic: bool) -> None:
     """A visible mark on a chart drawn from a synthetic world (never on real extracts)."""
     if synthetic:
-        fig.text(0.5, 0.5, "SYNTHETIC DATA", rotation=28, ha="center", va="center", fontsize=54,
-                 color="#9a9a9a", alpha=0.18, weight="bold", zorder=0)
-        fig.text(0.99, 0.005, "synthetic data: not real pupils", ha="right", va="bottom", fontsize=7,
-                 color="#7a7a7a")
+        fig.text(
+            0.5,
+            0.5,
+            "SYNTHETIC DATA",
+            rotation=28,
+            ha="center",
+            va="center",
+            fontsize=54,
+            color="#9a9a9a",
+            alpha=0.18,
+            weight="bold",
+            zorder=0,
+        )
+        fig.text(0.99, 0.005, "synthetic data: not real pupils", ha="right", va="bottom", fontsize=7, color="#7a7a7a")
 
 
 def render(fig) -> bytes:
@@ -58,8 +68,10 @@ def render(fig) -> bytes:
 def image_metadata(png: bytes, title: str) -> dict:
     """Metadata entries that show the chart in the Dagster UI."""
     data = base64.b64encode(png).decode("ascii")
-    return {"chart": dg.MetadataValue.md(f"![{title}](data:image/png;base64,{data})"),
-            "chart_bytes": dg.MetadataValue.int(len(png))}
+    return {
+        "chart": dg.MetadataValue.md(f"![{title}](data:image/png;base64,{data})"),
+        "chart_bytes": dg.MetadataValue.int(len(png)),
+    }
 
 
 def chart_asset(title: str, *, group: str, disclosure: str = "srs_only", **asset_kwargs):
@@ -77,9 +89,15 @@ def chart_asset(title: str, *, group: str, disclosure: str = "srs_only", **asset
 
         compute.__signature__ = inspect.signature(fn).replace(return_annotation=dg.Output[bytes])
         name = fn.__name__
-        return dg.asset(name=name, group_name=group, kinds={"matplotlib", "png"}, metadata=source_reference(fn),
-                        owners=governance.owners(name, group), code_version=code_version(fn),
-                        tags={"stage": group, "disclosure": governance.disclosure_class(name, None, disclosure)},
-                        **asset_kwargs)(compute)
+        return dg.asset(
+            name=name,
+            group_name=group,
+            kinds={"matplotlib", "png"},
+            metadata=source_reference(fn),
+            owners=governance.owners(name, group),
+            code_version=code_version(fn),
+            tags={"stage": group, "disclosure": governance.disclosure_class(name, None, disclosure)},
+            **asset_kwargs,
+        )(compute)
 
     return decorate

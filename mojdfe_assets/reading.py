@@ -35,12 +35,16 @@ def fingerprint(path: Path) -> dict:
     with open(path, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
     st = path.stat()
-    return {"file": path.name, "sha256": digest, "bytes": st.st_size,
-            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime))}
+    return {
+        "file": path.name,
+        "sha256": digest,
+        "bytes": st.st_size,
+        "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)),
+    }
 
 
 PROBLEM = "parse_problem"  # why a delivered line could not be read as a row (null when it could)
-LINE = "raw_line"         # the delivered line, kept only for rows that could not be read
+LINE = "raw_line"  # the delivered line, kept only for rows that could not be read
 
 
 def _header(path: Path) -> tuple[list[str], str]:
@@ -53,8 +57,9 @@ def _header(path: Path) -> tuple[list[str], str]:
         header = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ExtractError(f"{path.name}: the header line is not UTF-8 text ({err.reason})") from err
-    names = next(iter(pd.read_csv(pd.io.common.StringIO(header + "\n"), header=None, dtype=str,
-                                  keep_default_na=False).values))
+    names = next(
+        iter(pd.read_csv(pd.io.common.StringIO(header + "\n"), header=None, dtype=str, keep_default_na=False).values)
+    )
     return [str(n) for n in names], header
 
 
@@ -68,14 +73,19 @@ def _check_header(names: list[str], header: str, extract: Extract, file: str) ->
         seen = [(d, what) for d, what in OTHER_DELIMITERS.items() if d in header]
         if seen:
             d, what = max(seen, key=lambda x: header.count(x[0]))
-            raise ExtractError(f"{file}: the header has no comma but {header.count(d)} {what} characters: the file "
-                               f"looks {what}-delimited; deliver it comma-separated (CSV)")
+            raise ExtractError(
+                f"{file}: the header has no comma but {header.count(d)} {what} characters: the file "
+                f"looks {what}-delimited; deliver it comma-separated (CSV)"
+            )
     keys = [n.strip().lower() for n in names]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
         same = [f"{', '.join(repr(n) for n in names if n.strip().lower() == k)}" for k in repeated]
-        raise ExtractError(f"{file}: the header has duplicated column names (compared case-insensitively): "
-                           + "; ".join(same) + ": which copy holds the column cannot be told; deliver each once")
+        raise ExtractError(
+            f"{file}: the header has duplicated column names (compared case-insensitively): "
+            + "; ".join(same)
+            + ": which copy holds the column cannot be told; deliver each once"
+        )
 
 
 TRAILING = "__trailing_field__"  # the empty field a trailing delimiter adds to every data row
@@ -102,8 +112,9 @@ def read_text(path: Path, extract: Extract, report: HeaderReport | None = None) 
     names, header = _header(path)
     _check_header(names, header, extract, path.name)
     # large_string: the type pandas' Arrow-backed strings hold, so no column is cast (copied) again
-    opts = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
-                                quoted_strings_can_be_null=False)
+    opts = pacsv.ConvertOptions(
+        column_types={n: pa.large_string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
+    )
     try:
         table = pacsv.read_csv(path, convert_options=opts)
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -127,17 +138,24 @@ def _read_trailing(path: Path, names: list[str]) -> pd.DataFrame:
     """A file whose data rows end with a delimiter: read with one more (empty) column, which is
     then dropped; a row with a value there could not be read as a row."""
     with_trailing = [*names, TRAILING]
-    opts = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in with_trailing}, strings_can_be_null=False,
-                                quoted_strings_can_be_null=False)
+    opts = pacsv.ConvertOptions(
+        column_types={n: pa.large_string() for n in with_trailing},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
     try:
-        df = _frame(pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=with_trailing, skip_rows=1),
-                                   convert_options=opts))
+        df = _frame(
+            pacsv.read_csv(
+                path, read_options=pacsv.ReadOptions(column_names=with_trailing, skip_rows=1), convert_options=opts
+            )
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         df = _read_tolerant(path, with_trailing, header_fields=len(names))
     extra = blank(df[TRAILING]).notna() & df[PROBLEM].isna()
     if extra.any():
-        df[PROBLEM] = df[PROBLEM].mask(extra, f"row: {len(names) + 1} values, one after the last column "
-                                              "(the other rows end with an empty field)")
+        df[PROBLEM] = df[PROBLEM].mask(
+            extra, f"row: {len(names) + 1} values, one after the last column (the other rows end with an empty field)"
+        )
     return df.drop(columns=[TRAILING])
 
 
@@ -155,15 +173,16 @@ def _read_tolerant(path: Path, names: list[str], header_fields: int | None = Non
         if header_fields is None:
             why = f"{row.actual_columns} field(s) instead of {row.expected_columns}"
         else:
-            why = (f"{row.actual_columns} field(s) where the other rows have {header_fields} and a trailing "
-                   "empty field")
+            why = f"{row.actual_columns} field(s) where the other rows have {header_fields} and a trailing empty field"
         bad_lines[row.number] = f"row: {why} (truncated or malformed line)"
         return "skip"
 
     table = pacsv.read_csv(
-        path, read_options=pacsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1),
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1),
         parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.binary() for n in names}))
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.binary() for n in names}),
+    )
     n_rows = table.num_rows + len(bad_lines)
     # Each row is one physical line (no embedded newlines), so data row = physical line - 1.
     bad_rows = {line - 1: why for line, why in bad_lines.items()}
@@ -184,8 +203,14 @@ def _read_tolerant(path: Path, names: list[str], header_fields: int | None = Non
     good[PROBLEM] = np.where(not_utf8, "row: bytes that are not UTF-8 text", None)
     good[LINE] = None
     lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
-    bad = pd.DataFrame({ROW: list(bad_rows), **dict.fromkeys(names, ""), PROBLEM: list(bad_rows.values()),
-                        LINE: [lines[r] if r < len(lines) else "" for r in bad_rows]})
+    bad = pd.DataFrame(
+        {
+            ROW: list(bad_rows),
+            **dict.fromkeys(names, ""),
+            PROBLEM: list(bad_rows.values()),
+            LINE: [lines[r] if r < len(lines) else "" for r in bad_rows],
+        }
+    )
     df = pd.concat([good, bad], ignore_index=True).sort_values(ROW, kind="stable").reset_index(drop=True)
     df[ROW] = df[ROW].astype(np.int64)
     return df.astype({c: pd.StringDtype("pyarrow") for c in df.columns if c != ROW})
@@ -193,7 +218,7 @@ def _read_tolerant(path: Path, names: list[str], header_fields: int | None = Non
 
 @dataclass
 class HeaderReport:
-    renamed: dict[str, str] = field(default_factory=dict)   # delivered name -> expected name
+    renamed: dict[str, str] = field(default_factory=dict)  # delivered name -> expected name
     extra: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     trailing_delimiter: bool = False  # every data row ended with a delimiter (an empty last field), accepted
@@ -202,14 +227,17 @@ class HeaderReport:
         """The report as raw-asset metadata entries (counts and names only)."""
         import dagster as dg
 
-        return {"columns_renamed (delivered -> expected)": dg.MetadataValue.json(self.renamed),
-                "extra_columns_ignored": dg.MetadataValue.json(self.extra),
-                "optional_columns_absent": dg.MetadataValue.json(self.missing_optional),
-                "trailing_delimiter_on_every_row": self.trailing_delimiter}
+        return {
+            "columns_renamed (delivered -> expected)": dg.MetadataValue.json(self.renamed),
+            "extra_columns_ignored": dg.MetadataValue.json(self.extra),
+            "optional_columns_absent": dg.MetadataValue.json(self.missing_optional),
+            "trailing_delimiter_on_every_row": self.trailing_delimiter,
+        }
 
 
-def conform_header(df: pd.DataFrame, extract: Extract, file: str, report: HeaderReport | None = None
-                   ) -> tuple[pd.DataFrame, HeaderReport]:
+def conform_header(
+    df: pd.DataFrame, extract: Extract, file: str, report: HeaderReport | None = None
+) -> tuple[pd.DataFrame, HeaderReport]:
     """Match delivered names to the expected ones (case-insensitively); a missing required column
     is an error naming the file and column."""
     report = report if report is not None else HeaderReport()

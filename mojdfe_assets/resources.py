@@ -45,13 +45,17 @@ class LaGeography(dg.ConfigurableResource):
     """The geography of every derived LA column (`cla_episodes.la`, `intervention_level.la`, and
     so the LA comparisons and maps). One setting for the run, so an LA means the same everywhere."""
 
-    rule: Literal["harmonised_2018", "as_delivered"] = Field(default="harmonised_2018", description=(
-        "harmonised_2018 (default): LA numbers mapped onto the 2018 authorities. A predecessor abolished on "
-        "1 April 2009 with several successors (820 Bedfordshire -> 822 Bedford | 823 Central Bedfordshire; 875 "
-        "Cheshire -> 895 Cheshire East | 896 Cheshire West and Chester) takes the successor on the same pupil's "
-        "latest row that has one; a row of a pupil with no such row stays at the predecessor and is counted in "
-        "the asset's `la_geography` metadata; counties that became unitary kept their numbers (no mapping). "
-        "as_delivered: the LA number of each row as delivered, one geography per year."))
+    rule: Literal["harmonised_2018", "as_delivered"] = Field(
+        default="harmonised_2018",
+        description=(
+            "harmonised_2018 (default): LA numbers mapped onto the 2018 authorities. A predecessor abolished on "
+            "1 April 2009 with several successors (820 Bedfordshire -> 822 Bedford | 823 Central Bedfordshire; 875 "
+            "Cheshire -> 895 Cheshire East | 896 Cheshire West and Chester) takes the successor on the same pupil's "
+            "latest row that has one; a row of a pupil with no such row stays at the predecessor and is counted in "
+            "the asset's `la_geography` metadata; counties that became unitary kept their numbers (no mapping). "
+            "as_delivered: the LA number of each row as delivered, one geography per year."
+        ),
+    )
 
     def apply(self, pupil_id: pd.Series, end_year: pd.Series, la: pd.Series) -> tuple[pd.Series, dict]:
         """Each row's LA under the rule, and the report of what was mapped and what was not."""
@@ -61,17 +65,31 @@ class LaGeography(dg.ConfigurableResource):
 class RawExtracts(dg.ConfigurableResource):
     """The folder of delivered extracts (CSV, column names as delivered)."""
 
-    folder: str = Field(default=str(DEFAULT_RAW_DIR), description=(
-        "Folder holding the extract files, named as delivered (CLA_2006_to_2018.csv, CIN_08-09_to_16-17.csv, "
-        "NPD_KS4_spine.csv, ...). Files here are only ever read."))
-    synthetic: bool = Field(default=True, description=(
-        "true: the folder is a synthetic world, generated there first if missing or of another size or seed "
-        "(only into an empty folder or one the generator made: a folder of delivered extracts is refused). "
-        "false: the folder holds real extracts and a missing file is an error. Set false for SRS extracts."))
-    synthetic_pupils: int = Field(default=DEFAULT_SYNTHETIC_PUPILS, description=(
-        "Spine pupils of the synthetic world (used only when synthetic is true)"))
-    synthetic_seed: int = Field(default=DEFAULT_SYNTHETIC_SEED, description=(
-        "Random seed of the synthetic world (used only when synthetic is true): same seed and size, same files"))
+    folder: str = Field(
+        default=str(DEFAULT_RAW_DIR),
+        description=(
+            "Folder holding the extract files, named as delivered (CLA_2006_to_2018.csv, CIN_08-09_to_16-17.csv, "
+            "NPD_KS4_spine.csv, ...). Files here are only ever read."
+        ),
+    )
+    synthetic: bool = Field(
+        default=True,
+        description=(
+            "true: the folder is a synthetic world, generated there first if missing or of another size or seed "
+            "(only into an empty folder or one the generator made: a folder of delivered extracts is refused). "
+            "false: the folder holds real extracts and a missing file is an error. Set false for SRS extracts."
+        ),
+    )
+    synthetic_pupils: int = Field(
+        default=DEFAULT_SYNTHETIC_PUPILS,
+        description=("Spine pupils of the synthetic world (used only when synthetic is true)"),
+    )
+    synthetic_seed: int = Field(
+        default=DEFAULT_SYNTHETIC_SEED,
+        description=(
+            "Random seed of the synthetic world (used only when synthetic is true): same seed and size, same files"
+        ),
+    )
 
     @classmethod
     def from_env(cls) -> RawExtracts:
@@ -91,7 +109,8 @@ class RawExtracts(dg.ConfigurableResource):
         if not target.exists():
             raise FileNotFoundError(
                 f"Extract file {file!r} not found in {folder} (set MOJDFE_RAW_DIR to the folder holding "
-                f"the delivered extracts)")
+                f"the delivered extracts)"
+            )
         return target
 
     def is_synthetic_world(self) -> bool:
@@ -359,8 +378,9 @@ def to_arrow(df: pd.DataFrame) -> pa.Table:
             table = table.set_column(i, pa.field(field.name, pa.date32()), table.column(i).cast(pa.date32()))
     delivery = df.attrs.get("delivery")
     if delivery:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               DELIVERY_KEY: json.dumps(delivery, sort_keys=True).encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), DELIVERY_KEY: json.dumps(delivery, sort_keys=True).encode()}
+        )
     return table
 
 
@@ -370,12 +390,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     `<asset>/`, published with the run like its tables); a run's inputs come from its own run
     folder, the run it re-executes, or else the published snapshot."""
 
-    base_dir: str = Field(default=str(DEFAULT_WAREHOUSE), description=(
-        "Warehouse folder. Researchers read `<base_dir>/current/` (the last complete successful run); "
-        "each run writes into `<base_dir>/runs/<run id>/`."))
+    base_dir: str = Field(
+        default=str(DEFAULT_WAREHOUSE),
+        description=(
+            "Warehouse folder. Researchers read `<base_dir>/current/` (the last complete successful run); "
+            "each run writes into `<base_dir>/runs/<run id>/`."
+        ),
+    )
     keep_snapshots: int = Field(default=3, description="Published snapshots kept (older ones are deleted)")
-    keep_runs: int = Field(default=5, description=(
-        "Run folders kept, failed runs included (their tables stay in snapshots once published)"))
+    keep_runs: int = Field(
+        default=5,
+        description=("Run folders kept, failed runs included (their tables stay in snapshots once published)"),
+    )
 
     @property
     def warehouse(self) -> Warehouse:
@@ -436,8 +462,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         release_memory(8 * path.stat().st_size)  # compressed Parquet: several times smaller in memory
         meta = context.definition_metadata or {}
         columns, dictionary = meta.get("columns"), meta.get("dictionary_columns")
-        return read_parquet(path, columns=list(columns) if columns else None,
-                            dictionary=list(dictionary) if dictionary else None)
+        return read_parquet(
+            path, columns=list(columns) if columns else None, dictionary=list(dictionary) if dictionary else None
+        )
 
     def stored(self, name: str) -> pd.DataFrame:
         """A published table, whole (what `mojdfe check` and a check executed alone examine)."""

@@ -44,15 +44,17 @@ class CleaningRules(dg.ConfigurableResource):
     missing_tokens: list[str] = ConfigField(
         default=list(DEFAULT_MISSING_TOKENS),
         description="Texts that mean 'missing' in every column (compared after trimming spaces, tabs, CR/LF "
-                    "and quotes, in any case), besides the empty value: R writes NA, SPSS/Stata/SAS '.', SQL "
-                    "NULL, spreadsheets '-' or N/A. A value equal to one is missing, never a pupil reference, "
-                    "MoJUID, code or date.")
+        "and quotes, in any case), besides the empty value: R writes NA, SPSS/Stata/SAS '.', SQL "
+        "NULL, spreadsheets '-' or N/A. A value equal to one is missing, never a pupil reference, "
+        "MoJUID, code or date.",
+    )
     max_quarantined_share: float = ConfigField(
         default=DEFAULT_MAX_QUARANTINED_SHARE,
         description="Largest share (0-1) of an extract's rows, or of the rows failing any one column's rules, "
-                    "that may be quarantined: above it the clean table's blocking `quarantined_share` check "
-                    "fails and the run stops, naming the extract, column, share and most common reason (a "
-                    "whole extract quarantined by one systematic problem is not a result).")
+        "that may be quarantined: above it the clean table's blocking `quarantined_share` check "
+        "fails and the run stops, naming the extract, column, share and most common reason (a "
+        "whole extract quarantined by one systematic problem is not a result).",
+    )
 
     def tokens(self) -> tuple[str, ...]:
         return tuple(self.missing_tokens)
@@ -120,8 +122,13 @@ def parse_academic_year(s: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     end = end.astype("Int16")
     bad = s.notna() & ((start.isna()) | (end != start + 1)).fillna(True)
     label = (start.astype("string") + "/" + end.astype("string")).where(~bad)
-    out = pd.DataFrame({"academic_year": label.astype(pd.StringDtype("pyarrow")),
-                        "academic_year_start": start.where(~bad), "academic_year_end": end.where(~bad)})
+    out = pd.DataFrame(
+        {
+            "academic_year": label.astype(pd.StringDtype("pyarrow")),
+            "academic_year_start": start.where(~bad),
+            "academic_year_end": end.where(~bad),
+        }
+    )
     return out, bad | s.isna()
 
 
@@ -201,10 +208,10 @@ def parse_float(s: pd.Series, lo: float, hi: float) -> tuple[pd.Series, pd.Serie
 class Cleaned:
     clean: pd.DataFrame
     quarantine: pd.DataFrame
-    reasons: dict[str, int]      # "column: reason" -> rows
+    reasons: dict[str, int]  # "column: reason" -> rows
     header: HeaderReport | None = None
     rows_by_column: dict[str, int] = field(default_factory=dict)  # column -> rows failing any of its rules
-    normalised: dict[str, int] = field(default_factory=dict)      # identifier -> rows changed by normalising
+    normalised: dict[str, int] = field(default_factory=dict)  # identifier -> rows changed by normalising
     # LA column -> delivered LA number -> clean rows whose LA was set missing (not in force that year)
     la_set_missing: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -262,10 +269,10 @@ def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np
             raise ExtractError(
                 f"{file}, column {f.delivered}: {second_over_12} dates have a second field over 12 and none a "
                 "first field over 12: the file looks re-saved month-first (mm/dd/yyyy); re-export it day-first "
-                "(dd/mm/yyyy)")
+                "(dd/mm/yyyy)"
+            )
     val, fails = _type_column(text, f)
-    return (arrowops.expand(val, codes, col.index),
-            {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()})
+    return (arrowops.expand(val, codes, col.index), {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()})
 
 
 def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None = None) -> Cleaned:
@@ -298,19 +305,22 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
         first, last = extract.years
         end = clean["academic_year_end"]
         fails[f"academic_year: outside the extract's years {first - 1}/{first}..{last - 1}/{last}"] = (
-            end.notna() & ((end < first) | (end > last))).fillna(False)
+            end.notna() & ((end < first) | (end > last))
+        ).fillna(False)
     ceiling = years.march31(clean["academic_year_end"]) if extract.dates_within_collection_year and date_cols else None
     for name in date_cols:
         d = clean[name]
         fails[f"{name}: before {EARLIEST_DATE.year}"] = d.notna() & (d < EARLIEST_DATE)
         if ceiling is not None:
-            fails[f"{name}: after the end of its collection year"] = (d.notna() & ceiling.notna()
-                                                                      & (d > ceiling)).fillna(False)
+            fails[f"{name}: after the end of its collection year"] = (
+                d.notna() & ceiling.notna() & (d > ceiling)
+            ).fillna(False)
     for rule in extract.row_rules:
         fails[rule.reason] = rule.breaks(clean)
     # A line that could not be read as a row fails for that reason alone, not for every rule.
-    fails = {k: pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) & ~unreadable
-             for k, v in fails.items()}
+    fails = {
+        k: pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) & ~unreadable for k, v in fails.items()
+    }
     for problem in raw[PROBLEM].dropna().unique():
         fails[str(problem)] = (raw[PROBLEM] == problem).fillna(False).to_numpy(dtype=bool)
     # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined. Rows
@@ -325,7 +335,8 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
     for f in extract.fields:
         if f.unique:
             fails[f"{f.name}: already on an earlier clean row (the first clean row is kept)"] = _later_repeats(
-                clean[f.name], ~_any(fails, len(raw)))
+                clean[f.name], ~_any(fails, len(raw))
+            )
     pupil = clean["pupil_id"].where(~unreadable) if "pupil_id" in clean else None
     # An LA not in force is set missing; the delivered number rides along to count the clean rows.
     for name, stray in strays.items():
@@ -345,16 +356,18 @@ def la_not_in_force(la: pd.Series, end_year: pd.Series | None) -> np.ndarray:
     number and taken back to the rows, so it costs a comparison per row."""
     codes, values = arrowops.distinct(la)
     well_formed = values.notna().to_numpy(dtype=bool) & values.astype("string").str.match(LA_CODE_PATTERN).fillna(
-        False).to_numpy(dtype=bool)
+        False
+    ).to_numpy(dtype=bool)
     lo, hi = geography.years_in_force(values.astype(object).to_numpy())
     lo, hi = lo[codes], hi[codes]
-    y = (np.full(len(la), np.nan) if end_year is None
-         else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan))
+    y = np.full(len(la), np.nan) if end_year is None else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):  # a missing year compares False: any code that exists is accepted
         return well_formed[codes] & (np.isnan(lo) | (y < lo) | (y > hi))
 
 
-def _la_not_in_force(clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray) -> dict[str, np.ndarray]:
+def _la_not_in_force(
+    clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray
+) -> dict[str, np.ndarray]:
     """The extract's LA columns checked against the LAs in force in each row's collection year
     (extracts.LA_NOT_IN_FORCE): a quarantining field adds its reason to `fails`; for the others,
     the rows whose LA is to be set missing."""
@@ -422,8 +435,9 @@ def _as_delivered(rows: pd.DataFrame) -> pd.DataFrame:
     cats = [c for c in rows.columns if isinstance(rows[c].dtype, pd.CategoricalDtype)]
     if not cats:
         return rows
-    return rows.assign(**{c: pd.array(rows[c].astype(object).to_numpy(), dtype=pd.StringDtype("pyarrow"))
-                          for c in cats})
+    return rows.assign(
+        **{c: pd.array(rows[c].astype(object).to_numpy(), dtype=pd.StringDtype("pyarrow")) for c in cats}
+    )
 
 
 def reason_column(reason: str) -> str:
@@ -431,18 +445,34 @@ def reason_column(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
-def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series], pupil: pd.Series | None = None,
-          normalised: dict[str, int] | None = None) -> Cleaned:
+def split(
+    raw: pd.DataFrame,
+    clean: pd.DataFrame,
+    fails: dict[str, pd.Series],
+    pupil: pd.Series | None = None,
+    normalised: dict[str, int] | None = None,
+) -> Cleaned:
     """Clean rows and quarantined rows (as delivered, with every reason and the normalised
     `pupil_id`: missing when the row has none or its line could not be read)."""
-    masks = {k: (np.asarray(v, dtype=bool) if isinstance(v, np.ndarray) and v.dtype == bool
-                 else pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)) for k, v in fails.items()}
+    masks = {
+        k: (
+            np.asarray(v, dtype=bool)
+            if isinstance(v, np.ndarray) and v.dtype == bool
+            else pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)
+        )
+        for k, v in fails.items()
+    }
     any_bad = _any(masks, len(raw))
     normalised = normalised or {}
     if not any_bad.any():  # nothing to quarantine: no copy of the clean table
-        empty = _as_delivered(raw.iloc[:0]).assign(
-            reasons=pd.Series([], dtype=pd.StringDtype("pyarrow")),
-            pupil_id=pd.Series([], dtype=pd.StringDtype("pyarrow"))).reset_index(drop=True)
+        empty = (
+            _as_delivered(raw.iloc[:0])
+            .assign(
+                reasons=pd.Series([], dtype=pd.StringDtype("pyarrow")),
+                pupil_id=pd.Series([], dtype=pd.StringDtype("pyarrow")),
+            )
+            .reset_index(drop=True)
+        )
         return Cleaned(clean, empty, {}, normalised=normalised)
     reasons = {k: int(m.sum()) for k, m in masks.items() if m.any()}
     by_column: dict[str, np.ndarray] = {}
@@ -457,8 +487,15 @@ def split(raw: pd.DataFrame, clean: pd.DataFrame, fails: dict[str, pd.Series], p
             text[hit] = text[hit] + np.where(text[hit] == "", "", "; ") + k
     quarantine = _as_delivered(raw.iloc[bad_idx].reset_index(drop=True)).copy()
     quarantine["reasons"] = pd.array(text.to_numpy(), dtype=pd.StringDtype("pyarrow"))
-    quarantine["pupil_id"] = (pd.Series(pupil.iloc[bad_idx].array, dtype=pd.StringDtype("pyarrow"))
-                              if pupil is not None else pd.Series(pd.NA, index=quarantine.index,
-                                                                  dtype=pd.StringDtype("pyarrow")))
-    return Cleaned(clean.loc[~any_bad].reset_index(drop=True), quarantine, reasons,
-                   rows_by_column={k: int(m.sum()) for k, m in by_column.items()}, normalised=normalised)
+    quarantine["pupil_id"] = (
+        pd.Series(pupil.iloc[bad_idx].array, dtype=pd.StringDtype("pyarrow"))
+        if pupil is not None
+        else pd.Series(pd.NA, index=quarantine.index, dtype=pd.StringDtype("pyarrow"))
+    )
+    return Cleaned(
+        clean.loc[~any_bad].reset_index(drop=True),
+        quarantine,
+        reasons,
+        rows_by_column={k: int(m.sum()) for k, m in by_column.items()},
+        normalised=normalised,
+    )

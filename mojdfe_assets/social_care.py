@@ -56,26 +56,28 @@ def derive_cla_episodes(cla: pd.DataFrame, la: pd.Series | None = None) -> pd.Da
     df, first_year, n_rows = df[last], first_year[last], n_rows[last]
     censored = df["cla_date_epi_ceased"].isna()
     end = df["cla_date_epi_ceased"].where(~censored, years.march31(df["academic_year_end"]))
-    out = pd.DataFrame({
-        "pupil_id": df["pupil_id"],
-        "moj_uid": df["moj_uid"],
-        "episode_start": df["cla_date_epi_comm"],
-        "episode_end": end.astype("datetime64[ms]"),
-        "censored": censored.astype("boolean"),
-        "duration_days": (end - df["cla_date_epi_comm"]).dt.days.astype("Int64"),
-        "first_year": first_year.astype("Int16"),
-        "last_year": df["academic_year_end"].astype("Int16"),
-        "year_rows": n_rows.astype("Int64"),
-        "cla_cla_la": df["cla_cla_la"],
-        "la": df["_la"].astype(pd.StringDtype("pyarrow")),
-        "cla_poc_start": df["cla_poc_start"],
-        "cla_cat_need": df["cla_cat_need"],
-        "cla_legal_status": df["cla_legal_status"],
-        "legal_group": _group(df["cla_legal_status"], "cla_legal_status"),
-        "cla_placement": df["cla_placement"],
-        "placement_family": _group(df["cla_placement"], "cla_placement"),
-        "cla_rec": df["cla_rec"],
-    })
+    out = pd.DataFrame(
+        {
+            "pupil_id": df["pupil_id"],
+            "moj_uid": df["moj_uid"],
+            "episode_start": df["cla_date_epi_comm"],
+            "episode_end": end.astype("datetime64[ms]"),
+            "censored": censored.astype("boolean"),
+            "duration_days": (end - df["cla_date_epi_comm"]).dt.days.astype("Int64"),
+            "first_year": first_year.astype("Int16"),
+            "last_year": df["academic_year_end"].astype("Int16"),
+            "year_rows": n_rows.astype("Int64"),
+            "cla_cla_la": df["cla_cla_la"],
+            "la": df["_la"].astype(pd.StringDtype("pyarrow")),
+            "cla_poc_start": df["cla_poc_start"],
+            "cla_cat_need": df["cla_cat_need"],
+            "cla_legal_status": df["cla_legal_status"],
+            "legal_group": _group(df["cla_legal_status"], "cla_legal_status"),
+            "cla_placement": df["cla_placement"],
+            "placement_family": _group(df["cla_placement"], "cla_placement"),
+            "cla_rec": df["cla_rec"],
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -93,8 +95,11 @@ def interval_union_days(pupil: pd.Series, start: pd.Series, end: pd.Series) -> p
     run_max = d.groupby("p", sort=False)["e"].cummax()
     prev_max = run_max.groupby(d["p"], sort=False).shift()
     block = (prev_max.isna() | (d["s"] > prev_max)).cumsum()
-    b = d.assign(block=block.to_numpy()).groupby("block", sort=False).agg(p=("p", "first"), s=("s", "min"),
-                                                                          e=("e", "max"))
+    b = (
+        d.assign(block=block.to_numpy())
+        .groupby("block", sort=False)
+        .agg(p=("p", "first"), s=("s", "min"), e=("e", "max"))
+    )
     return ((b["e"] - b["s"]).dt.days).groupby(b["p"], sort=False).sum()
 
 
@@ -106,12 +111,16 @@ def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
     # whose end was never delivered, as the one-row-per-year release leaves many, does not count.)
     last_year_of_data = cla["academic_year_end"].max() if len(cla) else None
     latest = ep.drop_duplicates("pupil_id", keep="last").set_index("pupil_id")
-    open_at_end = latest["censored"].fillna(False).astype(bool) & (latest["last_year"] == last_year_of_data).fillna(False)
-    out = pd.DataFrame({
-        "first_care_date": g["episode_start"].min(),
-        "last_care_date": g["episode_end"].max(),
-        "episodes": g.size().astype("Int64"),
-    })
+    open_at_end = latest["censored"].fillna(False).astype(bool) & (latest["last_year"] == last_year_of_data).fillna(
+        False
+    )
+    out = pd.DataFrame(
+        {
+            "first_care_date": g["episode_start"].min(),
+            "last_care_date": g["episode_end"].max(),
+            "episodes": g.size().astype("Int64"),
+        }
+    )
     out.insert(2, "in_care_at_end_of_data", open_at_end.reindex(out.index).astype("boolean"))
     out["days_in_care"] = interval_union_days(ep["pupil_id"], ep["episode_start"], ep["episode_end"]).astype("Int64")
     years = cla[cla["pupil_id"].notna()].groupby("pupil_id")["academic_year_end"].nunique()
@@ -158,9 +167,16 @@ def _by_pupil(cin: pd.DataFrame) -> tuple[pd.DataFrame, pd.api.extensions.Extens
     rows, v = res.column("rn").to_numpy(), res.column("v")
     new = np.ones(len(v), dtype=bool)
     if len(v) > 1:
-        new[1:] = np.asarray(pc.not_equal(v.slice(1), v.slice(0, len(v) - 1)).to_numpy(zero_copy_only=False), dtype=bool)
-    pupils = pd.Index(pd.arrays.ArrowStringArray(v.filter(pa.array(new)).cast(pa.large_string()).combine_chunks()
-                                                 if len(v) else pa.array([], pa.large_string())))
+        new[1:] = np.asarray(
+            pc.not_equal(v.slice(1), v.slice(0, len(v) - 1)).to_numpy(zero_copy_only=False), dtype=bool
+        )
+    pupils = pd.Index(
+        pd.arrays.ArrowStringArray(
+            v.filter(pa.array(new)).cast(pa.large_string()).combine_chunks()
+            if len(v)
+            else pa.array([], pa.large_string())
+        )
+    )
     df = cin.iloc[rows].assign(_key=np.cumsum(new) - 1)
     return df, pupils
 
@@ -200,14 +216,21 @@ def _per_pupil_sql(cin: pd.DataFrame, columns: dict, sql: str) -> pa.Table | Non
     if ids is None or len(cin) >= _ORDER_ROWS:
         return None
     year = cin["academic_year_end"]
-    table = pa.table({"pid": ids, "y": pa.array(year.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True)
-                      .cast(pa.int32()), "rn": np.arange(len(cin), dtype=np.int64), **columns})
+    table = pa.table(
+        {
+            "pid": ids,
+            "y": pa.array(year.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True).cast(pa.int32()),
+            "rn": np.arange(len(cin), dtype=np.int64),
+            **columns,
+        }
+    )
     return arrowops._duckdb(table, f"WITH t AS (SELECT *, {_ORDER} AS ord FROM t WHERE pid IS NOT NULL) {sql}")
 
 
 def _pupil_ids(res: pa.Table) -> pd.Series:
-    return pd.Series(pd.arrays.ArrowStringArray(res.column("pupil_id").cast(pa.large_string()).combine_chunks()),
-                     name="pupil_id")
+    return pd.Series(
+        pd.arrays.ArrowStringArray(res.column("pupil_id").cast(pa.large_string()).combine_chunks()), name="pupil_id"
+    )
 
 
 def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
@@ -218,18 +241,28 @@ def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
     lo, hi = (np.nanmin(years), np.nanmax(years)) if np.isfinite(years).any() else (0, 0)
     # distinct years in need: a bit per year OR-ed together and counted (a DISTINCT aggregate is
     # several times slower), when the years span fewer than 64
-    distinct_years = (f"bit_count(coalesce(bit_or(1::UBIGINT << (y - {int(lo)})) FILTER (WHERE in31 = 1 AND y IS NOT "
-                      "NULL), 0::UBIGINT))" if hi - lo < 63 else "count(DISTINCT y) FILTER (WHERE in31 = 1)")
-    res = _per_pupil_sql(cin, {
-        "in31": _flag_codes(cin["cin_cin_at31march"]), "nfa": _flag_codes(cin["cin_referral_nfa"]),
-        "need": _codes_of(cin["cin_primary_need_code"], needs)}, f"""
+    distinct_years = (
+        f"bit_count(coalesce(bit_or(1::UBIGINT << (y - {int(lo)})) FILTER (WHERE in31 = 1 AND y IS NOT "
+        "NULL), 0::UBIGINT))"
+        if hi - lo < 63
+        else "count(DISTINCT y) FILTER (WHERE in31 = 1)"
+    )
+    res = _per_pupil_sql(
+        cin,
+        {
+            "in31": _flag_codes(cin["cin_cin_at31march"]),
+            "nfa": _flag_codes(cin["cin_referral_nfa"]),
+            "need": _codes_of(cin["cin_primary_need_code"], needs),
+        },
+        f"""
         SELECT pid AS pupil_id, count(*) AS cin_rows,
                {distinct_years} AS years_in_need,
                count(*) FILTER (WHERE in31 = -1) AS missing31,
                bool_or(nfa = 1) AS nfa_any,
                min(y) AS first_year, max(y) AS last_year,
                arg_max(need, ord) FILTER (WHERE need >= 0) AS need
-        FROM t GROUP BY pid ORDER BY pid""")
+        FROM t GROUP BY pid ORDER BY pid""",
+    )
     if res is None:
         return _summarise_cin_pandas(cin)
     out = pd.DataFrame({"pupil_id": _pupil_ids(res)})
@@ -241,7 +274,8 @@ def summarise_cin(cin: pd.DataFrame) -> pd.DataFrame:
     ro, nfa = out["referral_only"].astype(bool), out["any_referral_nfa"].astype(bool)
     out["referral_check"] = pd.Categorical(
         np.select([ro & nfa, ro & ~nfa, ~ro & nfa], ["both", "flag_only", "nfa_only"], "neither"),
-        categories=["both", "flag_only", "nfa_only", "neither"])
+        categories=["both", "flag_only", "nfa_only", "neither"],
+    )
     for name, col in (("first_cin_year", "first_year"), ("latest_cin_year", "last_year")):
         out[name] = pd.array(res.column(col).to_pandas(), dtype="Int16")
     need = res.column("need").to_numpy(zero_copy_only=False)
@@ -262,17 +296,18 @@ def _summarise_cin_pandas(cin: pd.DataFrame) -> pd.DataFrame:
     out["years_in_need"] = years_in_need.reindex(out.index).fillna(0).astype("Int64")
     out["referral_only"] = (out["years_in_need"] == 0).astype("boolean")
     out["at31march_missing_rows"] = df["cin_cin_at31march"].isna().groupby(key).sum().astype("Int64")
-    out["any_referral_nfa"] = df["cin_referral_nfa"].fillna(False).astype(bool).groupby(key).any().astype(
-        "boolean")
+    out["any_referral_nfa"] = df["cin_referral_nfa"].fillna(False).astype(bool).groupby(key).any().astype("boolean")
     ro, nfa = out["referral_only"].astype(bool), out["any_referral_nfa"].astype(bool)
     out["referral_check"] = pd.Categorical(
         np.select([ro & nfa, ro & ~nfa, ~ro & nfa], ["both", "flag_only", "nfa_only"], "neither"),
-        categories=["both", "flag_only", "nfa_only", "neither"])
+        categories=["both", "flag_only", "nfa_only", "neither"],
+    )
     out["first_cin_year"] = g["academic_year_end"].min().astype("Int16")
     out["latest_cin_year"] = g["academic_year_end"].max().astype("Int16")
     need = df[df["cin_primary_need_code"].notna()].drop_duplicates("_key", keep="last").set_index("_key")
-    out["latest_primary_need"] = pd.Categorical(need["cin_primary_need_code"].reindex(out.index),
-                                                categories=codelists.codes("cin_primary_need"))
+    out["latest_primary_need"] = pd.Categorical(
+        need["cin_primary_need_code"].reindex(out.index), categories=codelists.codes("cin_primary_need")
+    )
     out["only_weak_coverage_years"] = (out["latest_cin_year"] <= WEAK_CIN_COVERAGE_LAST_YEAR).astype("boolean")
     return _with_pupil_ids(out, pupils)
 
@@ -290,23 +325,41 @@ def derive_cpp_flags(cin: pd.DataFrame, cpp_method_a: str = "all_three", stats: 
         raise ValueError(f"cpp_method_a must be one of {', '.join(CPP_METHOD_A)}, not {cpp_method_a!r}")
     cats = list(codelists.codes("cin_category_of_abuse"))
     # every delivered category code, in one list (the three columns' own categories, in order)
-    values = list(dict.fromkeys([*cats, *(v for c in ("cin_category_of_abuse", "cin_initial_category_of_abuse",
-                                                      "cin_latest_category_of_abuse")
-                                         for v in (cin[c].cat.categories if isinstance(cin[c].dtype, pd.CategoricalDtype)
-                                                   else pd.unique(cin[c].dropna().astype(object))))]))
+    values = list(
+        dict.fromkeys(
+            [
+                *cats,
+                *(
+                    v
+                    for c in ("cin_category_of_abuse", "cin_initial_category_of_abuse", "cin_latest_category_of_abuse")
+                    for v in (
+                        cin[c].cat.categories
+                        if isinstance(cin[c].dtype, pd.CategoricalDtype)
+                        else pd.unique(cin[c].dropna().astype(object))
+                    )
+                ),
+            ]
+        )
+    )
     prev = cin["cin_number_of_previous_cpp"]
-    res = _per_pupil_sql(cin, {
-        "c1": _codes_of(cin["cin_category_of_abuse"], values), "c2": _codes_of(cin["cin_initial_category_of_abuse"], values),
-        "c3": _codes_of(cin["cin_latest_category_of_abuse"], values),
-        "prev": pa.array(prev.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True).cast(pa.int64())}, f"""
+    res = _per_pupil_sql(
+        cin,
+        {
+            "c1": _codes_of(cin["cin_category_of_abuse"], values),
+            "c2": _codes_of(cin["cin_initial_category_of_abuse"], values),
+            "c3": _codes_of(cin["cin_latest_category_of_abuse"], values),
+            "prev": pa.array(prev.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True).cast(pa.int64()),
+        },
+        f"""
         SELECT pid AS pupil_id,
                bool_or(guide IS NOT NULL) AS by_guide, bool_or(every IS NOT NULL) AS by_every,
                coalesce(sum(prev), 0) AS prev_total,
-               arg_min({'every' if cpp_method_a == 'all_three' else 'guide'}, ord)
-                   FILTER (WHERE {'every' if cpp_method_a == 'all_three' else 'guide'} IS NOT NULL) AS first_cat
+               arg_min({"every" if cpp_method_a == "all_three" else "guide"}, ord)
+                   FILTER (WHERE {"every" if cpp_method_a == "all_three" else "guide"} IS NOT NULL) AS first_cat
         FROM (SELECT *, coalesce(nullif(c1, -1), nullif(c2, -1)) AS guide,
                         coalesce(nullif(c1, -1), nullif(c2, -1), nullif(c3, -1)) AS every FROM t)
-        GROUP BY pid ORDER BY pid""")
+        GROUP BY pid ORDER BY pid""",
+    )
     if res is None:
         return _derive_cpp_flags_pandas(cin, cpp_method_a, stats)
     by_guide = res.column("by_guide").to_numpy(zero_copy_only=False).astype(bool)
@@ -321,18 +374,31 @@ def derive_cpp_flags(cin: pd.DataFrame, cpp_method_a: str = "all_three", stats: 
     if stats is not None:
         stats["cpp_only_through_latest_category"] = int((by_every & ~by_guide & ~b).sum())
     out["cpp"] = pd.array(a | b, dtype="boolean")
-    out["method_agreement"] = pd.Categorical(np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
-                                             categories=["both", "a_only", "b_only", "neither"])
+    out["method_agreement"] = pd.Categorical(
+        np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
+        categories=["both", "a_only", "b_only", "neither"],
+    )
     first = res.column("first_cat").to_numpy(zero_copy_only=False)
     first = np.where(pd.isna(first), -1, np.nan_to_num(first.astype("float64"), nan=-1)).astype(np.int64)
     names = np.array([*values, None], dtype=object)
     out["first_category_of_abuse"] = pd.Categorical(names[first], categories=cats)
-    out = out[["pupil_id", "cpp_method_a", "previous_cpp_total", "cpp_method_b", "cpp", "method_agreement",
-               "first_category_of_abuse"]]
+    out = out[
+        [
+            "pupil_id",
+            "cpp_method_a",
+            "previous_cpp_total",
+            "cpp_method_b",
+            "cpp",
+            "method_agreement",
+            "first_category_of_abuse",
+        ]
+    ]
     return out
 
 
-def _derive_cpp_flags_pandas(cin: pd.DataFrame, cpp_method_a: str = "all_three", stats: dict | None = None) -> pd.DataFrame:
+def _derive_cpp_flags_pandas(
+    cin: pd.DataFrame, cpp_method_a: str = "all_three", stats: dict | None = None
+) -> pd.DataFrame:
     """Method a: any category of abuse in any year: the category of abuse, initial and latest
     categories coalesced (`cpp_method_a="all_three"`), or the first two only, as the guide names
     them (`"guide"`). Method b: previous child protection plans summed over the pupil's years >= 1.
@@ -351,14 +417,18 @@ def _derive_cpp_flags_pandas(cin: pd.DataFrame, cpp_method_a: str = "all_three",
         by_guide = guide.notna().groupby(key, sort=True).any()
         by_every = every.notna().groupby(key, sort=True).any()
         stats["cpp_only_through_latest_category"] = int(
-            (by_every & ~by_guide & ~out["cpp_method_b"].fillna(False).astype(bool)).sum())
+            (by_every & ~by_guide & ~out["cpp_method_b"].fillna(False).astype(bool)).sum()
+        )
     a, b = out["cpp_method_a"].astype(bool), out["cpp_method_b"].astype(bool)
     out["cpp"] = a | b
-    out["method_agreement"] = pd.Categorical(np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
-                                             categories=["both", "a_only", "b_only", "neither"])
+    out["method_agreement"] = pd.Categorical(
+        np.select([a & b, a & ~b, ~a & b], ["both", "a_only", "b_only"], "neither"),
+        categories=["both", "a_only", "b_only", "neither"],
+    )
     first_cat = cat.dropna().groupby(key).first()
-    out["first_category_of_abuse"] = pd.Categorical(first_cat.reindex(out.index),
-                                                    categories=codelists.codes("cin_category_of_abuse"))
+    out["first_category_of_abuse"] = pd.Categorical(
+        first_cat.reindex(out.index), categories=codelists.codes("cin_category_of_abuse")
+    )
     for c in ("cpp_method_a", "cpp_method_b", "cpp"):
         out[c] = out[c].astype("boolean")
     return _with_pupil_ids(out, pupils)
@@ -408,7 +478,7 @@ def _moj_links(moj: pa.Array | pa.ChunkedArray, no_pid: np.ndarray, spine_moj, r
     distinct = distinct.combine_chunks() if isinstance(distinct, pa.ChunkedArray) else distinct
     spine_moj = spine_moj if spine_moj.type == distinct.type else spine_moj.cast(distinct.type)
     on_spine = np.asarray(pc.is_in(spine_moj, value_set=distinct).to_numpy(zero_copy_only=False), dtype=bool)
-    found = pc.unique(spine_moj.filter(pa.array(on_spine)))         # their MoJUIDs that spine pupils have
+    found = pc.unique(spine_moj.filter(pa.array(on_spine)))  # their MoJUIDs that spine pupils have
     linked = pc.unique(spine_moj.filter(pa.array(on_spine & reached)))  # ... that reached spine pupils have
     link_rows = pc.is_in(small, value_set=_one(found, small.type))
     would_add = pc.unique(small.filter(link_rows))
@@ -421,9 +491,16 @@ def _one(a, type_) -> pa.Array:
     return a if a.type == type_ else a.cast(type_)
 
 
-def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.DataFrame, cla_sum: pd.DataFrame,
-                        cin: pd.DataFrame, cla: pd.DataFrame, cin_q: pd.DataFrame | None = None,
-                        cla_q: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+def derive_intervention(
+    spine: pd.DataFrame,
+    cin_sum: pd.DataFrame,
+    cpp: pd.DataFrame,
+    cla_sum: pd.DataFrame,
+    cin: pd.DataFrame,
+    cla: pd.DataFrame,
+    cin_q: pd.DataFrame | None = None,
+    cla_q: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """The level per spine pupil and the linkage report.
     Every id column is hashed once into shared integer codes (`keys.encode`); joins and set
     logic are then integer array work, never Python sets or repeated string hashing.
@@ -434,18 +511,34 @@ def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.Data
     cin_q = _no_rows() if cin_q is None else cin_q
     cla_q = _no_rows() if cla_q is None else cla_q
     base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
-        columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"})
+        columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"}
+    )
     base["sex"] = pd.array(base["sex"].astype("object").to_numpy(), dtype=pd.StringDtype("pyarrow"))
     sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows, c_cin_q, c_cla_q = keys.encode(
-        spine["pupil_id"], cin_sum["pupil_id"], cpp["pupil_id"], cla_sum["pupil_id"], cin["pupil_id"], cla["pupil_id"],
-        cin_q["pupil_id"], cla_q["pupil_id"])
+        spine["pupil_id"],
+        cin_sum["pupil_id"],
+        cpp["pupil_id"],
+        cla_sum["pupil_id"],
+        cin["pupil_id"],
+        cla["pupil_id"],
+        cin_q["pupil_id"],
+        cla_q["pupil_id"],
+    )
     n = keys.n_keys(sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows, c_cin_q, c_cla_q)
     df = base.copy()
-    _attach(df, cin_sum, keys.positions(c_sum, sp, n),
-            ["years_in_need", "referral_only", "first_cin_year", "latest_cin_year"])
+    _attach(
+        df,
+        cin_sum,
+        keys.positions(c_sum, sp, n),
+        ["years_in_need", "referral_only", "first_cin_year", "latest_cin_year"],
+    )
     _attach(df, cpp, keys.positions(c_cpp, sp, n), ["cpp", "cpp_method_a", "cpp_method_b"])
-    _attach(df, cla_sum, keys.positions(c_cla, sp, n),
-            ["days_in_care", "episodes", "first_care_date", "academic_years_in_care"])
+    _attach(
+        df,
+        cla_sum,
+        keys.positions(c_cla, sp, n),
+        ["days_in_care", "episodes", "first_care_date", "academic_years_in_care"],
+    )
     cla_q_only = keys.member(sp, c_cla_q[c_cla_q >= 0], n) & df["episodes"].isna().to_numpy(dtype=bool)
     cin_q_only = keys.member(sp, c_cin_q[c_cin_q >= 0], n) & df["years_in_need"].isna().to_numpy(dtype=bool)
     in_cin = df["years_in_need"].notna().to_numpy(dtype=bool) | cin_q_only
@@ -477,7 +570,8 @@ def derive_intervention(spine: pd.DataFrame, cin_sum: pd.DataFrame, cpp: pd.Data
         }
     report["pupils_at_level_only_from_quarantined_rows"] = {
         "cla (looked_after)": int(cla_q_only.sum()),
-        "cin (referral_only)": int((cin_q_only & ~in_cla & (code == 1)).sum())}
+        "cin (referral_only)": int((cin_q_only & ~in_cla & (code == 1)).sum()),
+    }
     return df, report
 
 
@@ -490,30 +584,41 @@ ONE_PER_YEAR = (
     "moves) are missing, so days in care, days per placement family and placement changes are lower "
     "bounds, and a change of care level inside a year can be missed, which the field guide warns may "
     "misclassify a child at a lower level. With the newer release (every episode) the same code gives "
-    "complete figures.")
+    "complete figures."
+)
 
 
-CLA_EPISODES_DOC = """One row per CLA care episode: start (`cla_date_epi_comm`), end (`cla_date_epi_ceased`) and
+CLA_EPISODES_DOC = (
+    """One row per CLA care episode: start (`cla_date_epi_comm`), end (`cla_date_epi_ceased`) and
 duration in days. An episode still open at the end of its last collection year has no ceased
 date: it is censored at 31 March of that year and flagged `censored`. An episode delivered in
 several yearly rows (open at a year end) is counted once, from its most recent row. Episodes
 whose ceased date is before their start never reach this table: they are in `cla_quarantine`.
 Rows with no pupil reference cannot be linked to a child and are counted in `intervention_level`.
 
-""" + ONE_PER_YEAR
+"""
+    + ONE_PER_YEAR
+)
 
 
 @table_asset(ClaEpisodes, group=GROUP, description=CLA_EPISODES_DOC)
 def cla_episodes(cla_clean: pd.DataFrame, la_geography: LaGeography) -> Table:
     la, report = la_geography.apply(cla_clean["pupil_id"], cla_clean["academic_year_end"], cla_clean["cla_cla_la"])
     eps = derive_cla_episodes(cla_clean, la)
-    return Table(eps, {"la_geography": dg.MetadataValue.json(report),
-                       "episodes": len(eps), "censored_episodes": int(eps["censored"].sum()),
-                       "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
-                       "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0})
+    return Table(
+        eps,
+        {
+            "la_geography": dg.MetadataValue.json(report),
+            "episodes": len(eps),
+            "censored_episodes": int(eps["censored"].sum()),
+            "cla_rows_without_pupil_reference": int(cla_clean["pupil_id"].isna().sum()),
+            "median_duration_days": float(eps["duration_days"].median()) if len(eps) else 0.0,
+        },
+    )
 
 
-CLA_SUMMARY_DOC = """One row per looked-after pupil with a clean CLA row: first and last date of care (earliest
+CLA_SUMMARY_DOC = (
+    """One row per looked-after pupil with a clean CLA row: first and last date of care (earliest
 episode start; latest episode end, where an episode still open, with no ceased date delivered,
 ends at 31 March of the last collection year it was delivered in: the same censoring as
 `cla_episodes`), whether the pupil is in care at the end of the data (their latest episode has
@@ -525,15 +630,26 @@ number of placement changes between consecutive episodes, legal statuses ever he
 a care order) and the category of need of the first episode. A pupil whose every CLA row is
 quarantined is not here but is still looked after in `intervention_level`.
 
-""" + ONE_PER_YEAR
+"""
+    + ONE_PER_YEAR
+)
 
 
-@table_asset(ClaPupilSummary, group=GROUP, description=CLA_SUMMARY_DOC,
-             ins={"cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end"]})})
+@table_asset(
+    ClaPupilSummary,
+    group=GROUP,
+    description=CLA_SUMMARY_DOC,
+    ins={"cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "academic_year_end"]})},
+)
 def cla_pupil_summary(cla_episodes: pd.DataFrame, cla_clean: pd.DataFrame) -> Table:
     summary = summarise_cla(cla_episodes, cla_clean)
-    return Table(summary, {"pupils": len(summary),
-                           "median_days_in_care": float(summary["days_in_care"].median()) if len(summary) else 0.0})
+    return Table(
+        summary,
+        {
+            "pupils": len(summary),
+            "median_days_in_care": float(summary["days_in_care"].median()) if len(summary) else 0.0,
+        },
+    )
 
 
 REFERRAL_CHECKS = ["both", "flag_only", "nfa_only", "neither"]
@@ -543,36 +659,71 @@ def referral_agreement(t: dict[str, pd.DataFrame]) -> Outcome:
     """Counts of the two referral-only definitions' agreement (information; it always passes)."""
     summary = t["cin_pupil_summary"]
     agreement = tally(summary["referral_check"], REFERRAL_CHECKS, "referral_check")
-    return Outcome(True, {**dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist())),
-                          "referral_only_pupils": int(summary["referral_only"].sum())})
+    return Outcome(
+        True,
+        {
+            **dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist())),
+            "referral_only_pupils": int(summary["referral_only"].sum()),
+        },
+    )
 
 
-REFERRAL_AGREEMENT = Check("referral_agreement", "Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)",
-                           referral_agreement, blocking=False)
+REFERRAL_AGREEMENT = Check(
+    "referral_agreement",
+    "Referral-only flag vs cin_referral_nfa (counts; warns, never blocks)",
+    referral_agreement,
+    blocking=False,
+)
 
 
-@table_multi_asset({
-    "cin_pupil_summary": Out(CinPupilSummary, (
-        "One row per pupil in the CIN extract: years as a child in need (distinct years with "
-        "`cin_cin_at31march` = 1, the guide's low-precision indicator), referral only (in the CIN "
-        "extract but never in need on 31 March; missing flags count as not in need and are counted "
-        "in `at31march_missing_rows`), its cross-check against `cin_referral_nfa` (`referral_check`), "
-        "first and latest CIN year, the most recent primary need, and a flag when every CIN record "
-        "falls in the weaker-coverage years 2008/09-2011/12."), (REFERRAL_AGREEMENT,)),
-    "cin_referral_agreement": Out(TallyTable, (
-        "Agreement of the two referral-only definitions, in pupils: both (never in need on 31 March "
-        "and closed NFA), flag only (never in need, no NFA recorded), NFA only (NFA recorded but in "
-        "need on a 31 March), neither."))},
+@table_multi_asset(
+    {
+        "cin_pupil_summary": Out(
+            CinPupilSummary,
+            (
+                "One row per pupil in the CIN extract: years as a child in need (distinct years with "
+                "`cin_cin_at31march` = 1, the guide's low-precision indicator), referral only (in the CIN "
+                "extract but never in need on 31 March; missing flags count as not in need and are counted "
+                "in `at31march_missing_rows`), its cross-check against `cin_referral_nfa` (`referral_check`), "
+                "first and latest CIN year, the most recent primary need, and a flag when every CIN record "
+                "falls in the weaker-coverage years 2008/09-2011/12."
+            ),
+            (REFERRAL_AGREEMENT,),
+        ),
+        "cin_referral_agreement": Out(
+            TallyTable,
+            (
+                "Agreement of the two referral-only definitions, in pupils: both (never in need on 31 March "
+                "and closed NFA), flag only (never in need, no NFA recorded), NFA only (NFA recorded but in "
+                "need on a 31 March), neither."
+            ),
+        ),
+    },
     group=GROUP,
-    ins={"cin_clean": dg.AssetIn(metadata={"columns": [
-        "pupil_id", "academic_year_end", "cin_cin_at31march", "cin_referral_nfa", "cin_primary_need_code"]})})
+    ins={
+        "cin_clean": dg.AssetIn(
+            metadata={
+                "columns": [
+                    "pupil_id",
+                    "academic_year_end",
+                    "cin_cin_at31march",
+                    "cin_referral_nfa",
+                    "cin_primary_need_code",
+                ]
+            }
+        )
+    },
+)
 def cin_summaries(cin_clean: pd.DataFrame) -> dict[str, Table]:
     summary = summarise_cin(cin_clean)
     agreement = tally(summary["referral_check"], REFERRAL_CHECKS, "referral_check")
     counts = dict(zip(agreement["category"], agreement["pupils"].astype(int).tolist()))
-    return {"cin_pupil_summary": Table(summary, {"pupils": len(summary),
-                                                 "referral_only": int(summary["referral_only"].sum())}),
-            "cin_referral_agreement": Table(agreement, counts)}
+    return {
+        "cin_pupil_summary": Table(
+            summary, {"pupils": len(summary), "referral_only": int(summary["referral_only"].sum())}
+        ),
+        "cin_referral_agreement": Table(agreement, counts),
+    }
 
 
 CPP_DOC = (
@@ -585,33 +736,52 @@ CPP_DOC = (
     "alone. The metadata counts the pupils who are CPP only through the latest category "
     "(`cpp_only_through_latest_category`), whatever the setting. Method b: number of previous child protection "
     "plans summed over the pupil's years; 1 or more = CPP. `cpp` is either. Method b alone misses a child whose "
-    "only plan is their first (no previous plans); method a misses plans whose categories were not recorded.")
+    "only plan is their first (no previous plans); method a misses plans whose categories were not recorded."
+)
 
 
 class CppConfig(dg.Config):
     cpp_method_a: Literal["all_three", "guide"] = ConfigField(
         default="all_three",
         description="Which category-of-abuse items method a coalesces: 'all_three' (category of abuse, initial "
-                    "and latest category; default: a latest category is recorded only for a child on a plan, "
-                    "and is the only one filled for plans whose initial category was left blank in 2012/13 and "
-                    "later) or 'guide' (the two items the field guide names: category of abuse and initial category).")
+        "and latest category; default: a latest category is recorded only for a child on a plan, "
+        "and is the only one filled for plans whose initial category was left blank in 2012/13 and "
+        "later) or 'guide' (the two items the field guide names: category of abuse and initial category).",
+    )
 
 
-@table_multi_asset({
-    "cpp_flags": Out(CppFlags, CPP_DOC),
-    "cpp_discrepancy": Out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither.")},
+@table_multi_asset(
+    {
+        "cpp_flags": Out(CppFlags, CPP_DOC),
+        "cpp_discrepancy": Out(TallyTable, "Pupils by CPP method agreement: both, a only, b only, neither."),
+    },
     group=GROUP,
-    ins={"cin_clean": dg.AssetIn(metadata={"columns": [
-        "pupil_id", "academic_year_end", "cin_category_of_abuse", "cin_initial_category_of_abuse",
-        "cin_latest_category_of_abuse", "cin_number_of_previous_cpp"]})})
+    ins={
+        "cin_clean": dg.AssetIn(
+            metadata={
+                "columns": [
+                    "pupil_id",
+                    "academic_year_end",
+                    "cin_category_of_abuse",
+                    "cin_initial_category_of_abuse",
+                    "cin_latest_category_of_abuse",
+                    "cin_number_of_previous_cpp",
+                ]
+            }
+        )
+    },
+)
 def cpp_assets(config: CppConfig, cin_clean: pd.DataFrame) -> dict[str, Table]:
     stats: dict = {}
     flags = derive_cpp_flags(cin_clean, config.cpp_method_a, stats)
     disc = tally(flags["method_agreement"], ["both", "a_only", "b_only", "neither"], "cpp_method_agreement")
     counts = dict(zip(disc["category"], disc["pupils"].astype(int).tolist()))
-    return {"cpp_flags": Table(flags, {**counts, "cpp_pupils": int(flags["cpp"].sum()),
-                                       "cpp_method_a_items": config.cpp_method_a, **stats}),
-            "cpp_discrepancy": Table(disc, counts)}
+    return {
+        "cpp_flags": Table(
+            flags, {**counts, "cpp_pupils": int(flags["cpp"].sum()), "cpp_method_a_items": config.cpp_method_a, **stats}
+        ),
+        "cpp_discrepancy": Table(disc, counts),
+    }
 
 
 def _memberships(t: dict[str, pd.DataFrame]) -> dict:
@@ -625,13 +795,20 @@ def _check_codes(t: dict[str, pd.DataFrame]) -> dict:
     pass over the level table's 10M ids instead of one per check): the level table's, the
     summaries' and quarantines', and the delivered CLA and CIN rows' (read again from the raw
     extracts and normalised as cleaning does)."""
+
     def compute():
         tokens = t["cleaning_rules"].tokens()
         names = ("levels", "cin_sum", "cpp", "cla_sum", "cin_q", "cla_q", "cla_delivered", "cin_delivered")
         codes = keys.encode(
-            t["intervention_level"]["pupil_id"], t["cin_pupil_summary"]["pupil_id"], t["cpp_flags"]["pupil_id"],
-            t["cla_pupil_summary"]["pupil_id"], t["cin_quarantine"]["pupil_id"], t["cla_quarantine"]["pupil_id"],
-            delivered_pupils(t["cla_raw"], X.CLA, tokens), delivered_pupils(t["cin_raw"], X.CIN, tokens))
+            t["intervention_level"]["pupil_id"],
+            t["cin_pupil_summary"]["pupil_id"],
+            t["cpp_flags"]["pupil_id"],
+            t["cla_pupil_summary"]["pupil_id"],
+            t["cin_quarantine"]["pupil_id"],
+            t["cla_quarantine"]["pupil_id"],
+            delivered_pupils(t["cla_raw"], X.CLA, tokens),
+            delivered_pupils(t["cin_raw"], X.CIN, tokens),
+        )
         return {**dict(zip(names, codes)), "n": keys.n_keys(*codes)}
 
     return shared(t, "check_codes", compute)
@@ -639,15 +816,21 @@ def _check_codes(t: dict[str, pd.DataFrame]) -> dict:
 
 def _membership_arrays(t: dict[str, pd.DataFrame]) -> dict:
     c = _check_codes(t)
-    sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q, n = (c[k] for k in ("levels", "cin_sum", "cpp", "cla_sum", "cin_q",
-                                                                   "cla_q", "n"))
+    sp, c_sum, c_cpp, c_cla, c_cin_q, c_cla_q, n = (
+        c[k] for k in ("levels", "cin_sum", "cpp", "cla_sum", "cin_q", "cla_q", "n")
+    )
     cpp_true = t["cpp_flags"]["cpp"].fillna(False).to_numpy(dtype=bool)
     need = (t["cin_pupil_summary"]["years_in_need"] > 0).fillna(False).to_numpy(dtype=bool)
     first = keys.positions(sp, sp, n) == np.arange(len(sp))  # first row of each distinct pupil
     cla_codes = np.concatenate([c_cla, c_cla_q[c_cla_q >= 0]])  # clean or quarantined rows
     cin_codes = np.concatenate([c_sum, c_cin_q[c_cin_q >= 0]])
-    return {"first": first, "cla": keys.member(sp, cla_codes, n), "cpp": keys.member(sp, c_cpp[cpp_true], n),
-            "in_need": keys.member(sp, c_sum[need], n), "cin": keys.member(sp, cin_codes, n)}
+    return {
+        "first": first,
+        "cla": keys.member(sp, cla_codes, n),
+        "cpp": keys.member(sp, c_cpp[cpp_true], n),
+        "in_need": keys.member(sp, c_sum[need], n),
+        "cin": keys.member(sp, cin_codes, n),
+    }
 
 
 def delivered_pupils(raw: pd.DataFrame, extract: X.Extract, tokens) -> pd.Series:
@@ -674,8 +857,11 @@ def _delivered_rows_in(t: dict[str, pd.DataFrame], which: str) -> np.ndarray:
 def every_spine_pupil_once(t: dict[str, pd.DataFrame]) -> Outcome:
     levels, spine = t["intervention_level"], t["spine_clean"]
     # distinct: every row is its pupil's first (on the shared codes, no second hashing of the ids)
-    same = bool(len(levels) == len(spine) and _memberships(t)["first"].all()
-                and levels["pupil_id"].array.equals(spine["pupil_id"].array))
+    same = bool(
+        len(levels) == len(spine)
+        and _memberships(t)["first"].all()
+        and levels["pupil_id"].array.equals(spine["pupil_id"].array)
+    )
     return Outcome(same, {"spine_pupils": len(spine), "rows": len(levels)})
 
 
@@ -685,16 +871,23 @@ def cla_pupils_at_cla_level(t: dict[str, pd.DataFrame]) -> Outcome:
     levels = t["intervention_level"]
     delivered = _delivered_rows_in(t, "cla")
     at = levels["level"][delivered]
-    return Outcome(bool((at == LEVELS[4]).all()), {"cla_pupils_in_spine (as delivered)": int(delivered.sum()),
-                                                    "not_at_cla_level": int((at != LEVELS[4]).sum())})
+    return Outcome(
+        bool((at == LEVELS[4]).all()),
+        {"cla_pupils_in_spine (as delivered)": int(delivered.sum()), "not_at_cla_level": int((at != LEVELS[4]).sum())},
+    )
 
 
 def cin_pupils_at_least_referral(t: dict[str, pd.DataFrame]) -> Outcome:
     levels = t["intervention_level"]
     delivered = _delivered_rows_in(t, "cin")
     at = levels["level"][delivered]
-    return Outcome(bool((at > LEVELS[0]).all()), {"cin_pupils_in_spine (as delivered)": int(delivered.sum()),
-                                                   "below_referral_only": int((at == LEVELS[0]).sum())})
+    return Outcome(
+        bool((at > LEVELS[0]).all()),
+        {
+            "cin_pupils_in_spine (as delivered)": int(delivered.sum()),
+            "below_referral_only": int((at == LEVELS[0]).sum()),
+        },
+    )
 
 
 def levels_reconcile(t: dict[str, pd.DataFrame]) -> Outcome:
@@ -710,19 +903,31 @@ def levels_reconcile(t: dict[str, pd.DataFrame]) -> Outcome:
         LEVELS[1]: int((in_cin & ~in_need & ~in_cpp & ~in_cla).sum()),
     }
     expected[LEVELS[0]] = int(m["first"].sum()) - sum(expected.values())
-    return Outcome(counts == expected, {"levels": dg.MetadataValue.json(counts),
-                                        "expected_from_summaries": dg.MetadataValue.json(expected)})
+    return Outcome(
+        counts == expected,
+        {"levels": dg.MetadataValue.json(counts), "expected_from_summaries": dg.MetadataValue.json(expected)},
+    )
 
 
 LEVEL_CHECKS = (
     Check("every_spine_pupil_once", "Every spine pupil appears exactly once", every_spine_pupil_once),
-    Check("cla_pupils_at_cla_level", "Every spine pupil with a usable pupil reference on a delivered CLA row "
-          "(read again from cla_raw, normalised as cleaning does, quarantined or not) is at the looked-after level",
-          cla_pupils_at_cla_level),
-    Check("cin_pupils_at_least_referral", "Every spine pupil with a usable pupil reference on a delivered CIN row "
-          "(read again from cin_raw, quarantined or not) is at least referral only", cin_pupils_at_least_referral),
-    Check("levels_reconcile", "Level counts reconcile with the CIN, CPP and CLA summaries and the quarantined "
-          "rows' pupils", levels_reconcile),
+    Check(
+        "cla_pupils_at_cla_level",
+        "Every spine pupil with a usable pupil reference on a delivered CLA row "
+        "(read again from cla_raw, normalised as cleaning does, quarantined or not) is at the looked-after level",
+        cla_pupils_at_cla_level,
+    ),
+    Check(
+        "cin_pupils_at_least_referral",
+        "Every spine pupil with a usable pupil reference on a delivered CIN row "
+        "(read again from cin_raw, quarantined or not) is at least referral only",
+        cin_pupils_at_least_referral,
+    ),
+    Check(
+        "levels_reconcile",
+        "Level counts reconcile with the CIN, CPP and CLA summaries and the quarantined rows' pupils",
+        levels_reconcile,
+    ),
 )
 
 
@@ -730,27 +935,56 @@ def _raw_in(extract: X.Extract) -> dg.AssetIn:
     return dg.AssetIn(f"{extract.name}_raw", metadata={"columns": [extract.field("pupil_id").delivered, PROBLEM]})
 
 
-@table_asset(InterventionLevel, group=GROUP, checks=LEVEL_CHECKS,
-             # Only the columns used are read (see ParquetIOManager.load_input): of the row-level
-             # tables, just the linkage keys.
-             ins={"cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
-                  "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
-                  "spine_clean": dg.AssetIn(metadata={"columns": [
-                      "pupil_id", "moj_uid", "academic_year", "academic_year_end", "ks4_la", "ks4_gender",
-                      "ks4_fsm_ever6"], "dictionary_columns": ["ks4_la"]}),
-                  "cin_pupil_summary": dg.AssetIn(metadata={"columns": [
-                      "pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}),
-                  "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
-                  "cla_pupil_summary": dg.AssetIn(metadata={"columns": [
-                      "pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]}),
-                  "cin_quarantine": dg.AssetIn(metadata={"columns": ["pupil_id"]}),
-                  "cla_quarantine": dg.AssetIn(metadata={"columns": ["pupil_id"]}),
-                  "cin_raw": _raw_in(X.CIN), "cla_raw": _raw_in(X.CLA)})
-def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFrame, cpp_flags: pd.DataFrame,
-                       cla_pupil_summary: pd.DataFrame, cin_clean: pd.DataFrame, cla_clean: pd.DataFrame,
-                       cin_quarantine: pd.DataFrame, cla_quarantine: pd.DataFrame, cin_raw: pd.DataFrame,
-                       cla_raw: pd.DataFrame, cleaning_rules: CleaningRules,  # raw and rules: for the checks
-                       la_geography: LaGeography) -> Table:
+@table_asset(
+    InterventionLevel,
+    group=GROUP,
+    checks=LEVEL_CHECKS,
+    # Only the columns used are read (see ParquetIOManager.load_input): of the row-level
+    # tables, just the linkage keys.
+    ins={
+        "cin_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+        "cla_clean": dg.AssetIn(metadata={"columns": ["pupil_id", "moj_uid"]}),
+        "spine_clean": dg.AssetIn(
+            metadata={
+                "columns": [
+                    "pupil_id",
+                    "moj_uid",
+                    "academic_year",
+                    "academic_year_end",
+                    "ks4_la",
+                    "ks4_gender",
+                    "ks4_fsm_ever6",
+                ],
+                "dictionary_columns": ["ks4_la"],
+            }
+        ),
+        "cin_pupil_summary": dg.AssetIn(
+            metadata={"columns": ["pupil_id", "years_in_need", "referral_only", "first_cin_year", "latest_cin_year"]}
+        ),
+        "cpp_flags": dg.AssetIn(metadata={"columns": ["pupil_id", "cpp", "cpp_method_a", "cpp_method_b"]}),
+        "cla_pupil_summary": dg.AssetIn(
+            metadata={"columns": ["pupil_id", "days_in_care", "episodes", "first_care_date", "academic_years_in_care"]}
+        ),
+        "cin_quarantine": dg.AssetIn(metadata={"columns": ["pupil_id"]}),
+        "cla_quarantine": dg.AssetIn(metadata={"columns": ["pupil_id"]}),
+        "cin_raw": _raw_in(X.CIN),
+        "cla_raw": _raw_in(X.CLA),
+    },
+)
+def intervention_level(
+    spine_clean: pd.DataFrame,
+    cin_pupil_summary: pd.DataFrame,
+    cpp_flags: pd.DataFrame,
+    cla_pupil_summary: pd.DataFrame,
+    cin_clean: pd.DataFrame,
+    cla_clean: pd.DataFrame,
+    cin_quarantine: pd.DataFrame,
+    cla_quarantine: pd.DataFrame,
+    cin_raw: pd.DataFrame,
+    cla_raw: pd.DataFrame,
+    cleaning_rules: CleaningRules,  # raw and rules: for the checks
+    la_geography: LaGeography,
+) -> Table:
     """The ordered intervention factor, one row per spine pupil: no social care contact < referral
     only < child in need < child protection plan < child looked after. A pupil takes the highest
     level they ever reached (CLA beats CPP beats CIN beats referral only). The field guide codes
@@ -764,15 +998,27 @@ def intervention_level(spine_clean: pd.DataFrame, cin_pupil_summary: pd.DataFram
     `pupil_id` (trimmed and upper-cased in every extract); CIN/CLA rows with no pupil reference,
     and pupils not in the spine, are counted in this asset's metadata, with what linking on
     `moj_uid` would add."""
-    df, report = derive_intervention(spine_clean, cin_pupil_summary, cpp_flags, cla_pupil_summary, cin_clean,
-                                     cla_clean, cin_quarantine, cla_quarantine)
+    df, report = derive_intervention(
+        spine_clean,
+        cin_pupil_summary,
+        cpp_flags,
+        cla_pupil_summary,
+        cin_clean,
+        cla_clean,
+        cin_quarantine,
+        cla_quarantine,
+    )
     df["la"], geo = la_geography.apply(spine_clean["pupil_id"], spine_clean["academic_year_end"], spine_clean["ks4_la"])
     counts = {k: int(v) for k, v in df["level"].value_counts().reindex(LEVELS, fill_value=0).items()}
-    meta = {**{f"level: {k}": v for k, v in counts.items()},
-            "pupils_at_level_only_from_quarantined_rows": dg.MetadataValue.json(
-                report.pop("pupils_at_level_only_from_quarantined_rows")),
-            "linkage_cin": dg.MetadataValue.json(report["cin"]), "linkage_cla": dg.MetadataValue.json(report["cla"]),
-            "la_geography": dg.MetadataValue.json(geo)}
+    meta = {
+        **{f"level: {k}": v for k, v in counts.items()},
+        "pupils_at_level_only_from_quarantined_rows": dg.MetadataValue.json(
+            report.pop("pupils_at_level_only_from_quarantined_rows")
+        ),
+        "linkage_cin": dg.MetadataValue.json(report["cin"]),
+        "linkage_cla": dg.MetadataValue.json(report["cla"]),
+        "la_geography": dg.MetadataValue.json(geo),
+    }
     return Table(df, meta)
 
 

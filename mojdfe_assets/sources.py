@@ -32,15 +32,25 @@ def raw_asset(extract: X.Extract) -> dg.AssetsDefinition:
         df.attrs["delivery"] = delivery  # stored in the Parquet file's metadata (resources.to_arrow)
         if report.extra:
             context.log.warning(f"{extract.file}: columns not in the expected layout are ignored: {report.extra}")
-        return Table(df, {"file": extract.file, "folder_is_synthetic": raw_extracts.synthetic,
-                          "delivery sha256": delivery["sha256"], "delivery bytes": delivery["bytes"],
-                          "delivery modified (UTC)": delivery["modified"],
-                          "unreadable_lines": int(df[PROBLEM].notna().sum()), **report.metadata()},
-                     data_version=delivery["sha256"])
+        return Table(
+            df,
+            {
+                "file": extract.file,
+                "folder_is_synthetic": raw_extracts.synthetic,
+                "delivery sha256": delivery["sha256"],
+                "delivery bytes": delivery["bytes"],
+                "delivery modified (UTC)": delivery["modified"],
+                "unreadable_lines": int(df[PROBLEM].notna().sum()),
+                **report.metadata(),
+            },
+            data_version=delivery["sha256"],
+        )
 
     raw.__name__ = f"{extract.name}_raw"
-    raw.__doc__ = (f"{extract.description}\n\nRead as delivered from `{extract.file}`: every column is text, "
-                   "blanks are kept as blanks, and `source_row` numbers each data row of the file.")
+    raw.__doc__ = (
+        f"{extract.description}\n\nRead as delivered from `{extract.file}`: every column is text, "
+        "blanks are kept as blanks, and `source_row` numbers each data row of the file."
+    )
     return table_asset(raw_schema(extract), group=GROUP, lineage=False, metadata={"file": extract.file})(raw)
 
 

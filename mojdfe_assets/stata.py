@@ -51,8 +51,12 @@ def dictionary_labels(rows, table: str) -> dict[str, tuple[str, dict[str, str]]]
 
 def _numbers(s: pd.Series, codes: dict[str, str]) -> tuple[pd.Series, dict[int, str]]:
     """A coded column as 1, 2, … (NaN for missing) and its value labels."""
-    present = [str(v) for v in (s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype)
-                                 else sorted(s.dropna().astype(str).unique()))]
+    present = [
+        str(v)
+        for v in (
+            s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.dropna().astype(str).unique())
+        )
+    ]
     values = list(codes) + [v for v in present if v not in codes]
     cat = pd.Categorical(s.astype("string").to_numpy(dtype=object, na_value=None), categories=values)
     number = np.where(cat.codes < 0, np.nan, cat.codes + 1.0)
@@ -92,8 +96,9 @@ def to_stata(df: pd.DataFrame, labels: dict[str, tuple[str, dict[str, str]]]):
     return pd.DataFrame(data, index=df.index), column_labels, value_labels
 
 
-def write_dta(df: pd.DataFrame, path: str | Path, labels: dict[str, tuple[str, dict[str, str]]],
-              file_label: str = "") -> Path:
+def write_dta(
+    df: pd.DataFrame, path: str | Path, labels: dict[str, tuple[str, dict[str, str]]], file_label: str = ""
+) -> Path:
     """Write `df` as a Stata file (atomically: a killed write leaves no half file), labelled from
     `labels` ({column: (description, {code: label})}, see `dictionary_labels`)."""
     import pyreadstat
@@ -102,8 +107,9 @@ def write_dta(df: pd.DataFrame, path: str | Path, labels: dict[str, tuple[str, d
     data, column_labels, value_labels = to_stata(df.reset_index(drop=True), labels)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        pyreadstat.write_dta(data, str(tmp), file_label=cut(file_label), column_labels=column_labels,
-                             variable_value_labels=value_labels)
+        pyreadstat.write_dta(
+            data, str(tmp), file_label=cut(file_label), column_labels=column_labels, variable_value_labels=value_labels
+        )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -114,8 +120,9 @@ def disclosure_classes() -> dict[str, str]:
     """Each table asset's disclosure class (its `disclosure` tag)."""
     from .definitions import defs
 
-    return {s.key.to_user_string(): s.tags["disclosure"] for s in defs.resolve_all_asset_specs()
-            if "disclosure" in s.tags}
+    return {
+        s.key.to_user_string(): s.tags["disclosure"] for s in defs.resolve_all_asset_specs() if "disclosure" in s.tags
+    }
 
 
 def export(warehouse: str | Path, out: str | Path | None = None, tables: list[str] | None = None):
@@ -144,6 +151,8 @@ def export(warehouse: str | Path, out: str | Path | None = None, tables: list[st
     for t in tables:
         cls = classes.get(t, "unknown")
         df = pd.read_parquet(snap / f"{t}.parquet")
-        path = write_dta(df, out / f"{t}.dta", dictionary_labels(rows, t), file_label=f"{t} ({cls}), snapshot {snap.name}")
+        path = write_dta(
+            df, out / f"{t}.dta", dictionary_labels(rows, t), file_label=f"{t} ({cls}), snapshot {snap.name}"
+        )
         written.append((t, cls, path))
     return written

@@ -63,12 +63,13 @@ def median_ci(sorted_values: np.ndarray, level: float = 0.95) -> tuple[float, fl
 
     n = len(sorted_values)
     a = (1 - level) / 2
-    lo = int(max(stats.binom.ppf(a, n, 0.5), 1))           # 1-based rank
+    lo = int(max(stats.binom.ppf(a, n, 0.5), 1))  # 1-based rank
     hi = int(min(stats.binom.ppf(1 - a, n, 0.5) + 1, n))
     return float(np.median(sorted_values)), float(sorted_values[lo - 1]), float(sorted_values[hi - 1])
 
 
 def dummies(values, categories, prefix: str) -> pd.DataFrame:
     """Treatment-coded indicator columns 'prefix:value', the first category as reference."""
-    return pd.get_dummies(pd.Categorical(values, categories=list(categories)), prefix=prefix, prefix_sep=":",
-                          dtype=float).iloc[:, 1:]
+    return pd.get_dummies(
+        pd.Categorical(values, categories=list(categories)), prefix=prefix, prefix_sep=":", dtype=float
+    ).iloc[:, 1:]

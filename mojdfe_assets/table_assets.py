@@ -193,10 +193,16 @@ def _check_results(name: str, out: Out, t: Table, tables: dict[str, pd.DataFrame
             if check.fn is None:
                 raise dg.DagsterInvariantViolationError(f"{name}:{check.name} has no outcome and no check function")
             outcome = check.fn(tables)
-        results.append(dg.AssetCheckResult(
-            asset_key=name, check_name=check.name, passed=bool(outcome.passed), metadata=outcome.metadata,
-            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
-            description=outcome.summary))
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=name,
+                check_name=check.name,
+                passed=bool(outcome.passed),
+                metadata=outcome.metadata,
+                severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+                description=outcome.summary,
+            )
+        )
     return results
 
 
@@ -209,8 +215,11 @@ def _failures(results) -> list[str]:
         if r.description:  # the outcome's own one-sentence summary (counts and names only)
             out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ({r.description})")
         elif detail is not None:
-            out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ("
-                       + "; ".join(f"{k}: {v} rows" for k, v in detail.value.items()) + ")")
+            out.append(
+                f"{r.asset_key.to_user_string()}: {r.check_name} ("
+                + "; ".join(f"{k}: {v} rows" for k, v in detail.value.items())
+                + ")"
+            )
         else:
             shown = {k: getattr(v, "value", v) for k, v in r.metadata.items()}
             out.append(f"{r.asset_key.to_user_string()}: {r.check_name} ({shown})")
@@ -223,15 +232,15 @@ def _with_context(fn: Callable):
     params = list(inspect.signature(fn).parameters.values())
     wants_context = bool(params) and params[0].name == "context"
     rest = params[1:] if wants_context else params
-    context = inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                annotation=dg.AssetExecutionContext)
+    context = inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetExecutionContext)
     # the IO manager as a resource too: a check run alone reads the stored tables through it
     io = inspect.Parameter("io_manager", inspect.Parameter.KEYWORD_ONLY, annotation=dg.ResourceParam[ParquetIOManager])
     return inspect.Signature([context, *rest, io]), wants_context
 
 
-def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = True, kinds=KINDS, name=None,
-                      **asset_kwargs):
+def table_multi_asset(
+    outs: Mapping[str, Out], *, group: str, lineage: bool = True, kinds=KINDS, name=None, **asset_kwargs
+):
     """Declare a function that computes several tables at once; it returns {name: Table or DataFrame}."""
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
@@ -244,12 +253,17 @@ def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = Tr
             tables_in = dict(kwargs)  # the inputs, and any config or resource a check reads
             if not context.op_execution_context.selected_output_names:  # checks alone, on the stored tables
                 stored = {n: io_manager.stored(n) for n in outs}
-                results = [r for n, o in outs.items()
-                           for r in _check_results(n, o, Table(stored[n]), {**tables_in, **stored}, selected)]
+                results = [
+                    r
+                    for n, o in outs.items()
+                    for r in _check_results(n, o, Table(stored[n]), {**tables_in, **stored}, selected)
+                ]
                 yield from results
                 return
             raw = fn(context, **kwargs) if wants_context else fn(**kwargs)
-            results = {n: _as_table(t) for n, t in (raw.items() if isinstance(raw, dict) else [(next(iter(outs)), raw)])}
+            results = {
+                n: _as_table(t) for n, t in (raw.items() if isinstance(raw, dict) else [(next(iter(outs)), raw)])
+            }
             tables = {**tables_in, **{n: t.data for n, t in results.items()}}
             checks = [r for n, o in outs.items() for r in _check_results(n, o, results[n], tables, selected)]
             yield from checks
@@ -264,27 +278,55 @@ def table_multi_asset(outs: Mapping[str, Out], *, group: str, lineage: bool = Tr
                     meta["dagster/column_lineage"] = column_lineage(o.model)
                 with warnings.catch_warnings():  # Output's data_version is a beta API of Dagster 1.13
                     warnings.simplefilter("ignore", dg.BetaWarning)
-                    yield dg.Output(t.data, output_name=n, metadata=meta,
-                                    data_version=dg.DataVersion(t.data_version) if t.data_version else None)
+                    yield dg.Output(
+                        t.data,
+                        output_name=n,
+                        metadata=meta,
+                        data_version=dg.DataVersion(t.data_version) if t.data_version else None,
+                    )
 
         compute.__name__, compute.__doc__, compute.__signature__ = fn.__name__, fn.__doc__, signature
         definition_metadata = asset_kwargs.pop("metadata", {})
         return dg.multi_asset(
-            name=name or fn.__name__, group_name=group, can_subset=True,
-            outs={n: dg.AssetOut(
-                kinds=set(kinds), description=o.description, code_version=version, is_required=False,
-                owners=governance.owners(n, group), tags=governance.tags(n, group, o.model, o.disclosure),
-                metadata={"dagster/column_schema": table_schema(o.model), **source_reference(fn),
-                          **definition_metadata}) for n, o in outs.items()},
-            check_specs=[spec for n, o in outs.items()
-                         for spec in (schema_spec(n, o.model), *(c.spec(n) for c in o.checks))],
-            **asset_kwargs)(compute)
+            name=name or fn.__name__,
+            group_name=group,
+            can_subset=True,
+            outs={
+                n: dg.AssetOut(
+                    kinds=set(kinds),
+                    description=o.description,
+                    code_version=version,
+                    is_required=False,
+                    owners=governance.owners(n, group),
+                    tags=governance.tags(n, group, o.model, o.disclosure),
+                    metadata={
+                        "dagster/column_schema": table_schema(o.model),
+                        **source_reference(fn),
+                        **definition_metadata,
+                    },
+                )
+                for n, o in outs.items()
+            },
+            check_specs=[
+                spec for n, o in outs.items() for spec in (schema_spec(n, o.model), *(c.spec(n) for c in o.checks))
+            ],
+            **asset_kwargs,
+        )(compute)
 
     return decorate
 
 
-def table_asset(model, *, group: str, checks: tuple[Check, ...] | list[Check] = (), lineage: bool = True,
-                kinds=KINDS, description: str | None = None, disclosure: str | None = None, **asset_kwargs):
+def table_asset(
+    model,
+    *,
+    group: str,
+    checks: tuple[Check, ...] | list[Check] = (),
+    lineage: bool = True,
+    kinds=KINDS,
+    description: str | None = None,
+    disclosure: str | None = None,
+    **asset_kwargs,
+):
     """Declare a table asset named after the decorated function (see the module docstring).
     Lineage: a bare `← column` in a description is a column of the first input; `← asset` names
     the same-named column of that input."""

@@ -147,8 +147,11 @@ class Warehouse:
                     continue
                 (tmp / f.name).unlink(missing_ok=True)
                 _link_or_copy(f, tmp / f.name)
-                entry = {"run_id": run_id, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(f.stat().st_mtime)),
-                         "bytes": f.stat().st_size}
+                entry = {
+                    "run_id": run_id,
+                    "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(f.stat().st_mtime)),
+                    "bytes": f.stat().st_size,
+                }
                 if f.suffix == ".parquet":
                     meta = pq.read_metadata(f)
                     entry["rows"] = meta.num_rows
@@ -156,10 +159,15 @@ class Warehouse:
                     if delivery:
                         entry["delivery"] = json.loads(delivery)
                 tables[f.stem] = entry
-        manifest = {"snapshot": name, "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "runs": sorted(done | set(run_ids)), "latest_run": run_ids[-1],
-                    "tables": dict(sorted(tables.items())), "folders": dict(sorted(folders.items())),
-                    "deliveries": {k: v["delivery"] for k, v in sorted(tables.items()) if "delivery" in v}}
+        manifest = {
+            "snapshot": name,
+            "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "runs": sorted(done | set(run_ids)),
+            "latest_run": run_ids[-1],
+            "tables": dict(sorted(tables.items())),
+            "folders": dict(sorted(folders.items())),
+            "deliveries": {k: v["delivery"] for k, v in sorted(tables.items()) if "delivery" in v},
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (tmp / MANIFEST_TSV).write_text(_tsv(manifest["tables"]))
         os.replace(tmp, final)
@@ -171,9 +179,9 @@ class Warehouse:
     def _retain(self, keep_snapshots: int, keep_runs: int) -> None:
         current = self.current
         snaps = sorted(p for p in (self.base / SNAPSHOTS).iterdir() if p.is_dir() and not p.name.startswith("."))
-        for old in snaps[:-max(keep_snapshots, 1)]:
+        for old in snaps[: -max(keep_snapshots, 1)]:
             if old != current:
                 shutil.rmtree(old, ignore_errors=True)
         runs = sorted((p for p in (self.base / RUNS).iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
-        for old in runs[:-max(keep_runs, 1)]:
+        for old in runs[: -max(keep_runs, 1)]:
             shutil.rmtree(old, ignore_errors=True)

@@ -37,4 +37,3 @@ def first_day(end_years: pd.Series) -> pd.Series:
 def collection_year(dates: pd.Series) -> pd.Series:
     """End year of the collection year (1 April - 31 March) holding each date."""
     return (dates.dt.year + (dates.dt.month >= FIRST_MONTH)).astype("Int64")
-

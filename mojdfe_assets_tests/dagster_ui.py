@@ -30,8 +30,11 @@ def free_port() -> int:
 
 
 def gql(port, query, variables=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", headers={"content-type": "application/json"},
-                                 data=json.dumps({"query": query, "variables": variables or {}}).encode())
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        headers={"content-type": "application/json"},
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+    )
     return json.loads(urllib.request.urlopen(req, timeout=60).read())["data"]
 
 
@@ -54,8 +57,10 @@ def repository(port) -> dict:
 
 
 def launch(port, repo, **selector):
-    params = {"selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
-                           **selector}, "runConfigData": {}}
+    params = {
+        "selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"], **selector},
+        "runConfigData": {},
+    }
     launched = gql(port, LAUNCH, {"p": params})["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     return launched["run"]["runId"]
@@ -67,9 +72,14 @@ def dagster_dev(env: dict, start_seconds: float = 120):
     yields the port once the server answers, and stops the whole process group afterwards."""
     port = free_port()
     dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.Popen([str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + start_seconds
         while True:

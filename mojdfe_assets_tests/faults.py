@@ -30,11 +30,13 @@ from mojdfe_assets import synthetic
 CLA = "CLA_2006_to_2018.csv"
 CIN = "CIN_08-09_to_16-17.csv"
 SPINE = "NPD_KS4_spine.csv"
-PUPIL = {CLA: "CLA_PupilMatchingRefAnonymous", CIN: "CIN_PupilMatchingRefAnonymous",
-         SPINE: "KS4_PupilMatchingRefAnonymous"}
+PUPIL = {
+    CLA: "CLA_PupilMatchingRefAnonymous",
+    CIN: "CIN_PupilMatchingRefAnonymous",
+    SPINE: "KS4_PupilMatchingRefAnonymous",
+}
 CLA_DATES = ("CLA_POC_START", "CLA_DATE_EPI_COMM", "CLA_DATE_EPI_CEASED")
-CLA_FLAGS = ("CLA_CLA_31_MARCH", "CLA_CLA_6_MONTHS", "CLA_CLA_12_MONTHS", "CLA_CLA_PP_6_MONTHS",
-             "CLA_CLA_PP_1_DAY")
+CLA_FLAGS = ("CLA_CLA_31_MARCH", "CLA_CLA_6_MONTHS", "CLA_CLA_12_MONTHS", "CLA_CLA_PP_6_MONTHS", "CLA_CLA_PP_1_DAY")
 CIN_FLAGS = ("CIN_CIN_AT31MARCH", "CIN_ReferralNFA")
 MIXED_TOKENS = ("NA", "NULL", ".", "-", "N/A", "NaN", "na", "null")
 
@@ -72,8 +74,9 @@ class Table:
     def pupil(self, row: list[str]) -> str:
         return row[self.col(PUPIL[self.path.name])].strip()
 
-    def write(self, sep: str = ",", newline: str = "\n", quote: bool = False, bom: bool = False,
-              path: Path | None = None) -> None:
+    def write(
+        self, sep: str = ",", newline: str = "\n", quote: bool = False, bom: bool = False, path: Path | None = None
+    ) -> None:
         def fmt(fields):
             return sep.join(f'"{f}"' for f in fields) if quote else sep.join(fields)
 
@@ -132,10 +135,15 @@ def _like(value: str, date: dt.date) -> str:
 
 
 def _describe(kind, files, rows, pupils, spine, note, file_error=False, expected_levels=None) -> dict:
-    return {"kind": kind, "files": list(files),
-            "rows": {f: sorted(set(v)) for f, v in rows.items()},
-            "pupils": sorted({p.strip().upper() for p in pupils if p.strip().upper() in spine}),
-            "file_error": file_error, "note": note, "expected_levels": dict(expected_levels or {})}
+    return {
+        "kind": kind,
+        "files": list(files),
+        "rows": {f: sorted(set(v)) for f, v in rows.items()},
+        "pupils": sorted({p.strip().upper() for p in pupils if p.strip().upper() in spine}),
+        "file_error": file_error,
+        "note": note,
+        "expected_levels": dict(expected_levels or {}),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,9 +170,15 @@ def cla_all_rows_quarantined(clean, out, seed=0, n=6) -> dict:
                 t.set(r, "CLA_DATE_EPI_CEASED", _like(comm, _parse(comm) - dt.timedelta(days=1)))
             rows.append(i + 1)
     t.write()
-    return _describe("cla_all_rows_quarantined", [CLA], {CLA: rows}, chosen, spine,
-                     "every CLA row of these pupils is quarantined (placement ZZ, or ceased the day "
-                     "before commenced); they stay looked_after")
+    return _describe(
+        "cla_all_rows_quarantined",
+        [CLA],
+        {CLA: rows},
+        chosen,
+        spine,
+        "every CLA row of these pupils is quarantined (placement ZZ, or ceased the day "
+        "before commenced); they stay looked_after",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,8 +201,14 @@ def lowercase_refs(clean, out, seed=0, share=0.25) -> dict:
                 r[c] = r[c].lower()
                 rows[t.path.name].append(i + 1)
         t.write()
-    return _describe("lowercase_refs", [CLA, CIN], rows, chosen, spine,
-                     "CLA/CIN pupil references lower-case for these children; spine upper-case")
+    return _describe(
+        "lowercase_refs",
+        [CLA, CIN],
+        rows,
+        chosen,
+        spine,
+        "CLA/CIN pupil references lower-case for these children; spine upper-case",
+    )
 
 
 def spine_lowercase_refs(clean, out, seed=0, share=0.25) -> dict:
@@ -204,8 +224,14 @@ def spine_lowercase_refs(clean, out, seed=0, share=0.25) -> dict:
         pupils.append(t.rows[i][c])
         t.rows[i][c] = t.rows[i][c].lower()
     t.write()
-    return _describe("spine_lowercase_refs", [SPINE], {SPINE: [i + 1 for i in idx]}, pupils, spine,
-                     "spine pupil references lower-case; CLA/CIN upper-case")
+    return _describe(
+        "spine_lowercase_refs",
+        [SPINE],
+        {SPINE: [i + 1 for i in idx]},
+        pupils,
+        spine,
+        "spine pupil references lower-case; CLA/CIN upper-case",
+    )
 
 
 def _spine_sex(clean, out, kind, mapping, note) -> dict:
@@ -268,8 +294,14 @@ def missing_tokens(clean, out, seed=0, token: str | None = None, spine_share=0.0
     rows[SPINE] = [i + 1 for i in idx]
     t.write()
     pupils = [t.pupil(t.rows[i]) for i in idx]
-    return _describe("missing_tokens" + (f"[{token}]" if token else "[mixed]"), [CLA, CIN, SPINE], rows,
-                     pupils, spine, "blanks written as missing tokens; levels must not change")
+    return _describe(
+        "missing_tokens" + (f"[{token}]" if token else "[mixed]"),
+        [CLA, CIN, SPINE],
+        rows,
+        pupils,
+        spine,
+        "blanks written as missing tokens; levels must not change",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,8 +327,15 @@ def cla_month_first(clean, out, seed=0, zero_pad=False) -> dict:
         if hit:
             rows.append(i + 1)
     t.write()
-    return _describe("cla_month_first", [CLA], {CLA: rows}, [], spine,
-                     "dd/mm/yyyy dates written mm/dd/yyyy: the file is an error", file_error=True)
+    return _describe(
+        "cla_month_first",
+        [CLA],
+        {CLA: rows},
+        [],
+        spine,
+        "dd/mm/yyyy dates written mm/dd/yyyy: the file is an error",
+        file_error=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,9 +365,14 @@ def cla_episode_outside_year(clean, out, seed=0, n=6) -> dict:
             t.set(r, "CLA_REC", "E13")
         t.set(r, "CLA_CLA_31_MARCH", "0")
     t.write()
-    return _describe("cla_episode_outside_year", [CLA], {CLA: [i + 1 for i in idx]},
-                     [t.pupil(t.rows[i]) for i in idx], spine,
-                     "a 2009 episode on a later year's row: quarantined, pupil still looked_after")
+    return _describe(
+        "cla_episode_outside_year",
+        [CLA],
+        {CLA: [i + 1 for i in idx]},
+        [t.pupil(t.rows[i]) for i in idx],
+        spine,
+        "a 2009 episode on a later year's row: quarantined, pupil still looked_after",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,8 +399,14 @@ def dates_with_time(clean, out, seed=0, style="iso") -> dict:
         if hit:
             rows.append(i + 1)
     t.write()
-    return _describe(f"dates_with_time[{style}]", [CLA], {CLA: rows}, [], spine,
-                     "every CLA date has a time part; levels must not change")
+    return _describe(
+        f"dates_with_time[{style}]",
+        [CLA],
+        {CLA: rows},
+        [],
+        spine,
+        "every CLA date has a time part; levels must not change",
+    )
 
 
 def flags_as_float(clean, out, seed=0) -> dict:
@@ -378,8 +428,9 @@ def flags_as_float(clean, out, seed=0) -> dict:
             if hit:
                 rows[name].append(i + 1)
         t.write()
-    return _describe("flags_as_float", [CLA, CIN, SPINE], rows, [], spine,
-                     "flags written 1.0/0.0; levels must not change")
+    return _describe(
+        "flags_as_float", [CLA, CIN, SPINE], rows, [], spine, "flags written 1.0/0.0; levels must not change"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,8 +448,14 @@ def cla_rec_minus10(clean, out, seed=0) -> dict:
             t.set(r, "CLA_REC", "-10")
             rows.append(i + 1)
     t.write()
-    return _describe("cla_rec_minus10", [CLA], {CLA: rows}, [t.pupil(t.rows[i - 1]) for i in rows], spine,
-                     "CLA_REC -10 on open episodes: missing, not an unknown code")
+    return _describe(
+        "cla_rec_minus10",
+        [CLA],
+        {CLA: rows},
+        [t.pupil(t.rows[i - 1]) for i in rows],
+        spine,
+        "CLA_REC -10 on open episodes: missing, not an unknown code",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,8 +467,9 @@ def tab_delimited(clean, out, seed=0, file=CLA) -> dict:
     out = _copy(clean, out)
     spine = _spine(out)
     Table(out / file).write(sep="\t")
-    return _describe(f"tab_delimited[{file}]", [file], {}, [], spine, "tab-delimited: the file is an error",
-                     file_error=True)
+    return _describe(
+        f"tab_delimited[{file}]", [file], {}, [], spine, "tab-delimited: the file is an error", file_error=True
+    )
 
 
 def header_duplicate_name(clean, out, seed=0, case=False) -> dict:
@@ -428,9 +486,15 @@ def header_duplicate_name(clean, out, seed=0, case=False) -> dict:
     for r in t.rows:
         r.append(value)
     t.write()
-    return _describe("header_duplicate_name[" + ("case" if case else "exact") + "]", [name], {}, [], spine,
-                     f"{name}: header has {extra} twice (case-insensitively): the file is an error",
-                     file_error=True)
+    return _describe(
+        "header_duplicate_name[" + ("case" if case else "exact") + "]",
+        [name],
+        {},
+        [],
+        spine,
+        f"{name}: header has {extra} twice (case-insensitively): the file is an error",
+        file_error=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,9 +540,15 @@ def duplicate_and_conflicting_rows(clean, out, seed=0, n_dup=8, n_conflict=4) ->
             cin_touched.append(len(new_rows))
     cin.rows = new_rows
     cin.write()
-    return _describe("duplicate_and_conflicting_rows", [CLA, CIN], {CLA: touched, CIN: cin_touched}, pupils, spine,
-                     "exact copies (later copy quarantined) and conflicting copies of one episode (all "
-                     "copies quarantined); conflicting pupils stay looked_after")
+    return _describe(
+        "duplicate_and_conflicting_rows",
+        [CLA, CIN],
+        {CLA: touched, CIN: cin_touched},
+        pupils,
+        spine,
+        "exact copies (later copy quarantined) and conflicting copies of one episode (all "
+        "copies quarantined); conflicting pupils stay looked_after",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,8 +566,11 @@ def cin_only_rows_quarantined(clean, out, seed=0, n=8) -> dict:
     groups = _by_pupil(t)
 
     def involved(ix):
-        return any(t.get(t.rows[i], "CIN_CIN_AT31MARCH").strip() == "1"
-                   or t.get(t.rows[i], "CIN_CategoryOfAbuse").strip() != "" for i in ix)
+        return any(
+            t.get(t.rows[i], "CIN_CIN_AT31MARCH").strip() == "1"
+            or t.get(t.rows[i], "CIN_CategoryOfAbuse").strip() != ""
+            for i in ix
+        )
 
     cand = sorted(p for p, ix in groups.items() if p in spine and p.upper() not in cla_pupils and involved(ix))
     chosen = random.Random(seed).sample(cand, min(n, len(cand)))
@@ -507,9 +580,15 @@ def cin_only_rows_quarantined(clean, out, seed=0, n=8) -> dict:
             t.set(t.rows[i], "CIN_PrimaryNeedCode", "N10")
             rows.append(i + 1)
     t.write()
-    return _describe("cin_only_rows_quarantined", [CIN], {CIN: rows}, chosen, spine,
-                     "every CIN row of these pupils has an unknown need code: they are referral_only",
-                     expected_levels={p.upper(): "referral_only" for p in chosen})
+    return _describe(
+        "cin_only_rows_quarantined",
+        [CIN],
+        {CIN: rows},
+        chosen,
+        spine,
+        "every CIN row of these pupils has an unknown need code: they are referral_only",
+        expected_levels={p.upper(): "referral_only" for p in chosen},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -526,8 +605,13 @@ def cpp_latest_category_only(clean, out, seed=0, n=8) -> dict:
     cla_pupils = {p.upper() for p in _by_pupil(Table(out / CLA))}
     t = Table(out / CIN)
     groups = _by_pupil(t)
-    cand = sorted(p for p, ix in groups.items() if p in spine and p.upper() not in cla_pupils
-                  and any(t.get(t.rows[i], "CIN_LatestCategoryOfAbuse").strip() for i in ix))
+    cand = sorted(
+        p
+        for p, ix in groups.items()
+        if p in spine
+        and p.upper() not in cla_pupils
+        and any(t.get(t.rows[i], "CIN_LatestCategoryOfAbuse").strip() for i in ix)
+    )
     chosen = random.Random(seed).sample(cand, min(n, len(cand)))
     rows = []
     for p in chosen:
@@ -536,8 +620,14 @@ def cpp_latest_category_only(clean, out, seed=0, n=8) -> dict:
                 t.set(t.rows[i], c, "")
             rows.append(i + 1)
     t.write()
-    return _describe("cpp_latest_category_only", [CIN], {CIN: rows}, chosen, spine,
-                     "these pupils' plans are recorded only by the latest category: CPP with all three items")
+    return _describe(
+        "cpp_latest_category_only",
+        [CIN],
+        {CIN: rows},
+        chosen,
+        spine,
+        "these pupils' plans are recorded only by the latest category: CPP with all three items",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,8 +657,14 @@ def excel_resave(clean, out, seed=0, trailing_share=0.3) -> dict:
                     r[j] = v + "  "
             rows[name].append(i + 1)
         t.write(newline="\r\n", quote=True, bom=True)
-    return _describe("excel_resave", [CLA, CIN, SPINE], rows, [], spine,
-                     "BOM, CRLF, quoted values, dd/mm/yyyy dates, trailing spaces; levels must not change")
+    return _describe(
+        "excel_resave",
+        [CLA, CIN, SPINE],
+        rows,
+        [],
+        spine,
+        "BOM, CRLF, quoted values, dd/mm/yyyy dates, trailing spaces; levels must not change",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,8 +687,14 @@ def academic_year_forms(clean, out, seed=0) -> dict:
             if form:
                 rows[name].append(i + 1)
         t.write()
-    return _describe("academic_year_forms", [CLA, CIN], rows, [], spine,
-                     "academic years in the four accepted forms; levels must not change")
+    return _describe(
+        "academic_year_forms",
+        [CLA, CIN],
+        rows,
+        [],
+        spine,
+        "academic years in the four accepted forms; levels must not change",
+    )
 
 
 def unreadable_rows(clean, out, seed=0, n=3) -> dict:
@@ -621,9 +723,15 @@ def unreadable_rows(clean, out, seed=0, n=3) -> dict:
         lines[i + 1] = line
         rows.append(i + 1)
     (out / CLA).write_bytes(b"\n".join(lines) + b"\n")
-    return _describe("unreadable_rows", [CLA], {CLA: rows}, chosen, spine,
-                     "the only CLA row of these pupils cannot be read: they are not looked_after "
-                     "(expected level from their CIN rows)")
+    return _describe(
+        "unreadable_rows",
+        [CLA],
+        {CLA: rows},
+        chosen,
+        spine,
+        "the only CLA row of these pupils cannot be read: they are not looked_after "
+        "(expected level from their CIN rows)",
+    )
 
 
 FAULTS = {

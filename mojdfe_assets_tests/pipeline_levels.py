@@ -25,11 +25,11 @@ from mojdfe_assets.rules import DEFAULT_RULES, CleaningRules, clean_table
 
 @dataclass
 class PipelineLevels:
-    levels: pd.DataFrame          # pupil_id, level (text), in spine order
-    report: dict                  # intervention_level's linkage report
-    cla_delivered_not_cla: int    # the cla_pupils_at_cla_level check's failures
+    levels: pd.DataFrame  # pupil_id, level (text), in spine order
+    report: dict  # intervention_level's linkage report
+    cla_delivered_not_cla: int  # the cla_pupils_at_cla_level check's failures
     cin_delivered_below_referral: int  # the cin_pupils_at_least_referral check's failures
-    quarantined: dict[str, int]   # extract -> quarantined rows
+    quarantined: dict[str, int]  # extract -> quarantined rows
 
 
 def pipeline_levels(folder, cpp_method_a: str = "all_three", rules: CleaningRules | None = None) -> PipelineLevels:
@@ -40,13 +40,23 @@ def pipeline_levels(folder, cpp_method_a: str = "all_three", rules: CleaningRule
         cleaned[e.name] = clean_table(raw[e.name], e, rules)
     cla, cin, spine = (cleaned[k].clean for k in ("cla", "cin", "spine"))
     eps = S.derive_cla_episodes(cla)
-    df, report = S.derive_intervention(spine, S.summarise_cin(cin), S.derive_cpp_flags(cin, cpp_method_a),
-                                       S.summarise_cla(eps, cla), cin, cla, cleaned["cin"].quarantine,
-                                       cleaned["cla"].quarantine)
+    df, report = S.derive_intervention(
+        spine,
+        S.summarise_cin(cin),
+        S.derive_cpp_flags(cin, cpp_method_a),
+        S.summarise_cla(eps, cla),
+        cin,
+        cla,
+        cleaned["cin"].quarantine,
+        cleaned["cla"].quarantine,
+    )
     tokens = rules.tokens()
     in_cla = S._delivered_in(df, S.delivered_pupils(raw["cla"], X.CLA, tokens))
     in_cin = S._delivered_in(df, S.delivered_pupils(raw["cin"], X.CIN, tokens))
     return PipelineLevels(
-        pd.DataFrame({"pupil_id": df["pupil_id"].astype(str), "level": df["level"].astype(str)}), report,
-        int((df.loc[in_cla, "level"] != LEVELS[4]).sum()), int((df.loc[in_cin, "level"] == LEVELS[0]).sum()),
-        {k: len(c.quarantine) for k, c in cleaned.items()})
+        pd.DataFrame({"pupil_id": df["pupil_id"].astype(str), "level": df["level"].astype(str)}),
+        report,
+        int((df.loc[in_cla, "level"] != LEVELS[4]).sum()),
+        int((df.loc[in_cin, "level"] == LEVELS[0]).sum()),
+        {k: len(c.quarantine) for k, c in cleaned.items()},
+    )

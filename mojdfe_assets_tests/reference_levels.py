@@ -60,14 +60,81 @@ EARLIEST_DATE = dt.date(1980, 1, 1)
 # --- Code lists (copied from the SSDA903 and CIN census lists; membership only, no valid years) ---
 CLA_CATEGORY_OF_NEED = {"N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"}
 CLA_LEGAL_STATUS = {"C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4"}
-CLA_PLACEMENT = {"A3", "A4", "A5", "A6", "H5", "K1", "K2", "K3", "P1", "P2", "P3", "R1", "R2", "R3", "R5",
-                 "S1", "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1", "Z11", "Z12",
-                 "Z13", "Z14"}
-CLA_REASON_CEASED = {"X1", "E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E41", "E43", "E44",
-                     "E45", "E46", "E47", "E48", "E4A", "E4B", "E5", "E6", "E7", "E8", "E9"}
+CLA_PLACEMENT = {
+    "A3",
+    "A4",
+    "A5",
+    "A6",
+    "H5",
+    "K1",
+    "K2",
+    "K3",
+    "P1",
+    "P2",
+    "P3",
+    "R1",
+    "R2",
+    "R3",
+    "R5",
+    "S1",
+    "T0",
+    "T1",
+    "T2",
+    "T3",
+    "T4",
+    "U1",
+    "U2",
+    "U3",
+    "U4",
+    "U5",
+    "U6",
+    "Z1",
+    "Z11",
+    "Z12",
+    "Z13",
+    "Z14",
+}
+CLA_REASON_CEASED = {
+    "X1",
+    "E11",
+    "E12",
+    "E13",
+    "E14",
+    "E15",
+    "E16",
+    "E17",
+    "E2",
+    "E3",
+    "E41",
+    "E43",
+    "E44",
+    "E45",
+    "E46",
+    "E47",
+    "E48",
+    "E4A",
+    "E4B",
+    "E5",
+    "E6",
+    "E7",
+    "E8",
+    "E9",
+}
 CLA_REC_NO_END = "-10"  # CLA_REC -10: the episode has not ended (missing, not an unknown code)
-CLA_REASON_PLACE_CHANGE = {"CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAREQ",
-                           "PLACE", "CUSTOD", "OTHER"}
+CLA_REASON_PLACE_CHANGE = {
+    "CARPL",
+    "CLOSE",
+    "ALLEG",
+    "STAND",
+    "APPRR",
+    "CREQB",
+    "CREQO",
+    "CHILD",
+    "LAREQ",
+    "PLACE",
+    "CUSTOD",
+    "OTHER",
+}
 CIN_CATEGORY_OF_ABUSE = {"NEG", "PHY", "SAB", "EMO", "MUL"}
 CIN_PRIMARY_NEED = {"N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"}
 CIN_NEED_ALIASES = {"A2": "N2", "A3": "N3", "A4": "N4", "A5": "N5"}
@@ -195,10 +262,10 @@ def parse_text(s):
 
 @dataclass(frozen=True)
 class Column:
-    parse: object          # parser(trimmed value or None) -> (value, problem)
+    parse: object  # parser(trimmed value or None) -> (value, problem)
     required: bool = False
     optional: bool = False  # a release may lack the column (then every value is missing)
-    kind: str = ""          # "date" for the month-first file rule
+    kind: str = ""  # "date" for the month-first file rule
 
 
 def _code(codes, **kw):
@@ -221,7 +288,7 @@ CLA_COLUMNS = {
     "MoJUID": ID,
     "CLA_ACADYR": Column(_year(2006, 2018), required=True),
     "CLA_PupilMatchingRefAnonymous": ID,
-    "CLA_CLA_LA": Column(parse_la),                    # Reading: as KS4_LA (the pipeline checks it too)
+    "CLA_CLA_LA": Column(parse_la),  # Reading: as KS4_LA (the pipeline checks it too)
     "CLA_PROCESSING_YEAR": Column(_whole(2000, 2030)),  # Reading: "bad numbers" with the pipeline's ranges
     "CLA_POC_START": DATE,
     "CLA_POC_LENGTH": Column(_whole(0, 8000)),
@@ -266,8 +333,11 @@ SPINE_COLUMNS = {
     "KS4_FSM_EVER6": FLAG,
 }
 
-PUPIL = {CLA_FILE: "CLA_PupilMatchingRefAnonymous", CIN_FILE: "CIN_PupilMatchingRefAnonymous",
-         SPINE_FILE: "KS4_PupilMatchingRefAnonymous"}
+PUPIL = {
+    CLA_FILE: "CLA_PupilMatchingRefAnonymous",
+    CIN_FILE: "CIN_PupilMatchingRefAnonymous",
+    SPINE_FILE: "KS4_PupilMatchingRefAnonymous",
+}
 COLUMNS = {CLA_FILE: CLA_COLUMNS, CIN_FILE: CIN_COLUMNS, SPINE_FILE: SPINE_COLUMNS}
 
 
@@ -277,11 +347,11 @@ COLUMNS = {CLA_FILE: CLA_COLUMNS, CIN_FILE: CIN_COLUMNS, SPINE_FILE: SPINE_COLUM
 
 @dataclass
 class Row:
-    number: int                  # 1-based data row (the header is row 0); blank lines are not rows
-    readable: bool               # the right number of fields, valid UTF-8
-    fields: list[str]            # every delivered field (as the CSV gives it), [] if unreadable
-    raw: dict[str, str]          # expected column -> delivered text
-    values: dict[str, object]    # expected column -> typed value (None: missing or bad)
+    number: int  # 1-based data row (the header is row 0); blank lines are not rows
+    readable: bool  # the right number of fields, valid UTF-8
+    fields: list[str]  # every delivered field (as the CSV gives it), [] if unreadable
+    raw: dict[str, str]  # expected column -> delivered text
+    values: dict[str, object]  # expected column -> typed value (None: missing or bad)
     reasons: list[str]
 
     @property
@@ -326,8 +396,9 @@ def read_file(path: Path) -> list[Row]:
     header = [h.strip(TRIM) for h in (_split(header_text) or [header_text])]
     if len(header) == 1 and len(spec) > 1:
         seps = [s for s in ("\t", ";", "|") if s in header_text]
-        raise ReferenceFileError(f"{name}: not comma-delimited (header has one field"
-                                 + (f"; it contains {seps[0]!r}" if seps else "") + ")")
+        raise ReferenceFileError(
+            f"{name}: not comma-delimited (header has one field" + (f"; it contains {seps[0]!r}" if seps else "") + ")"
+        )
     lower = [h.lower() for h in header]
     repeated = sorted({h for h in lower if lower.count(h) > 1})
     if repeated:
@@ -394,8 +465,10 @@ def _month_first(name, spec, rows):
                 firsts.append(int(m.group(1)))
                 seconds.append(int(m.group(2)))
         if any(v > 12 for v in seconds) and not any(v > 12 for v in firsts):
-            raise ReferenceFileError(f"{name}: column {c} has dd/mm/yyyy dates that only make sense "
-                                     "month-first (mm/dd/yyyy); the file must be re-delivered day-first")
+            raise ReferenceFileError(
+                f"{name}: column {c} has dd/mm/yyyy dates that only make sense "
+                "month-first (mm/dd/yyyy); the file must be re-delivered day-first"
+            )
 
 
 def _cla_row_rules(rows):
@@ -418,8 +491,11 @@ def _cla_row_rules(rows):
                 r.reasons.append(f"{c}: before 1980")
             if year is not None and d > dt.date(year, 3, 31):
                 r.reasons.append(f"{c}: after 31 March of the collection year")
-        if year is not None and comm is not None and (
-                comm > dt.date(year, 3, 31) or (ceased is not None and ceased < dt.date(year - 1, 4, 1))):
+        if (
+            year is not None
+            and comm is not None
+            and (comm > dt.date(year, 3, 31) or (ceased is not None and ceased < dt.date(year - 1, 4, 1)))
+        ):
             r.reasons.append("row: episode not open at any point of its collection year")
 
 
@@ -482,13 +558,15 @@ def rows_table(path: Path) -> pd.DataFrame:
     """The rows of one file as a table: row number, readable, pupil (normalised), quarantined and
     reasons ("; "-joined), for inspecting what the reference did with a delivered file."""
     rows = read_file(path)
-    return pd.DataFrame({
-        "row": [r.number for r in rows],
-        "readable": [r.readable for r in rows],
-        "pupil_id": [r.pupil for r in rows],
-        "quarantined": [r.quarantined for r in rows],
-        "reasons": ["; ".join(r.reasons) for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "row": [r.number for r in rows],
+            "readable": [r.readable for r in rows],
+            "pupil_id": [r.pupil for r in rows],
+            "quarantined": [r.quarantined for r in rows],
+            "reasons": ["; ".join(r.reasons) for r in rows],
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,11 +619,28 @@ def pupil_flags(folder, cpp_method_a: str = "all_three") -> pd.DataFrame:
             level = "referral_only"
         else:
             level = "none"
-        out.append({"pupil_id": p, "level": level, "in_cla": p in in_cla, "in_cin": p in in_cin,
-                    "cpp_method_a": a, "previous_cpp_total": total, "cpp_method_b": b,
-                    "in_need_31_march": p in in_need})
-    columns = ["pupil_id", "level", "in_cla", "in_cin", "cpp_method_a", "previous_cpp_total", "cpp_method_b",
-               "in_need_31_march"]
+        out.append(
+            {
+                "pupil_id": p,
+                "level": level,
+                "in_cla": p in in_cla,
+                "in_cin": p in in_cin,
+                "cpp_method_a": a,
+                "previous_cpp_total": total,
+                "cpp_method_b": b,
+                "in_need_31_march": p in in_need,
+            }
+        )
+    columns = [
+        "pupil_id",
+        "level",
+        "in_cla",
+        "in_cin",
+        "cpp_method_a",
+        "previous_cpp_total",
+        "cpp_method_b",
+        "in_need_31_march",
+    ]
     df = pd.DataFrame(out, columns=columns)
     df["previous_cpp_total"] = df["previous_cpp_total"].astype("Int64")
     return df

@@ -18,7 +18,9 @@ def test_isin_and_lookup_match_pandas():
     mapping = pd.Series(pd.array([1, 2, None], dtype="Int64"), index=pd.Index(pd.array(["a", "c", "d"], dtype=S)))
     got = arrowops.lookup(keys, mapping)
     want = keys.astype(object).map(pd.Series(mapping.array, index=mapping.index.astype(object)))
-    assert got.astype(object).where(got.notna(), None).tolist() == want.astype(object).where(want.notna(), None).tolist()
+    assert (
+        got.astype(object).where(got.notna(), None).tolist() == want.astype(object).where(want.notna(), None).tolist()
+    )
 
 
 def test_codes_positions_member():
@@ -38,15 +40,20 @@ def test_codes_positions_member():
 def test_repeated_and_duplicated_match_pandas():
     # pupil, year: rows 0 and 3 repeat (p1, 2012); the missing pupils (2, 4) repeat with each other
     # in 2013 (pandas calls missing equal to missing); row 5 repeats p2 but in another year.
-    df = pd.DataFrame({"pupil": pd.array(["p1", "p2", None, "p1", None, "p2"], dtype=S),
-                       "year": pd.Categorical(["2012", "2013", "2013", "2012", "2013", "2014"])})
+    df = pd.DataFrame(
+        {
+            "pupil": pd.array(["p1", "p2", None, "p1", None, "p2"], dtype=S),
+            "year": pd.Categorical(["2012", "2013", "2013", "2012", "2013", "2014"]),
+        }
+    )
     assert arrowops.repeated(df["pupil"], df["year"]).tolist() == [True, False, True, True, True, False]
     assert arrowops.duplicated(df, ["pupil", "year"]).tolist() == [False, False, False, True, True, False]
     assert arrowops.duplicated(df, ["pupil"], keep="last").tolist() == [True, True, True, False, False, False]
     assert arrowops.repeated(pd.Series(pd.array([], dtype=S))).tolist() == []
     rng = np.random.default_rng(3)
-    big = pd.DataFrame({"a": pd.array(rng.choice(["x", "y", "", None], 500).tolist(), dtype=S),
-                        "b": rng.integers(0, 3, 500)})
+    big = pd.DataFrame(
+        {"a": pd.array(rng.choice(["x", "y", "", None], 500).tolist(), dtype=S), "b": rng.integers(0, 3, 500)}
+    )
     for keep in ("first", "last", False):
         assert (arrowops.duplicated(big, ["a", "b"], keep) == big.duplicated(["a", "b"], keep=keep).to_numpy()).all()
 
@@ -68,5 +75,6 @@ def test_occurs_once_and_the_unique_values_check():
     assert got == {"pupil_id: unique_values(enabled=True)": 3}
     # and the UI's column schema still shows the column as unique
     from mojdfe_assets.checks import table_schema
+
     cols = {c.name: c for c in table_schema(InterventionLevel).columns}
     assert cols["pupil_id"].constraints.unique and not cols["level"].constraints.unique

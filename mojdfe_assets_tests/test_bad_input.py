@@ -99,7 +99,7 @@ def only(outcome, rows, reason):
 
 def test_missing_required_column(base, tmp_path):
     i = col(X.CLA, "CLA_DATE_EPI_COMM")
-    lines = [",".join(f[:i] + f[i + 1:]) for f in map(fields, base["cla"])]
+    lines = [",".join(f[:i] + f[i + 1 :]) for f in map(fields, base["cla"])]
     with pytest.raises(ExtractError, match=r"^CLA_2006_to_2018\.csv: required column\(s\) missing: CLA_DATE_EPI_COMM$"):
         run(tmp_path, X.CLA, join(lines))
 
@@ -252,8 +252,11 @@ def test_line_with_an_extra_field_in_the_middle(base, tmp_path):
     lines = list(base["cla"])
     lines[4] = lines[4] + ",EXTRA"
     out = run(tmp_path, X.CLA, join(lines))
-    only(out, [4], f"row: {len(X.CLA.columns) + 1} field(s) instead of {len(X.CLA.columns)} "
-                   "(truncated or malformed line)")
+    only(
+        out,
+        [4],
+        f"row: {len(X.CLA.columns) + 1} field(s) instead of {len(X.CLA.columns)} (truncated or malformed line)",
+    )
     assert list(out.clean["source_row"][:4]) == [1, 2, 3, 5]  # later rows keep their own numbers
 
 
@@ -276,7 +279,6 @@ def test_pupil_in_cla_but_not_in_spine_is_counted(base, tmp_path):
     assert after["cla"]["pupils_not_in_spine"] == before["cla"]["pupils_not_in_spine"] + 1
     rows_of_pid = sum(fields(line)[col(X.CLA, "CLA_PupilMatchingRefAnonymous")] == pid for line in base["cla"][1:])
     assert after["cla"]["rows_with_pupil_not_in_spine"] == before["cla"]["rows_with_pupil_not_in_spine"] + rows_of_pid
-
 
 
 # --------------------------------------------------------------------- issue 15: real-shaped input
@@ -312,18 +314,22 @@ def test_item3_sex_in_lower_case_and_as_1_2(base, tmp_path):
 
 @pytest.mark.parametrize("token", ["NA", "NULL", ".", "-", "n/a", '"NaN"'])
 def test_item4_missing_tokens_are_missing_in_every_column(base, tmp_path, token):
-    lines = [base["cin"][0]] + [",".join(token if v.strip() == "" else v for v in fields(line))
-                                for line in base["cin"][1:]]
+    lines = [base["cin"][0]] + [
+        ",".join(token if v.strip() == "" else v for v in fields(line)) for line in base["cin"][1:]
+    ]
     out = run(tmp_path, X.CIN, join(lines))
     assert out.reasons == {}  # not an unknown code, malformed flag or count anywhere
     blank_refs = rows_where(base["cin"], X.CIN, lambda f: f["CIN_PupilMatchingRefAnonymous"].strip() == "")
     assert blank_refs and out.clean.set_index("source_row").loc[blank_refs, "pupil_id"].isna().all()  # no pseudo-child
     assert token.strip('"').upper() not in set(out.clean["pupil_id"].dropna()) | set(out.clean["moj_uid"].dropna())
-    cla = [base["cla"][0]] + [",".join(token if v.strip() == "" else v for v in fields(line)) for line in base["cla"][1:]]
+    cla = [base["cla"][0]] + [
+        ",".join(token if v.strip() == "" else v for v in fields(line)) for line in base["cla"][1:]
+    ]
     out = run(tmp_path, X.CLA, join(cla))
     assert out.reasons == {}
-    assert out.clean["cla_date_epi_ceased"].isna().sum() == len(rows_where(
-        base["cla"], X.CLA, lambda f: f["CLA_DATE_EPI_CEASED"].strip() == ""))
+    assert out.clean["cla_date_epi_ceased"].isna().sum() == len(
+        rows_where(base["cla"], X.CLA, lambda f: f["CLA_DATE_EPI_CEASED"].strip() == "")
+    )
 
 
 def test_item4_missing_tokens_are_configurable(base, tmp_path):
@@ -345,7 +351,8 @@ def test_item6_a_month_first_date_column_stops_with_the_evidence(base, tmp_path)
         run(tmp_path, X.CLA, join(lines))
     assert str(err.value) == (
         f"CLA_2006_to_2018.csv, column CLA_DATE_EPI_COMM: {n} dates have a second field over 12 and none a first "
-        "field over 12: the file looks re-saved month-first (mm/dd/yyyy); re-export it day-first (dd/mm/yyyy)")
+        "field over 12: the file looks re-saved month-first (mm/dd/yyyy); re-export it day-first (dd/mm/yyyy)"
+    )
     assert n > 12  # the evidence is the count of dates that only make sense month-first
 
 
@@ -357,8 +364,15 @@ def test_item6_one_impossible_day_first_date_is_only_that_row(base, tmp_path):
 
 def test_item7_an_episode_outside_its_collection_year_is_quarantined(base, tmp_path):
     k = first_row(base["cla"], X.CLA, lambda f: f["CLA_ACADYR"] >= "2012" and f["CLA_PupilMatchingRefAnonymous"])
-    lines = edit(base["cla"], X.CLA, k, CLA_POC_START="05/05/2009", CLA_DATE_EPI_COMM="05/05/2009",
-                 CLA_DATE_EPI_CEASED="20/06/2009", CLA_REC="E13")
+    lines = edit(
+        base["cla"],
+        X.CLA,
+        k,
+        CLA_POC_START="05/05/2009",
+        CLA_DATE_EPI_COMM="05/05/2009",
+        CLA_DATE_EPI_CEASED="20/06/2009",
+        CLA_REC="E13",
+    )
     out = run(tmp_path, X.CLA, join(lines))
     only(out, [k], "row: episode not open at any point of its collection year (another year's episode)")
     assert out.quarantine["pupil_id"].item() == fields(lines[k])[col(X.CLA, "CLA_PupilMatchingRefAnonymous")]
@@ -371,8 +385,11 @@ def test_cla_rec_minus10_is_an_open_episode(base, tmp_path):
     row = out.clean.set_index("source_row").loc[k]
     assert pd.isna(row["cla_rec"]) and pd.isna(row["cla_date_epi_ceased"])
     eps = S.derive_cla_episodes(out.clean)
-    assert eps.loc[eps["episode_start"] == row["cla_date_epi_comm"]].loc[
-        lambda e: e["pupil_id"] == row["pupil_id"], "censored"].item()
+    assert (
+        eps.loc[eps["episode_start"] == row["cla_date_epi_comm"]]
+        .loc[lambda e: e["pupil_id"] == row["pupil_id"], "censored"]
+        .item()
+    )
 
 
 # Whole extracts that were quarantined by one systematic spelling: now read.
@@ -402,7 +419,9 @@ def test_dates_with_a_time_part_are_read(base, tmp_path, form):
         d, m, y = v.split("/")
         return f"{y}-{m}-{d} 00:00:00" if form == "iso" else f"{v} 00:00"
 
-    lines = [base["offending"][0]] + [",".join([f[0], timed(f[1]), timed(f[2]), f[3]]) for f in map(fields, base["offending"][1:])]
+    lines = [base["offending"][0]] + [
+        ",".join([f[0], timed(f[1]), timed(f[2]), f[3]]) for f in map(fields, base["offending"][1:])
+    ]
     out = run(tmp_path, X.PNC, join(lines))
     plain = run(tmp_path, X.PNC, join(base["offending"]))
     assert out.reasons == {} and out.clean["pnc_disposal_date"].equals(plain.clean["pnc_disposal_date"])
@@ -410,8 +429,10 @@ def test_dates_with_a_time_part_are_read(base, tmp_path, form):
 
 def test_flags_written_1_0_and_0_0_are_read(base, tmp_path):
     i = col(X.KS4, "KS4_LEVEL2_EM")
-    lines = [base["ks4"][0]] + [",".join(v + ".0" if j == i and v in ("0", "1") else v for j, v in enumerate(fields(x)))
-                                for x in base["ks4"][1:]]
+    lines = [base["ks4"][0]] + [
+        ",".join(v + ".0" if j == i and v in ("0", "1") else v for j, v in enumerate(fields(x)))
+        for x in base["ks4"][1:]
+    ]
     out = run(tmp_path, X.KS4, join(lines))
     plain = run(tmp_path, X.KS4, join(base["ks4"]))
     assert out.reasons == {} and out.clean["ks4_level2_em"].equals(plain.clean["ks4_level2_em"])
@@ -421,15 +442,19 @@ def test_flags_written_1_0_and_0_0_are_read(base, tmp_path):
 # Crashes and unclear stops: now a clear error or quarantine.
 
 
-@pytest.mark.parametrize("extra, shown", [("CLA_PLACEMENT", "'CLA_PLACEMENT', 'CLA_PLACEMENT'"),
-                                          ("cla_placement", "'CLA_PLACEMENT', 'cla_placement'")])
+@pytest.mark.parametrize(
+    "extra, shown",
+    [("CLA_PLACEMENT", "'CLA_PLACEMENT', 'CLA_PLACEMENT'"), ("cla_placement", "'CLA_PLACEMENT', 'cla_placement'")],
+)
 def test_duplicated_header_names_are_an_error(base, tmp_path, extra, shown):
     lines = [base["cla"][0] + "," + extra] + [line + ",K2" for line in base["cla"][1:]]
     with pytest.raises(ExtractError) as err:
         run(tmp_path, X.CLA, join(lines))
-    assert str(err.value) == ("CLA_2006_to_2018.csv: the header has duplicated column names (compared "
-                              f"case-insensitively): {shown}: which copy holds the column cannot be told; deliver "
-                              "each once")
+    assert str(err.value) == (
+        "CLA_2006_to_2018.csv: the header has duplicated column names (compared "
+        f"case-insensitively): {shown}: which copy holds the column cannot be told; deliver "
+        "each once"
+    )
 
 
 @pytest.mark.parametrize("sep, what", [("\t", "tab"), (";", "semicolon"), ("|", "pipe")])
@@ -437,8 +462,10 @@ def test_another_delimiter_is_named(base, tmp_path, sep, what):
     text = join(base["spine"]).replace(",", sep)
     with pytest.raises(ExtractError) as err:
         run(tmp_path, X.SPINE, text)
-    assert str(err.value) == (f"NPD_KS4_spine.csv: the header has no comma but 7 {what} characters: the file looks "
-                              f"{what}-delimited; deliver it comma-separated (CSV)")
+    assert str(err.value) == (
+        f"NPD_KS4_spine.csv: the header has no comma but 7 {what} characters: the file looks "
+        f"{what}-delimited; deliver it comma-separated (CSV)"
+    )
 
 
 def test_a_row_dated_outside_the_extract_window_is_quarantined(base, tmp_path):
@@ -463,8 +490,11 @@ def test_spine_keeps_the_first_clean_row_of_a_pupil(base, tmp_path):
     n = len(spine) - 1
     # the copy of row 5 is an exact duplicate (a rule of its own): the first clean row is decided
     # among rows that pass every other rule, so row 5 stays and the copy is quarantined once
-    assert out.reasons == {2: "ks4_gender: unknown code (not in sex)", n + 2: "row: exact duplicate of an earlier row",
-                           n + 3: "pupil_id: already on an earlier clean row (the first clean row is kept)"}
+    assert out.reasons == {
+        2: "ks4_gender: unknown code (not in sex)",
+        n + 2: "row: exact duplicate of an earlier row",
+        n + 3: "pupil_id: already on an earlier clean row (the first clean row is kept)",
+    }
     assert fields(spine[2])[1] in set(out.clean["pupil_id"])  # kept through its later, clean row
     assert out.clean.set_index("pupil_id").loc[fields(spine[2])[1], "source_row"] == n + 1
 
@@ -472,8 +502,14 @@ def test_spine_keeps_the_first_clean_row_of_a_pupil(base, tmp_path):
 def test_item8_a_pupil_with_several_absence_rows_is_kept_and_counted(base, tmp_path):
     from mojdfe_assets.clean import pupils_with_several_rows
 
-    second_school = edit(base["absence"], X.ABSENCE, 4, AB_SESSIONS_POSSIBLE="300", AB_SESSIONS_UNAUTHORISED="2",
-                         AB_SESSIONS_AUTHORISED="1")[4]
+    second_school = edit(
+        base["absence"],
+        X.ABSENCE,
+        4,
+        AB_SESSIONS_POSSIBLE="300",
+        AB_SESSIONS_UNAUTHORISED="2",
+        AB_SESSIONS_AUTHORISED="1",
+    )[4]
     out = run(tmp_path, X.ABSENCE, join(base["absence"] + [second_school]))
     assert out.reasons == {} and len(out.clean) == len(base["absence"])  # both rows kept (summed downstream)
     assert pupils_with_several_rows(out.clean) == 1 and X.ABSENCE.summed_per_pupil

@@ -15,17 +15,44 @@ HAS_R = shutil.which("Rscript") is not None
 
 def test_benchmark_runs_on_a_tiny_world(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run_benchmark.py"), "--pupils", "3000", "--naive-pupils", "2000",
-         "--workdir", str(tmp_path), "--json", str(tmp_path / "figures.json"), "--naive-path-only",
-         "--peers", "duckdb,dplyr", "--peer-sizes", "2000"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run_benchmark.py"),
+            "--pupils",
+            "3000",
+            "--naive-pupils",
+            "2000",
+            "--workdir",
+            str(tmp_path),
+            "--json",
+            str(tmp_path / "figures.json"),
+            "--naive-path-only",
+            "--peers",
+            "duckdb,dplyr",
+            "--peer-sizes",
+            "2000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
-    for expected in ("I/O floor", "Slowest", "ratio pipeline / I/O floor:", "peak RSS of the whole run:", "storage floor",
-                     "required floor (no computing)",
-                     "speed-up over the naive translation:", "intervention levels agree for",
-                     "Peers at 2,000 pupils", "DuckDB peer", "pipeline / DuckDB =",
-                     "duckdb peer: same level for"):
+    for expected in (
+        "I/O floor",
+        "Slowest",
+        "ratio pipeline / I/O floor:",
+        "peak RSS of the whole run:",
+        "storage floor",
+        "required floor (no computing)",
+        "speed-up over the naive translation:",
+        "intervention levels agree for",
+        "Peers at 2,000 pupils",
+        "DuckDB peer",
+        "pipeline / DuckDB =",
+        "duckdb peer: same level for",
+    ):
         assert expected in text, text
     assert "100.000% of" in text  # the naive translation gives the same levels: like for like
     figures = json.loads((tmp_path / "figures.json").read_text())
@@ -49,9 +76,24 @@ def test_benchmark_runs_on_a_tiny_world(tmp_path):
 def test_benchmark_peers_only(tmp_path):
     """`--only-peers`: our CSV -> intervention_level path and the DuckDB peer, nothing else."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run_benchmark.py"), "--only-peers", "--peers", "duckdb",
-         "--peer-sizes", "1000", "--workdir", str(tmp_path), "--json", str(tmp_path / "figures.json")],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run_benchmark.py"),
+            "--only-peers",
+            "--peers",
+            "duckdb",
+            "--peer-sizes",
+            "1000",
+            "--workdir",
+            str(tmp_path),
+            "--json",
+            str(tmp_path / "figures.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "Peers at 1,000 pupils" in out.stdout and "I/O floor" not in out.stdout, out.stdout
     figures = json.loads((tmp_path / "figures.json").read_text())
@@ -68,34 +110,68 @@ def test_peer_duckdb_recipe(tmp_path):
 
     (tmp_path / "NPD_KS4_spine.csv").write_text(
         "MoJUID,KS4_PupilMatchingRefAnonymous,KS4_ACADYR\n"
-        + "".join(f",P{i},2012/2013\n" for i in range(1, 9)) + ", ,2012/2013\n")
+        + "".join(f",P{i},2012/2013\n" for i in range(1, 9))
+        + ", ,2012/2013\n"
+    )
     (tmp_path / "CLA_2006_to_2018.csv").write_text(
-        "MoJUID,CLA_ACADYR,CLA_PupilMatchingRefAnonymous\n,2010/2011,P1\n,2011/2012,P1\n,2010/2011, \n")
-    cin_cols = ("MoJUID,CIN_ACADYR,CIN_PupilMatchingRefAnonymous,CIN_CIN_AT31MARCH,CIN_CategoryOfAbuse,"
-                "CIN_InitialCategoryOfAbuse,CIN_LatestCategoryOfAbuse,CIN_NumberOfPreviousCPP\n")
-    (tmp_path / "CIN_08-09_to_16-17.csv").write_text(cin_cols + "".join([
-        ",2010/2011,P1,1,NEG,,,\n",          # P1: also looked after -> looked_after
-        ",2009/2010,P2,0, ,,,\n",            # P2: category only in a later year (latest) -> CPP (method a)
-        ",2013/2014,P2,1,,, EMO,\n",
-        ",2012/2013,P3,1,,,,0\n",            # P3: previous plans summed over years >= 1 -> CPP (method b)
-        ",2013/2014,P3,0,,,,1\n",
-        ",2012/2013,P4,0,,,, \n",            # P4: in need on 31 March in one year -> child_in_need
-        ",2013/2014,P4,1,,,,0\n",
-        ",2012/2013,P5,0,,,,0\n",            # P5: in CIN, never in need -> referral_only
-        ",2012/2013,P6, ,,,,\n",             # P6: blank flag -> referral_only
-        ",2012/2013,P9,1,PHY,,,\n",          # P9: not in the spine -> absent
-    ]))
+        "MoJUID,CLA_ACADYR,CLA_PupilMatchingRefAnonymous\n,2010/2011,P1\n,2011/2012,P1\n,2010/2011, \n"
+    )
+    cin_cols = (
+        "MoJUID,CIN_ACADYR,CIN_PupilMatchingRefAnonymous,CIN_CIN_AT31MARCH,CIN_CategoryOfAbuse,"
+        "CIN_InitialCategoryOfAbuse,CIN_LatestCategoryOfAbuse,CIN_NumberOfPreviousCPP\n"
+    )
+    (tmp_path / "CIN_08-09_to_16-17.csv").write_text(
+        cin_cols
+        + "".join(
+            [
+                ",2010/2011,P1,1,NEG,,,\n",  # P1: also looked after -> looked_after
+                ",2009/2010,P2,0, ,,,\n",  # P2: category only in a later year (latest) -> CPP (method a)
+                ",2013/2014,P2,1,,, EMO,\n",
+                ",2012/2013,P3,1,,,,0\n",  # P3: previous plans summed over years >= 1 -> CPP (method b)
+                ",2013/2014,P3,0,,,,1\n",
+                ",2012/2013,P4,0,,,, \n",  # P4: in need on 31 March in one year -> child_in_need
+                ",2013/2014,P4,1,,,,0\n",
+                ",2012/2013,P5,0,,,,0\n",  # P5: in CIN, never in need -> referral_only
+                ",2012/2013,P6, ,,,,\n",  # P6: blank flag -> referral_only
+                ",2012/2013,P9,1,PHY,,,\n",  # P9: not in the spine -> absent
+            ]
+        )
+    )
     out = tmp_path / "levels.parquet"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peer_duckdb.py"), str(tmp_path), str(out)],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "peer_duckdb.py"), str(tmp_path), str(out)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     got = pd.read_parquet(out).set_index("pupil_id")["level"].astype(str).to_dict()
-    assert got == {"P1": "looked_after", "P2": "child_protection_plan", "P3": "child_protection_plan",
-                   "P4": "child_in_need", "P5": "referral_only", "P6": "referral_only", "P7": "none", "P8": "none"}
+    assert got == {
+        "P1": "looked_after",
+        "P2": "child_protection_plan",
+        "P3": "child_protection_plan",
+        "P4": "child_in_need",
+        "P5": "referral_only",
+        "P6": "referral_only",
+        "P7": "none",
+        "P8": "none",
+    }
 
 
 def test_ui_vs_cli_runs_on_a_tiny_world(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ui_vs_cli.py"), "--pupils", "1000",
-                          "--workdir", str(tmp_path / "w")], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "ui_vs_cli.py"),
+            "--pupils",
+            "1000",
+            "--workdir",
+            str(tmp_path / "w"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "mojdfe run" in out.stdout and "UI 'Materialize all'" in out.stdout and "UI / CLI (run)" in out.stdout
     # both runs published a complete warehouse

@@ -19,10 +19,43 @@ def write(tmp_path, name, header, rows):
     return p
 
 
-def cla_row(moj="M1", year="2010/2011", pid="P1", la="201", comm="03/05/2010", ceased="20/11/2010",
-            legal="C2", place="U4", rec="E4A", at31="0", need="N1", rpc=""):
-    return ",".join([moj, year, pid, la, year[-4:], comm, "201", need, comm, ceased, legal, place, rec, at31,
-                     "0", "0", "1", "1", rpc])
+def cla_row(
+    moj="M1",
+    year="2010/2011",
+    pid="P1",
+    la="201",
+    comm="03/05/2010",
+    ceased="20/11/2010",
+    legal="C2",
+    place="U4",
+    rec="E4A",
+    at31="0",
+    need="N1",
+    rpc="",
+):
+    return ",".join(
+        [
+            moj,
+            year,
+            pid,
+            la,
+            year[-4:],
+            comm,
+            "201",
+            need,
+            comm,
+            ceased,
+            legal,
+            place,
+            rec,
+            at31,
+            "0",
+            "0",
+            "1",
+            "1",
+            rpc,
+        ]
+    )
 
 
 def load(tmp_path, extract, rows, header=None):
@@ -43,13 +76,13 @@ def test_snake_case_matches_the_guide():
 
 def test_cla_clean_and_quarantine(tmp_path):
     rows = [
-        cla_row(),                                                            # 1 closed episode
+        cla_row(),  # 1 closed episode
         cla_row(pid="P2", year="2011/2012", comm="2011-09-01", ceased=" ", rec="", at31="1", place="K2"),  # 2 open, ISO
-        cla_row(pid="", moj="M3", place="P1"),                                # 3 no pupil reference
-        cla_row(pid="P4", place="Q9"),                                        # 4 unknown placement code
-        cla_row(pid="P5", comm="01/12/2010", ceased="01/06/2010"),            # 5 ceased before commenced
-        cla_row(pid="P6", ceased="31/02/2011"),                               # 6 impossible date
-        cla_row(),                                                            # 7 duplicate of row 1
+        cla_row(pid="", moj="M3", place="P1"),  # 3 no pupil reference
+        cla_row(pid="P4", place="Q9"),  # 4 unknown placement code
+        cla_row(pid="P5", comm="01/12/2010", ceased="01/06/2010"),  # 5 ceased before commenced
+        cla_row(pid="P6", ceased="31/02/2011"),  # 6 impossible date
+        cla_row(),  # 7 duplicate of row 1
     ]
     raw = load(tmp_path, X.CLA, rows)
     out = clean_table(raw, X.CLA)
@@ -87,17 +120,18 @@ def test_cla_date_after_its_collection_year_is_quarantined(tmp_path):
 
 
 def test_cin_forms_aliases_flags_and_bad_values(tmp_path):
-    def row(year="2012/2013", pid="P1", at31="1", cat="", init="NEG", prev="0", need="N1", nfa="0", rc="", a0="7",
-            a1=""):
+    def row(
+        year="2012/2013", pid="P1", at31="1", cat="", init="NEG", prev="0", need="N1", nfa="0", rc="", a0="7", a1=""
+    ):
         return ",".join(["M1", year, pid, at31, cat, init, init, prev, need, nfa, rc, a0, a1])
 
     rows = [
-        row(),                                # 1
+        row(),  # 1
         row(year="2012/13", pid="P2", need="A2", at31="Yes"),  # 2 short year, alias A2 -> N2, text flag
-        row(pid="P3", at31=" ", need=""),     # 3 blanks
-        row(pid="P4", prev="99"),             # 4 absurd previous CPP count
+        row(pid="P3", at31=" ", need=""),  # 3 blanks
+        row(pid="P4", prev="99"),  # 4 absurd previous CPP count
         row(pid="P5", need="UNMAPPEDNEEDCODE"),  # 5 unknown code
-        row(pid="P6", year="2012-2014"),      # 6 impossible academic year
+        row(pid="P6", year="2012-2014"),  # 6 impossible academic year
     ]
     out = clean_table(load(tmp_path, X.CIN, rows), X.CIN)
     c, q = out.clean, out.quarantine
@@ -121,7 +155,9 @@ def test_spine_second_row_for_a_pupil_is_quarantined(tmp_path):
     out = clean_table(load(tmp_path, X.SPINE, rows), X.SPINE)
     assert list(out.clean["pupil_id"]) == ["P1", "P2"]
     assert out.clean["ks4_fsm_ever6"].tolist() == [True, False]
-    assert out.quarantine["reasons"].tolist() == ["pupil_id: already on an earlier clean row (the first clean row is kept)"]
+    assert out.quarantine["reasons"].tolist() == [
+        "pupil_id: already on an earlier clean row (the first clean row is kept)"
+    ]
 
 
 def test_header_problems_are_named(tmp_path):
@@ -150,15 +186,25 @@ def test_identical_rows_without_any_identifier_are_not_duplicates(tmp_path):
 
 def test_outcome_extracts_clean_with_their_own_rules(tmp_path):
 
-    ab = load(tmp_path, X.ABSENCE, ["M1,P1,2016/2017,1900,40,60", "M2,P2,2016/2017,1900,1000,950",
-                                    "M3,P3,2016/17,1880, ,12"])
+    ab = load(
+        tmp_path, X.ABSENCE, ["M1,P1,2016/2017,1900,40,60", "M2,P2,2016/2017,1900,1000,950", "M3,P3,2016/17,1880, ,12"]
+    )
     out = clean_table(ab, X.ABSENCE)
     assert list(out.clean["pupil_id"]) == ["P1", "P3"]
     assert out.clean["ab_sessions_unauthorised"].tolist()[0] == 40 and pd.isna(out.clean["ab_sessions_unauthorised"][1])
     assert out.quarantine["reasons"].tolist() == ["ab_sessions_unauthorised: absences exceed sessions possible"]
-    pnc = load(tmp_path, X.PNC, ["M1,01/02/2015,01/03/2015,YOUTH_CAUTION", "M2,01/05/2016,01/04/2016,FINE",
-                                 "M3,01/05/2016,02/05/2016,BIRCHING"])
+    pnc = load(
+        tmp_path,
+        X.PNC,
+        [
+            "M1,01/02/2015,01/03/2015,YOUTH_CAUTION",
+            "M2,01/05/2016,01/04/2016,FINE",
+            "M3,01/05/2016,02/05/2016,BIRCHING",
+        ],
+    )
     out = clean_table(pnc, X.PNC)
     assert out.clean["pnc_disposal"].tolist() == ["YOUTH_CAUTION"]
     assert dict(zip(out.quarantine["source_row"], out.quarantine["reasons"])) == {
-        2: "pnc_disposal_date: before pnc_offence_date", 3: "pnc_disposal: unknown code (not in pnc_disposal)"}
+        2: "pnc_disposal_date: before pnc_offence_date",
+        3: "pnc_disposal: unknown code (not in pnc_disposal)",
+    }

@@ -4,11 +4,18 @@ from mojdfe_assets import codelists
 def test_code_lists_hold_the_dfe_codes():
     assert codelists.codes("cla_category_of_need") == [f"N{i}" for i in range(1, 9)]
     g = codelists.groups("cla_placement")
-    assert (g["U4"], g["U1"], g["P1"], g["A5"], g["P2"]) == ("foster", "kinship", "with_parents", "adoption",
-                                                              "independent_living")
+    assert (g["U4"], g["U1"], g["P1"], g["A5"], g["P2"]) == (
+        "foster",
+        "kinship",
+        "with_parents",
+        "adoption",
+        "independent_living",
+    )
     assert "K3" not in codelists.codes("cla_placement", 2018) and "K3" in codelists.codes("cla_placement", 2025)
     assert "RC9" not in codelists.codes("cin_reason_for_closure", 2017)
-    assert "E1" not in codelists.codes("cla_legal_status", 2005) and "D1" not in codelists.codes("cla_legal_status", 2010)
+    assert "E1" not in codelists.codes("cla_legal_status", 2005) and "D1" not in codelists.codes(
+        "cla_legal_status", 2010
+    )
     assert codelists.labels("cin_category_of_abuse")["NEG"] == "Neglect"
     assert codelists.aliases("cin_primary_need")["A2"] == "N2"
     assert codelists.aliases("cla_placement") == {}

@@ -21,13 +21,19 @@ from mojdfe_assets_tests.worlds import run_graph
 
 # The file each file-level fault makes unusable, and what the pipeline's error says about it.
 FILE_ERRORS = {
-    "cla_month_first": (F.CLA, r"column CLA_(POC_START|DATE_EPI_COMM|DATE_EPI_CEASED): \d+ dates have a second field "
-                               r"over 12 and none a first field over 12: the file looks re-saved month-first"),
+    "cla_month_first": (
+        F.CLA,
+        r"column CLA_(POC_START|DATE_EPI_COMM|DATE_EPI_CEASED): \d+ dates have a second field "
+        r"over 12 and none a first field over 12: the file looks re-saved month-first",
+    ),
     "tab_delimited_cla": (F.CLA, r"the header has no comma but \d+ tab characters: the file looks tab-delimited"),
     "tab_delimited_spine": (F.SPINE, r"the header has no comma but \d+ tab characters: the file looks tab-delimited"),
     "header_duplicate_exact": (F.CIN, r"duplicated column names .*'CIN_CIN_AT31MARCH', 'CIN_CIN_AT31MARCH'"),
-    "header_duplicate_case": (F.CLA, r"duplicated column names .*'CLA_PupilMatchingRefAnonymous', "
-                                     r"'cla_pupilmatchingrefanonymous'"),
+    "header_duplicate_case": (
+        F.CLA,
+        r"duplicated column names .*'CLA_PupilMatchingRefAnonymous', "
+        r"'cla_pupilmatchingrefanonymous'",
+    ),
 }
 
 
@@ -79,8 +85,9 @@ def test_pipeline_agrees_with_reference_on_faulted_world(faulted, kind):
         assert pipe.levels.set_index("pupil_id").loc[pupil, "level"] == level
 
 
-@pytest.mark.parametrize("kind", ["cpp_latest_category_only", "lowercase_refs", "missing_tokens_mixed",
-                                  "cin_only_rows_quarantined"])
+@pytest.mark.parametrize(
+    "kind", ["cpp_latest_category_only", "lowercase_refs", "missing_tokens_mixed", "cin_only_rows_quarantined"]
+)
 def test_cpp_method_a_guide_agrees(world, faulted, kind):
     folder, d = faulted[kind]
     ref = R.levels(folder, cpp_method_a="guide")
@@ -96,8 +103,14 @@ def test_cpp_method_a_guide_agrees(world, faulted, kind):
 
 # intervention_level and everything upstream of it (multi-assets whole: they cannot be subset)
 SOCIAL_CARE_PATH = [f"{e}_{k}" for e in ("cla", "cin", "spine") for k in ("raw", "clean", "quarantine")] + [
-    "cla_episodes", "cla_pupil_summary", "cin_pupil_summary", "cin_referral_agreement", "cpp_flags", "cpp_discrepancy",
-    "intervention_level"]
+    "cla_episodes",
+    "cla_pupil_summary",
+    "cin_pupil_summary",
+    "cin_referral_agreement",
+    "cpp_flags",
+    "cpp_discrepancy",
+    "intervention_level",
+]
 
 
 @pytest.mark.parametrize("kind", ["cla_all_rows_quarantined", "missing_tokens_mixed"])
@@ -111,8 +124,10 @@ def test_dagster_assets_store_the_same_levels(faulted, tmp_path, kind):
     stored = read_parquet(current / "intervention_level.parquet", columns=["pupil_id", "level"])
     stored = pd.DataFrame({"pupil_id": stored["pupil_id"].astype(str), "level": stored["level"].astype(str)})
     assert compare(R.levels(folder), stored).empty
-    meta = {m.step_materialization_data.materialization.asset_key.to_user_string():
-            m.step_materialization_data.materialization.metadata for m in result.get_asset_materialization_events()}
+    meta = {
+        m.step_materialization_data.materialization.asset_key.to_user_string(): m.step_materialization_data.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
     only_q = meta["intervention_level"]["pupils_at_level_only_from_quarantined_rows"].value
     if kind == "cla_all_rows_quarantined":
         assert only_q["cla (looked_after)"] == len(faulted[kind][1]["pupils"]) == 6
@@ -140,15 +155,22 @@ def test_cpp_method_a_is_run_config_of_the_cpp_asset(faulted, tmp_path):
     are CPP only through the latest category."""
     folder, d = faulted["cpp_latest_category_only"]
     for setting in ("guide", "all_three"):
-        result, current = run_graph(all_assets, folder, tmp_path, selection=SOCIAL_CARE_PATH,
-                                    run_config={"ops": {"cpp_assets": {"config": {"cpp_method_a": setting}}}})
+        result, current = run_graph(
+            all_assets,
+            folder,
+            tmp_path,
+            selection=SOCIAL_CARE_PATH,
+            run_config={"ops": {"cpp_assets": {"config": {"cpp_method_a": setting}}}},
+        )
         assert result.success
         stored = read_parquet(current / "intervention_level.parquet", columns=["pupil_id", "level"])
         stored = pd.DataFrame({"pupil_id": stored["pupil_id"].astype(str), "level": stored["level"].astype(str)})
         assert compare(R.levels(folder, cpp_method_a=setting), stored).empty
-        meta = next(m.step_materialization_data.materialization.metadata
-                    for m in result.get_asset_materialization_events()
-                    if m.step_materialization_data.materialization.asset_key.to_user_string() == "cpp_flags")
+        meta = next(
+            m.step_materialization_data.materialization.metadata
+            for m in result.get_asset_materialization_events()
+            if m.step_materialization_data.materialization.asset_key.to_user_string() == "cpp_flags"
+        )
         assert meta["cpp_method_a_items"].value == setting
         assert meta["cpp_only_through_latest_category"].value >= len(d["pupils"]) == 8
     field = next(a for a in all_assets if "cpp_flags" in {k.to_user_string() for k in a.keys}).op.config_schema

@@ -13,9 +13,16 @@ from mojdfe_assets.schemas import IDENTIFIER_COLUMNS
 
 from .test_disclosure import pupil_level_tables
 
-FOR_EXPORT = {"la_aggregates_publishable", "region_aggregates_publishable", "la_map_chart_export",
-              "la_funnel_chart_export", "intervention_outcome_summary_export", "intervention_outcome_models_export",
-              "outcomes_by_level_chart_export", "output_checking_request"}
+FOR_EXPORT = {
+    "la_aggregates_publishable",
+    "region_aggregates_publishable",
+    "la_map_chart_export",
+    "la_funnel_chart_export",
+    "intervention_outcome_summary_export",
+    "intervention_outcome_models_export",
+    "outcomes_by_level_chart_export",
+    "output_checking_request",
+}
 
 
 def specs():

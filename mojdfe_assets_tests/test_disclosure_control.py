@@ -8,8 +8,11 @@ from mojdfe_assets.disclosure import determined_cells, protect, publish_rate, ro
 
 
 def table(rows):
-    return pd.DataFrame(rows, index=[f"LA{i}" for i in range(len(rows))],
-                        columns=["none", "referral_only", "child_in_need", "looked_after"])
+    return pd.DataFrame(
+        rows,
+        index=[f"LA{i}" for i in range(len(rows))],
+        columns=["none", "referral_only", "child_in_need", "looked_after"],
+    )
 
 
 def recover(counts, protected):

@@ -23,17 +23,20 @@ def world():
 def test_summary_by_hand():
     df = pupils(10, seed=1)
     df["level"] = pd.Categorical(["none"] * 4 + ["looked_after"] * 6, categories=list(LEVELS), ordered=True)
-    df["permanent_exclusion"] = pd.array([True, True, False, False, None, True, False, False, False, False],
-                                         dtype="boolean")
+    df["permanent_exclusion"] = pd.array(
+        [True, True, False, False, None, True, False, False, False, False], dtype="boolean"
+    )
     df["unauthorised_sessions"] = pd.array([5, 1, 3, None, 0, 1, 2, 3, 10, None], dtype="Int64")
     df["fixed_period_exclusions"] = pd.array([0, 2, 0, 0, 1, 1, 0, 3, 0, 0], dtype="Int64")
-    df["most_severe_disposal"] = pd.Categorical(["none", "caution", "none", "none", "custodial", "custodial",
-                                                 None, "none", "caution", "non_custodial"],
-                                                categories=["none", "caution", "non_custodial", "custodial"],
-                                                ordered=True)
+    df["most_severe_disposal"] = pd.Categorical(
+        ["none", "caution", "none", "none", "custodial", "custodial", None, "none", "caution", "non_custodial"],
+        categories=["none", "caution", "non_custodial", "custodial"],
+        ordered=True,
+    )
     contact = df["most_severe_disposal"].isin(["caution", "non_custodial", "custodial"]).to_numpy()
-    df["first_cj_contact_date"] = pd.Series(np.where(contact, np.datetime64("2016-05-01", "ms"),
-                                                     np.datetime64("NaT", "ms")))
+    df["first_cj_contact_date"] = pd.Series(
+        np.where(contact, np.datetime64("2016-05-01", "ms"), np.datetime64("NaT", "ms"))
+    )
     s = effects.summarise(effects.outcome_frame(df))
     InterventionOutcomeSummary.validate(s)
     pe = s[(s["level"] == "none") & (s["outcome"] == "permanent_exclusion")].iloc[0]
@@ -50,8 +53,9 @@ def test_summary_by_hand():
     assert (fpe.loc["looked_after", "n"], fpe.loc["looked_after", "events"]) == (6, 3)
     cj = s[(s["level"] == "looked_after") & (s["outcome"] == "cj_contact")].iloc[0]
     assert (cj["n"], cj["events"]) == (5, 4)  # custodial, custodial, none, caution, non_custodial
-    cust = s[(s["level"] == "looked_after") & (s["outcome"] == "most_severe_disposal")
-             & (s["category"] == "custodial")].iloc[0]
+    cust = s[
+        (s["level"] == "looked_after") & (s["outcome"] == "most_severe_disposal") & (s["category"] == "custodial")
+    ].iloc[0]
     assert (cust["n"], cust["events"], cust["estimate"]) == (5, 2, 0.4)
     empty = s[(s["level"] == "child_in_need") & (s["outcome"] == "gcse_level2_em")].iloc[0]
     assert empty["n"] == 0 and pd.isna(empty["estimate"])
@@ -85,23 +89,37 @@ def test_planted_level_effects_recovered_within_ci(world):
 def test_cell_logistic_equals_pupil_logistic():
     df = effects.outcome_frame(pupils(3_000, seed=5))
     cells_fit = effects.fit_binary(df, "cj_contact").set_index("term")
-    x = effects.design(df.assign(level=df["level"].astype(str), sex=df["sex"].astype(str),
-                                 ks4_year=df["ks4_year"].astype(str), fsm=df["fsm"].astype(bool)))
+    x = effects.design(
+        df.assign(
+            level=df["level"].astype(str),
+            sex=df["sex"].astype(str),
+            ks4_year=df["ks4_year"].astype(str),
+            fsm=df["fsm"].astype(bool),
+        )
+    )
     pupil = sm.Logit(df["cj_contact"].astype(float).to_numpy(), x).fit(disp=False)
     for term in cells_fit.index:
         assert cells_fit.loc[term, "estimate"] == pytest.approx(np.exp(pupil.params[term]), rel=1e-6)
-        assert cells_fit.loc[term, "ci_high"] == pytest.approx(np.exp(pupil.params[term] + 1.959964 * pupil.bse[term]),
-                                                               rel=1e-4)
+        assert cells_fit.loc[term, "ci_high"] == pytest.approx(
+            np.exp(pupil.params[term] + 1.959964 * pupil.bse[term]), rel=1e-4
+        )
 
 
 def test_cell_quasi_poisson_equals_pupil_quasi_poisson():
     df = effects.outcome_frame(pupils(3_000, seed=6))
     fit = effects.fit_count(df, "unauthorised_sessions", "sessions_possible").set_index("term")
-    d = df.assign(level=df["level"].astype(str), sex=df["sex"].astype(str), ks4_year=df["ks4_year"].astype(str),
-                  fsm=df["fsm"].astype(bool))
-    pupil = sm.GLM(d["unauthorised_sessions"].astype(float).to_numpy(), effects.design(d),
-                   family=sm.families.Poisson(), offset=np.log(d["sessions_possible"].astype(float).to_numpy())
-                   ).fit(scale="X2")
+    d = df.assign(
+        level=df["level"].astype(str),
+        sex=df["sex"].astype(str),
+        ks4_year=df["ks4_year"].astype(str),
+        fsm=df["fsm"].astype(bool),
+    )
+    pupil = sm.GLM(
+        d["unauthorised_sessions"].astype(float).to_numpy(),
+        effects.design(d),
+        family=sm.families.Poisson(),
+        offset=np.log(d["sessions_possible"].astype(float).to_numpy()),
+    ).fit(scale="X2")
     assert pupil.scale > 1  # over-dispersed, as planted (negative binomial)
     for term in fit.index:
         assert fit.loc[term, "estimate"] == pytest.approx(np.exp(pupil.params[term]), rel=1e-6)
@@ -115,8 +133,9 @@ def test_weighted_ordinal_equals_expanded_fit():
     w = rng.integers(5, 40, len(x))
     weighted = effects.weighted_ordered_model()(y, x, w, distr="logit").fit(method="bfgs", disp=False)
     rep = np.repeat(np.arange(len(x)), w)
-    expanded = OrderedModel(y.iloc[rep].reset_index(drop=True), x.iloc[rep].reset_index(drop=True),
-                            distr="logit").fit(method="bfgs", disp=False)
+    expanded = OrderedModel(y.iloc[rep].reset_index(drop=True), x.iloc[rep].reset_index(drop=True), distr="logit").fit(
+        method="bfgs", disp=False
+    )
     np.testing.assert_allclose(weighted.params, expanded.params, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(weighted.bse, expanded.bse, rtol=1e-3)
 

@@ -37,13 +37,16 @@ def published(small_world, tmp_path_factory):
 def test_pipeline_writes_the_output_checking_request(published):
     result, wh, current = published
     evals = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
-    for key in (("la_aggregates_publishable", "disclosure_control"),
-                ("la_aggregates_publishable", "no_cell_recoverable_across_tables"),
-                ("region_aggregates_publishable", "disclosure_control"),
-                ("intervention_outcome_summary_export", "disclosure_control"),
-                ("intervention_outcome_models_export", "disclosure_control"),
-                (REQUEST, "every_output_passes"), (REQUEST, "lists_every_for_export_output"),
-                (REQUEST, "matches_the_stored_outputs")):
+    for key in (
+        ("la_aggregates_publishable", "disclosure_control"),
+        ("la_aggregates_publishable", "no_cell_recoverable_across_tables"),
+        ("region_aggregates_publishable", "disclosure_control"),
+        ("intervention_outcome_summary_export", "disclosure_control"),
+        ("intervention_outcome_models_export", "disclosure_control"),
+        (REQUEST, "every_output_passes"),
+        (REQUEST, "lists_every_for_export_output"),
+        (REQUEST, "matches_the_stored_outputs"),
+    ):
         assert evals[key].passed, key
     # Written into the run's folder only, and published with the run's snapshot.
     assert {p.name for p in wh.iterdir()} == {"runs", "snapshots", "current", "CURRENT"}
@@ -78,8 +81,13 @@ def test_rerun_without_acro_publishes_a_new_request(published, small_world):
     a new snapshot whose request has no ACRO verdict, every other check still applied."""
     _, wh, before = published
     old = json.loads((before / REQUEST / "results.json").read_text())
-    result, current = run_graph(all_assets, small_world[0], wh, selection=[REQUEST],
-                                run_config={"ops": {REQUEST: {"config": {"run_acro": False}}}})
+    result, current = run_graph(
+        all_assets,
+        small_world[0],
+        wh,
+        selection=[REQUEST],
+        run_config={"ops": {REQUEST: {"config": {"run_acro": False}}}},
+    )
     assert result.success and current != before
     (mat,) = [m.step_materialization_data.materialization for m in result.get_asset_materialization_events()]
     assert not mat.metadata["acro_run"].value and "acro" not in mat.metadata["seconds"].value
@@ -87,8 +95,9 @@ def test_rerun_without_acro_publishes_a_new_request(published, small_world):
     assert set(doc["results"]) == set(old["results"])
     for uid, r in doc["results"].items():
         assert r["acro"] is None and r["status"] == old["results"][uid]["status"]
-        assert [c["name"] for c in r["checks"]] == [c["name"] for c in old["results"][uid]["checks"]
-                                                   if c["name"] != "AcroAgreementCheck"]
+        assert [c["name"] for c in r["checks"]] == [
+            c["name"] for c in old["results"][uid]["checks"] if c["name"] != "AcroAgreementCheck"
+        ]
     assert Warehouse(wh).manifest()["folders"][REQUEST]["run_id"] == result.run_id
     assert read_parquet(current / f"{REQUEST}.parquet")["acro"].isna().all()
 
@@ -101,14 +110,24 @@ def test_a_table_published_after_the_request_makes_it_stale(published, small_wor
 
     def stored(current):
         names = [REQUEST, *REQUEST_OUTPUTS]
-        return {n: (current / f"{n}.png").read_bytes() if (current / f"{n}.png").exists()
-                else read_parquet(current / f"{n}.parquet") for n in names}
+        return {
+            n: (current / f"{n}.png").read_bytes()
+            if (current / f"{n}.png").exists()
+            else read_parquet(current / f"{n}.parquet")
+            for n in names
+        }
 
     assert request_matches_outputs(stored(before)).passed
-    result, current = run_graph(all_assets, small_world[0], wh, disclosure=DisclosureRules(zeros="suppress"),
-                                selection=["la_aggregates_publishable", "region_aggregates_publishable"])
+    result, current = run_graph(
+        all_assets,
+        small_world[0],
+        wh,
+        disclosure=DisclosureRules(zeros="suppress"),
+        selection=["la_aggregates_publishable", "region_aggregates_publishable"],
+    )
     assert result.success and current != before
     assert not read_parquet(current / "la_aggregates_publishable.parquet").equals(
-        read_parquet(before / "la_aggregates_publishable.parquet"))
+        read_parquet(before / "la_aggregates_publishable.parquet")
+    )
     outcome = request_matches_outputs(stored(current))
     assert not outcome.passed and "la_aggregates_publishable" in outcome.metadata["stale"]

@@ -103,17 +103,20 @@ def _random_cin(rng, n: int) -> pd.DataFrame:
     def cat(values, categories):
         return pd.Categorical(rng.choice([*values, None], n).tolist(), categories=categories)
 
-    return pd.DataFrame({
-        "pupil_id": pd.array(rng.choice(["B", "a", "A", "C9", None, "Ä"], n).tolist(), dtype=TEXT),
-        "academic_year_end": pd.array(rng.choice([2009, 2012, 2015, None], n).tolist(), dtype="Int16"),
-        "cin_cin_at31march": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
-        "cin_referral_nfa": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
-        "cin_primary_need_code": cat(need[:4], need),
-        "cin_category_of_abuse": cat(abuse[:2], abuse),
-        "cin_initial_category_of_abuse": cat(abuse[1:4], abuse),
-        "cin_latest_category_of_abuse": cat(abuse[2:5], abuse),
-        "cin_number_of_previous_cpp": pd.array(rng.choice([0, 1, 2, None], n).tolist(), dtype="Int64"),
-    }, index=rng.permutation(n) + 10)
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.array(rng.choice(["B", "a", "A", "C9", None, "Ä"], n).tolist(), dtype=TEXT),
+            "academic_year_end": pd.array(rng.choice([2009, 2012, 2015, None], n).tolist(), dtype="Int16"),
+            "cin_cin_at31march": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
+            "cin_referral_nfa": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
+            "cin_primary_need_code": cat(need[:4], need),
+            "cin_category_of_abuse": cat(abuse[:2], abuse),
+            "cin_initial_category_of_abuse": cat(abuse[1:4], abuse),
+            "cin_latest_category_of_abuse": cat(abuse[2:5], abuse),
+            "cin_number_of_previous_cpp": pd.array(rng.choice([0, 1, 2, None], n).tolist(), dtype="Int64"),
+        },
+        index=rng.permutation(n) + 10,
+    )
 
 
 def test_cin_per_pupil_order_summaries_and_cpp_flags_match_pandas(small_world):
@@ -133,8 +136,11 @@ def test_cin_per_pupil_order_summaries_and_cpp_flags_match_pandas(small_world):
         pd.testing.assert_frame_equal(S._summarise_cin_pandas(cin), S.summarise_cin(cin), check_exact=True)
         for method in ("all_three", "guide"):
             want_stats, got_stats = {}, {}
-            pd.testing.assert_frame_equal(S._derive_cpp_flags_pandas(cin, method, want_stats),
-                                          S.derive_cpp_flags(cin, method, got_stats), check_exact=True)
+            pd.testing.assert_frame_equal(
+                S._derive_cpp_flags_pandas(cin, method, want_stats),
+                S.derive_cpp_flags(cin, method, got_stats),
+                check_exact=True,
+            )
             assert want_stats == got_stats
 
 

@@ -60,8 +60,13 @@ def test_killed_run_leaves_the_published_view_and_rerun_publishes(tmp_path):
     before = view(current)
     target = current / "cla_clean.parquet"
 
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(new), str(wh)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env={**os.environ, "DAGSTER_HOME": ""})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(new), str(wh)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "DAGSTER_HOME": ""},
+    )
     try:
         for line in proc.stdout:
             if line.startswith("WRITING"):

@@ -25,8 +25,20 @@ def row(code: str) -> pd.Series:
 def test_code_list_rows_and_columns():
     las = G.local_authorities()
     assert las["la_code"].str.fullmatch(r"\d{3}").all() and las["la_code"].is_unique
-    assert {"la_code", "la_name", "gss_code", "gss_history", "region_code", "region_name", "la_type_code",
-            "la_type", "valid_from", "valid_to", "successors", "source"} <= set(las.columns)
+    assert {
+        "la_code",
+        "la_name",
+        "gss_code",
+        "gss_history",
+        "region_code",
+        "region_name",
+        "la_type_code",
+        "la_type",
+        "valid_from",
+        "valid_to",
+        "successors",
+        "source",
+    } <= set(las.columns)
     assert set(las["la_type"]) == {"unitary authority", "metropolitan district", "London borough", "county"}
     assert las["region_code"].str.fullmatch(r"E1200000\d").all()
     assert len(G.codes_in_year(2018)) == 152  # incl. City of London and the Isles of Scilly (#54)
@@ -48,32 +60,53 @@ def test_code_list_rows_and_columns():
 def test_known_in_year():
     codes = ["820", "820", "822", "895", "201", "999", None, "940", "940", "875"]
     years = [2012, 2008, 2008, 2011, 2006, 2010, 2010, 2018, 2022, 2009]
-    assert G.known_in_year(codes, years).tolist() == [False, True, False, True, True, False, False, False,
-                                                      True, True]
+    assert G.known_in_year(codes, years).tolist() == [False, True, False, True, True, False, False, False, True, True]
     # Boundaries: Bedford from 2009/10 (2010), Bedfordshire to 2008/09 (2009).
-    assert G.known_in_year(["822", "822", "820", "820"], [2009, 2010, 2009, 2010]).tolist() == [False, True, True, False]
+    assert G.known_in_year(["822", "822", "820", "820"], [2009, 2010, 2009, 2010]).tolist() == [
+        False,
+        True,
+        True,
+        False,
+    ]
     # A missing year accepts any code that existed at some time; Series and pandas NA work.
-    got = G.known_in_year(pd.Series(["820", "123", pd.NA], dtype="string"), pd.Series([pd.NA, pd.NA, 2010], dtype="Int64"))
+    got = G.known_in_year(
+        pd.Series(["820", "123", pd.NA], dtype="string"), pd.Series([pd.NA, pd.NA, 2010], dtype="Int64")
+    )
     assert got.tolist() == [True, False, False]
 
 
 def test_gss_and_delivered_codes_by_year():
     assert G.gss_in_year(["390", "390", "929", "929", "929", "820"], [2013, 2014, 2009, 2013, 2014, 2018]).tolist() == [
-        "E08000020", "E08000037", "E10000022", "E06000048", "E06000057", None]
-    assert G.code_in_year(["822", "822", "823", "895", "896", "202", "840"],
-                          [2009, 2010, 2006, 2009, 2010, 2006, 2006]).tolist() == [
-        "820", "822", "820", "875", "896", "202", "840"]
+        "E08000020",
+        "E08000037",
+        "E10000022",
+        "E06000048",
+        "E06000057",
+        None,
+    ]
+    assert G.code_in_year(
+        ["822", "822", "823", "895", "896", "202", "840"], [2009, 2010, 2006, 2009, 2010, 2006, 2006]
+    ).tolist() == ["820", "822", "820", "875", "896", "202", "840"]
 
 
 def test_harmonise_to_2018_by_the_pupils_later_record():
-    f = pd.DataFrame([
-        ("A", 2008, "820"), ("A", 2011, "822"),                    # -> 822 for both
-        ("B", 2007, "820"), ("B", 2009, "820"),                    # no later record: stays 820
-        ("C", 2008, "875"), ("C", 2012, "896"), ("C", 2015, "895"),  # latest successor decides: 895
-        (None, 2008, "820"),                                       # no pupil reference: stays
-        ("D", 2006, "840"), ("D", 2012, "840"),                    # number kept: no mapping
-        ("E", 2020, "839"),                                        # a newer authority: reported
-    ], columns=["pupil_id", "end_year", "la"], index=list("abcdefghijk"))
+    f = pd.DataFrame(
+        [
+            ("A", 2008, "820"),
+            ("A", 2011, "822"),  # -> 822 for both
+            ("B", 2007, "820"),
+            ("B", 2009, "820"),  # no later record: stays 820
+            ("C", 2008, "875"),
+            ("C", 2012, "896"),
+            ("C", 2015, "895"),  # latest successor decides: 895
+            (None, 2008, "820"),  # no pupil reference: stays
+            ("D", 2006, "840"),
+            ("D", 2012, "840"),  # number kept: no mapping
+            ("E", 2020, "839"),  # a newer authority: reported
+        ],
+        columns=["pupil_id", "end_year", "la"],
+        index=list("abcdefghijk"),
+    )
     la, report = G.harmonise_to_2018(f["pupil_id"], f["end_year"], f["la"])
     assert la.index.tolist() == f.index.tolist()
     assert la.tolist() == ["822", "822", "820", "820", "895", "896", "895", "820", "840", "840", "839"]
@@ -125,7 +158,13 @@ def test_figures_are_the_published_ones():
     score = fig["idaci_average_score"]
     # IoD2019 File 11 anchors (national-statistics.md 5.4).
     assert (score["872"], score["806"], score["890"], score["340"], score["341"], score["892"]) == (
-        0.056, 0.327, 0.307, 0.303, 0.299, 0.298)
+        0.056,
+        0.327,
+        0.307,
+        0.303,
+        0.299,
+        0.298,
+    )
     main = score.drop(["201", "420"])
     assert main.min() == 0.056 and main.max() == 0.327 and main.median() == pytest.approx(0.177, abs=0.002)
     assert fig["child_population_0_17"].sum() == pytest.approx(11_012_300, rel=0.001)  # England, mid-2009
@@ -166,6 +205,7 @@ def test_synthetic_la_codes_are_real_and_valid_in_their_year(small_world):
 
 def test_synthetic_reorganisation_rows(tmp_path):
     from mojdfe_assets import synthetic
+
     synthetic.generate(tmp_path, pupils=30_000, seed=4)
     cla = read(tmp_path, X.CLA)
     year = cla["CLA_ACADYR"].str[-4:].astype(int)

@@ -5,13 +5,15 @@ from mojdfe_assets.resources import ParquetIOManager
 
 
 def test_parquet_round_trip_keeps_types(tmp_path):
-    df = pd.DataFrame({
-        "code": pd.Categorical(["U4", None, "K2"], categories=["K2", "U4", "P1"]),
-        "n": pd.array([1, None, 3], dtype="Int64"),
-        "flag": pd.array([True, None, False], dtype="boolean"),
-        "when": pd.to_datetime(["2010-05-03", None, "2011-01-01"]),
-        "text": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
-    })
+    df = pd.DataFrame(
+        {
+            "code": pd.Categorical(["U4", None, "K2"], categories=["K2", "U4", "P1"]),
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            "when": pd.to_datetime(["2010-05-03", None, "2011-01-01"]),
+            "text": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
+        }
+    )
 
     @dg.asset
     def table() -> pd.DataFrame:

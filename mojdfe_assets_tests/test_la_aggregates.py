@@ -20,8 +20,12 @@ HIGH, LOW = 7, 12  # LAs with a planted effect on pupils with social-care contac
 
 
 def context(n_las: int, poverty) -> pd.DataFrame:
-    return pd.DataFrame({"la_code": pd.array([f"{300 + i}" for i in range(n_las)], dtype="string[pyarrow]"),
-                         "idaci_average_score": pd.array(poverty, dtype="Float64")})
+    return pd.DataFrame(
+        {
+            "la_code": pd.array([f"{300 + i}" for i in range(n_las)], dtype="string[pyarrow]"),
+            "idaci_average_score": pd.array(poverty, dtype="Float64"),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +35,7 @@ def planted():
     # Community offending rises with poverty and varies by LA: shared by every level, so the
     # adjusted comparison (non-social-care rate, poverty) should absorb it.
     shift = 1.5 * (poverty - poverty.mean()) + rng.normal(0, 0.25, N_LAS)
-    df = pupils(100_000, seed=22, n_las=N_LAS, la_shift=shift,
-                la_sc_extra={HIGH: np.log(2.5), LOW: -np.log(3.0)})
+    df = pupils(100_000, seed=22, n_las=N_LAS, la_shift=shift, la_sc_extra={HIGH: np.log(2.5), LOW: -np.log(3.0)})
     return L.compare_las(df, context(N_LAS, poverty))
 
 
@@ -53,19 +56,22 @@ def test_planted_la_effects_are_flagged(planted):
     assert crude_out.sum() > 2 * adj_out.sum()
 
 
-@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.SingularMatrixWarning")  # 2 LAs: LA covariates collinear
+@pytest.mark.filterwarnings(
+    "ignore::statsmodels.tools.sm_exceptions.SingularMatrixWarning"
+)  # 2 LAs: LA covariates collinear
 def test_crude_expected_and_ratio_by_hand():
     df = pupils(60, seed=3, n_las=2)
     la = np.array(["300"] * 30 + ["301"] * 30)
     level = np.array((["none"] * 20 + ["looked_after"] * 10) * 2)
     cj = np.zeros(60, bool)
-    cj[[0, 1, 20, 21, 22, 23, 24, 25]] = True           # LA 300: none 2/20, looked after 6/10
-    cj[[30, 31, 32, 33, 50, 51]] = True                 # LA 301: none 4/20, looked after 2/10
+    cj[[0, 1, 20, 21, 22, 23, 24, 25]] = True  # LA 300: none 2/20, looked after 6/10
+    cj[[30, 31, 32, 33, 50, 51]] = True  # LA 301: none 4/20, looked after 2/10
     df["la"] = pd.array(la, dtype="string[pyarrow]")
     df["level"] = pd.Categorical(level, categories=df["level"].cat.categories, ordered=True)
     df["first_cj_contact_date"] = pd.Series(np.where(cj, np.datetime64("2016-01-01", "ms"), np.datetime64("NaT", "ms")))
-    df["most_severe_disposal"] = pd.Categorical(np.where(cj, "caution", "none"),
-                                                categories=df["most_severe_disposal"].cat.categories, ordered=True)
+    df["most_severe_disposal"] = pd.Categorical(
+        np.where(cj, "caution", "none"), categories=df["most_severe_disposal"].cat.categories, ordered=True
+    )
     out = L.compare_las(df, context(2, [0.1, 0.2])).set_index(["la", "level"])
     # National rates: none 6/40 = 0.15, looked after 8/20 = 0.4.
     r = out.loc[("300", "looked_after")]
@@ -91,22 +97,43 @@ def test_exact_interval_and_funnel_limits():
     lo998, hi998 = funnel_limits([20.0, 200.0], 0.001)
     assert (lo998 < lo95).all() and (hi998 > hi95).all() and hi95[1] < hi95[0]  # the funnel narrows
     assert list(L.flag(np.array([2.0, 1.3, 1.0, 0.7, 0.1]), 0.8, 1.2, 0.6, 1.5)) == [
-        "high_99.8", "high_95", "within", "low_95", "low_99.8"]
+        "high_99.8",
+        "high_95",
+        "within",
+        "low_95",
+        "low_99.8",
+    ]
 
 
-def hand_aggregates() -> pd.DataFrame:
-    """4 LAs × 3 levels; LA 301 looked after: 4 of 40 cautioned (small numerator, published
-    denominator: naive suppression of the 4 alone leaves it recoverable as 40 - 36)."""
-    rows = [("300", "none", 400, 40), ("300", "child_in_need", 60, 20), ("300", "looked_after", 30, 15),
-            ("301", "none", 500, 55), ("301", "child_in_need", 80, 25), ("301", "looked_after", 40, 4),
-            ("302", "none", 300, 30), ("302", "child_in_need", 50, 18), ("302", "looked_after", 25, 25),
-            ("303", "none", 350, 33), ("303", "child_in_need", 45, 14), ("303", "looked_after", 35, 16)]
+def aggregates(rows) -> pd.DataFrame:
+    """(la, level, pupils, cj_contact) rows in the shape of la_aggregates: expected 20 % of
+    pupils, every cell within the funnel."""
     df = pd.DataFrame(rows, columns=["la", "level", "pupils", "cj_contact"])
     df["level"] = pd.Categorical(df["level"], categories=list(L.LEVELS), ordered=True)
     df["adjusted_expected"] = df["pupils"] * 0.2
     df["adjusted_ratio"] = df["cj_contact"] / df["adjusted_expected"]
     df["outlier"] = "within"
     return df
+
+
+def hand_aggregates() -> pd.DataFrame:
+    """4 LAs × 3 levels; LA 301 looked after: 4 of 40 cautioned (small numerator, published
+    denominator: naive suppression of the 4 alone leaves it recoverable as 40 - 36)."""
+    rows = [
+        ("300", "none", 400, 40),
+        ("300", "child_in_need", 60, 20),
+        ("300", "looked_after", 30, 15),
+        ("301", "none", 500, 55),
+        ("301", "child_in_need", 80, 25),
+        ("301", "looked_after", 40, 4),
+        ("302", "none", 300, 30),
+        ("302", "child_in_need", 50, 18),
+        ("302", "looked_after", 25, 25),
+        ("303", "none", 350, 33),
+        ("303", "child_in_need", 45, 14),
+        ("303", "looked_after", 35, 16),
+    ]
+    return aggregates(rows)
 
 
 def test_publishable_rules_on_a_hand_table():
@@ -161,18 +188,21 @@ def two_regions() -> pd.DataFrame:
     """Three LAs of the North East (390 Gateshead, 391 Newcastle, 392 North Tyneside) and three of
     London (301-303), levels none and looked after: Newcastle's looked-after pupils include 4
     cautioned or convicted (small)."""
-    rows = [("390", "none", 200, 40), ("390", "looked_after", 30, 12),
-            ("391", "none", 250, 50), ("391", "looked_after", 40, 4),
-            ("392", "none", 220, 44), ("392", "looked_after", 35, 14),
-            ("301", "none", 300, 60), ("301", "looked_after", 25, 10),
-            ("302", "none", 320, 64), ("302", "looked_after", 45, 18),
-            ("303", "none", 280, 56), ("303", "looked_after", 50, 20)]
-    df = pd.DataFrame(rows, columns=["la", "level", "pupils", "cj_contact"])
-    df["level"] = pd.Categorical(df["level"], categories=list(L.LEVELS), ordered=True)
-    df["adjusted_expected"] = df["pupils"] * 0.2
-    df["adjusted_ratio"] = df["cj_contact"] / df["adjusted_expected"]
-    df["outlier"] = "within"
-    return df
+    rows = [
+        ("390", "none", 200, 40),
+        ("390", "looked_after", 30, 12),
+        ("391", "none", 250, 50),
+        ("391", "looked_after", 40, 4),
+        ("392", "none", 220, 44),
+        ("392", "looked_after", 35, 14),
+        ("301", "none", 300, 60),
+        ("301", "looked_after", 25, 10),
+        ("302", "none", 320, 64),
+        ("302", "looked_after", 45, 18),
+        ("303", "none", 280, 56),
+        ("303", "looked_after", 50, 20),
+    ]
+    return aggregates(rows)
 
 
 def hidden_cells(pub: pd.DataFrame, unit: str = "la") -> set:
@@ -188,8 +218,7 @@ def test_the_region_table_gives_away_an_la_cell_hidden_in_the_la_table_alone():
     gives the 4 back; London's 10 comes back the same way."""
     agg = two_regions()
     la, _ = L.publishable(agg)
-    region, _ = L.publishable(L.region_aggregates_table(agg), unit="region_code",
-                              schema=L.RegionAggregatesPublishable)
+    region, _ = L.publishable(L.region_aggregates_table(agg), unit="region_code", schema=L.RegionAggregatesPublishable)
     assert hidden_cells(la) == {(a, lv) for a in ("391", "301") for lv in ("none", "looked_after")}
     assert hidden_cells(region, "region_code") == set()
     ne = region.set_index(["region_code", "level"]).loc[("E12000001", "looked_after"), "cj_contact"]
@@ -197,8 +226,9 @@ def test_the_region_table_gives_away_an_la_cell_hidden_in_the_la_table_alone():
     # Rounded to base 5 (30, 10, 15) the reader's figure is 5 for the true 4: the exact attacker,
     # given the unrounded values, gets the 4 itself.
     assert (ne, shown[("390", "looked_after")], shown[("392", "looked_after")]) == (30, 10, 15)
-    system = L.area_system(L.linked_counts(agg), {"la": L.published_frames(la, "la"),
-                                                   "region": L.published_frames(region, "region_code")})
+    system = L.area_system(
+        L.linked_counts(agg), {"la": L.published_frames(la, "la"), "region": L.published_frames(region, "region_code")}
+    )
     leaked = {system.keys[i] for i in system.leaks()}
     assert ("la", "cj_contact", "391", "looked_after") in leaked and ("la", "pupils", "301", "none") in leaked
 
@@ -220,8 +250,9 @@ def test_la_and_region_tables_protected_together():
             assert sum((a, lv) in hidden for a, rr in regions.items() if rr == r) != 1
     counts = pd.concat([la["pupils"], la["cj_contact"], region["pupils"], region["cj_contact"]]).dropna()
     assert not ((counts > 0) & (counts < 10)).any() and (counts % 5 == 0).all()
-    system = L.area_system(L.linked_counts(agg), {"la": L.published_frames(la, "la"),
-                                                   "region": L.published_frames(region, "region_code")})
+    system = L.area_system(
+        L.linked_counts(agg), {"la": L.published_frames(la, "la"), "region": L.published_frames(region, "region_code")}
+    )
     assert system.leaks() == []
     targets = [i for i in np.flatnonzero(system.sensitive & ~system.published) if system.keys[i][1] != "not_cj"]
     assert targets and pinned(feasible_ranges(system.matrix, system.values, system.published, targets)) == []
@@ -234,7 +265,7 @@ def test_naive_suppression_of_the_table_would_leak():
     k = agg.set_index(["la", "level"]).loc[("301", "looked_after")]
     not_cj = k["pupils"] - k["cj_contact"]
     assert not_cj >= 10 and k["pupils"] >= 10  # both would pass a naive threshold rule
-    assert k["pupils"] - not_cj == 4            # ... and give the suppressed 4 back
+    assert k["pupils"] - not_cj == 4  # ... and give the suppressed 4 back
 
 
 def test_export_charts_draw_only_published_values():

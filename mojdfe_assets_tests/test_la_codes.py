@@ -25,8 +25,14 @@ from mojdfe_assets_tests.worlds import run_graph
 
 REORGANISED = {"820", "822", "823", "875", "895", "896"}
 LA_PATH = [f"{e}_{k}" for e in ("cla", "cin", "spine") for k in ("raw", "clean", "quarantine")] + [
-    "cla_episodes", "cla_pupil_summary", "cin_pupil_summary", "cin_referral_agreement", "cpp_flags", "cpp_discrepancy",
-    "intervention_level"]
+    "cla_episodes",
+    "cla_pupil_summary",
+    "cin_pupil_summary",
+    "cin_referral_agreement",
+    "cpp_flags",
+    "cpp_discrepancy",
+    "intervention_level",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +58,7 @@ def edited(world, tmp_path):
     shutil.copytree(world, folder)
     cla, spine = F.Table(folder / F.CLA), F.Table(folder / F.SPINE)
     for t, column in ((cla, "CLA_CLA_LA"), (spine, "KS4_LA")):  # the world's own Bedfordshire and Cheshire
-        for r in t.rows:                                          # rows moved away, so counts are exact
+        for r in t.rows:  # rows moved away, so counts are exact
             if t.get(r, column) in REORGANISED:
                 t.set(r, column, "202")
     by_pupil: dict[str, list[list[str]]] = {}
@@ -60,7 +66,9 @@ def edited(world, tmp_path):
         if cla.pupil(r):
             by_pupil.setdefault(cla.pupil(r), []).append(r)
     year = {id(r): year_end(r, cla, "CLA_ACADYR") for r in cla.rows}
-    both = sorted(p for p, rs in by_pupil.items() if min(year[id(r)] for r in rs) <= 2009 < max(year[id(r)] for r in rs))
+    both = sorted(
+        p for p, rs in by_pupil.items() if min(year[id(r)] for r in rs) <= 2009 < max(year[id(r)] for r in rs)
+    )
     before = sorted(p for p, rs in by_pupil.items() if max(year[id(r)] for r in rs) <= 2009)
     p, q = both[0], before[0]
     for r in by_pupil[p]:
@@ -82,9 +90,17 @@ def edited(world, tmp_path):
     ctx.set(ctx.rows[1], "LA_CODE", "820")
     ctx.write()
     rows = {k: cla.rows.index(r) + 1 for k, r in {"a": a, "b": b, "c": c}.items()}
-    return folder, {"p": p, "q": q, "spine_pupil": spine.pupil(d), "cla_rows": rows,
-                    "p_rows": len(by_pupil[p]), "p_before": sum(year[id(r)] <= 2009 for r in by_pupil[p]),
-                    "q_rows": len(by_pupil[q]), "ctx_999_row": 1, "ctx_820_row": 2}
+    return folder, {
+        "p": p,
+        "q": q,
+        "spine_pupil": spine.pupil(d),
+        "cla_rows": rows,
+        "p_rows": len(by_pupil[p]),
+        "p_before": sum(year[id(r)] <= 2009 for r in by_pupil[p]),
+        "q_rows": len(by_pupil[q]),
+        "ctx_999_row": 1,
+        "ctx_820_row": 2,
+    }
 
 
 def test_an_la_not_in_force_in_its_year_is_set_missing_and_counted(world, tmp_path):
@@ -125,8 +141,10 @@ def test_harmonised_geography_maps_predecessors_by_the_pupils_later_record(world
     assert (eps.loc[eps["pupil_id"] == e["q"], "la"] == "820").all()  # Q has no later row: stays
     summary = read_parquet(current / "cla_pupil_summary.parquet").set_index("pupil_id")
     assert summary.loc[e["p"], "la_first"] == "823" and summary.loc[e["q"], "la_first"] == "820"
-    meta = {m.step_materialization_data.materialization.asset_key.to_user_string():
-            m.step_materialization_data.materialization.metadata for m in result.get_asset_materialization_events()}
+    meta = {
+        m.step_materialization_data.materialization.asset_key.to_user_string(): m.step_materialization_data.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
     geo = meta["cla_episodes"]["la_geography"].value
     assert geo["rule"] == "harmonised_2018" and geo["mapped"].get("820->823") == e["p_before"]
     assert geo["unresolved_by_code"] == {"820": e["q_rows"] + 1}  # Q's rows and row c (its pupil has no 822/823)
@@ -137,8 +155,9 @@ def test_harmonised_geography_maps_predecessors_by_the_pupils_later_record(world
 
 def test_as_delivered_geography_keeps_every_number(world, tmp_path):
     folder, e = edited(world, tmp_path)
-    result, current = run_graph(all_assets, folder, tmp_path / "wh", selection=LA_PATH,
-                                geography=LaGeography(rule="as_delivered"))
+    result, current = run_graph(
+        all_assets, folder, tmp_path / "wh", selection=LA_PATH, geography=LaGeography(rule="as_delivered")
+    )
     assert result.success
     eps = read_parquet(current / "cla_episodes.parquet")
     assert (eps["la"].fillna("") == eps["cla_cla_la"].fillna("")).all()

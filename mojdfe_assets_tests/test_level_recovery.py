@@ -25,8 +25,9 @@ def recovered(tmp_path, release):
     raw, wh = tmp_path / f"raw_{release}", tmp_path / f"wh_{release}"
     synthetic.generate(raw, pupils=12_000, seed=4, release=release)
     result, current = run_graph(all_assets, raw, wh)
-    assert result.success and all(e.passed for e in result.get_asset_check_evaluations()
-                                  if e.check_name != "within_published_tolerance")  # a warning (national.py)
+    assert result.success and all(
+        e.passed for e in result.get_asset_check_evaluations() if e.check_name != "within_published_tolerance"
+    )  # a warning (national.py)
     levels = read_parquet(current / "intervention_level.parquet")
     truth = pd.read_parquet(raw / "_synthetic" / "truth.parquet").rename(columns={"level": "truth"})
     df = levels.merge(truth[["pupil_id", "truth", "cpp_hidden_by_latest_release"]], on="pupil_id", how="left")

@@ -20,16 +20,18 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 
 def cells() -> pd.DataFrame:
-    rows = [("202", "looked_after", 1.0, "within", False),       # Camden: the centre colour
-            ("203", "looked_after", 3.0, "high_99.8", False),    # Greenwich: top of the scale
-            ("204", "looked_after", 0.5, "low_95", False),       # Hackney
-            ("205", "looked_after", 2.0, "high_95", False),
-            ("206", "looked_after", 10.0, "high_99.8", False),   # beyond the scale: the end colour
-            ("207", "looked_after", None, None, True),           # suppressed
-            ("208", "looked_after", 0.0, "low_99.8", False),     # no one cautioned: the low end
-            ("202", "child_in_need", 1.5, "within", False),
-            ("820", "looked_after", 1.2, "within", False),       # a predecessor: not drawn
-            ("total", "looked_after", 1.0, "within", False)]
+    rows = [
+        ("202", "looked_after", 1.0, "within", False),  # Camden: the centre colour
+        ("203", "looked_after", 3.0, "high_99.8", False),  # Greenwich: top of the scale
+        ("204", "looked_after", 0.5, "low_95", False),  # Hackney
+        ("205", "looked_after", 2.0, "high_95", False),
+        ("206", "looked_after", 10.0, "high_99.8", False),  # beyond the scale: the end colour
+        ("207", "looked_after", None, None, True),  # suppressed
+        ("208", "looked_after", 0.0, "low_99.8", False),  # no one cautioned: the low end
+        ("202", "child_in_need", 1.5, "within", False),
+        ("820", "looked_after", 1.2, "within", False),  # a predecessor: not drawn
+        ("total", "looked_after", 1.0, "within", False),
+    ]
     return pd.DataFrame(rows, columns=["la", "level", "ratio", "outlier", "suppressed"])
 
 
@@ -79,8 +81,13 @@ def test_drawn_pixels_have_the_hex_colours():
     img = np.asarray(fig.canvas.buffer_rgba())
     geo = geography.geography_2018().set_index("la_code")
     colours = maps.hex_colours(cells())
-    for level, la in (("looked_after", "202"), ("looked_after", "207"), ("looked_after", "209"),
-                      ("looked_after", "203"), ("child_in_need", "202")):
+    for level, la in (
+        ("looked_after", "202"),
+        ("looked_after", "207"),
+        ("looked_after", "209"),
+        ("looked_after", "203"),
+        ("child_in_need", "202"),
+    ):
         ax = axes[level]
         x, y = maps.hex_centres([geo.at[la, "q"]], [geo.at[la, "r"]])
         px, py = ax.transData.transform((x[0], y[0]))
@@ -91,6 +98,7 @@ def test_drawn_pixels_have_the_hex_colours():
         else:
             assert np.allclose(got[:3], want[:3], atol=0.02), (level, la, got, want)
     import matplotlib.pyplot as plt
+
     plt.close(fig)
 
 
@@ -127,15 +135,18 @@ def agg_and_published():
             e = 5.0 + 10 * i
             o = [2, 30, 14, 38][i]
             flag = "high_99.8" if la == "203" else ("low_99.8" if la == "205" and lv == "looked_after" else "within")
-            rows.append(dict(la=la, level=lv, pupils=100, cj_contact=o, adjusted_expected=e, adjusted_ratio=o / e,
-                             outlier=flag))
+            rows.append(
+                dict(la=la, level=lv, pupils=100, cj_contact=o, adjusted_expected=e, adjusted_ratio=o / e, outlier=flag)
+            )
     agg = pd.DataFrame(rows)
     pub = agg.assign(cj_contact=pd.array([None if c < 10 else 5 * round(c / 5) for c in agg["cj_contact"]], "Int64"))
     pub["suppressed"] = pub["cj_contact"].isna()
     pub["adjusted_ratio"] = (pub["cj_contact"] / agg["adjusted_expected"]).astype("Float64")
     pub["outlier"] = pub["outlier"].where(~pub["suppressed"], None)
-    pub = pd.concat([pub, pd.DataFrame([dict(la="total", level="looked_after", pupils=400, cj_contact=85,
-                                             suppressed=False)])], ignore_index=True)
+    pub = pd.concat(
+        [pub, pd.DataFrame([dict(la="total", level="looked_after", pupils=400, cj_contact=85, suppressed=False)])],
+        ignore_index=True,
+    )
     return agg, pub
 
 

@@ -37,27 +37,49 @@ def _cla() -> pd.DataFrame:
         (None, 2013, True, "2012-05-05", "2012-05-05", None, None, "N2", "V2", "P1", "203", False, None),
     ]
     c = list(zip(*rows))
-    return pd.DataFrame({
-        "pupil_id": pd.Series(c[0], dtype=S), "moj_uid": pd.Series(c[12], dtype=S),
-        "academic_year_end": pd.Series(c[1], dtype="Int16"),
-        "cla_cla_31_march": pd.Series(c[2], dtype="boolean"), "cla_poc_start": _dates(c[3]),
-        "cla_date_epi_comm": _dates(c[4]), "cla_date_epi_ceased": _dates(c[5]), "cla_rec": _codes(c[6]),
-        "cla_cat_need": _codes(c[7]), "cla_legal_status": _codes(c[8]), "cla_placement": _codes(c[9]),
-        "cla_cla_la": pd.Series(c[10], dtype=S), "cla_cla_12_months": pd.Series(c[11], dtype="boolean")})
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.Series(c[0], dtype=S),
+            "moj_uid": pd.Series(c[12], dtype=S),
+            "academic_year_end": pd.Series(c[1], dtype="Int16"),
+            "cla_cla_31_march": pd.Series(c[2], dtype="boolean"),
+            "cla_poc_start": _dates(c[3]),
+            "cla_date_epi_comm": _dates(c[4]),
+            "cla_date_epi_ceased": _dates(c[5]),
+            "cla_rec": _codes(c[6]),
+            "cla_cat_need": _codes(c[7]),
+            "cla_legal_status": _codes(c[8]),
+            "cla_placement": _codes(c[9]),
+            "cla_cla_la": pd.Series(c[10], dtype=S),
+            "cla_cla_12_months": pd.Series(c[11], dtype="boolean"),
+        }
+    )
 
 
 def _cin() -> pd.DataFrame:
     # pupil, at31, category (old), initial, latest, primary need; all 2013
-    rows = [("p1", True, None, "NEG", None, "N1"), ("p2", True, "EMO", None, None, "N1"),
-            ("p3", True, None, None, None, "N5"), ("p8", True, None, None, None, "N2"),
-            ("p9", False, None, None, None, "N0"), ("p11", None, None, None, None, "N1"),
-            (None, True, None, None, "PHY", "N1"), ("p10", True, None, None, None, "N4")]
+    rows = [
+        ("p1", True, None, "NEG", None, "N1"),
+        ("p2", True, "EMO", None, None, "N1"),
+        ("p3", True, None, None, None, "N5"),
+        ("p8", True, None, None, None, "N2"),
+        ("p9", False, None, None, None, "N0"),
+        ("p11", None, None, None, None, "N1"),
+        (None, True, None, None, "PHY", "N1"),
+        ("p10", True, None, None, None, "N4"),
+    ]
     c = list(zip(*rows))
-    return pd.DataFrame({
-        "pupil_id": pd.Series(c[0], dtype=S), "academic_year_end": pd.Series([2013] * len(rows), dtype="Int16"),
-        "cin_cin_at31march": pd.Series(c[1], dtype="boolean"), "cin_category_of_abuse": _codes(c[2]),
-        "cin_initial_category_of_abuse": _codes(c[3]), "cin_latest_category_of_abuse": _codes(c[4]),
-        "cin_primary_need_code": _codes(c[5])})
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.Series(c[0], dtype=S),
+            "academic_year_end": pd.Series([2013] * len(rows), dtype="Int16"),
+            "cin_cin_at31march": pd.Series(c[1], dtype="boolean"),
+            "cin_category_of_abuse": _codes(c[2]),
+            "cin_initial_category_of_abuse": _codes(c[3]),
+            "cin_latest_category_of_abuse": _codes(c[4]),
+            "cin_primary_need_code": _codes(c[5]),
+        }
+    )
 
 
 # pupil, KS4 cohort, level, sex, FSM, level 2 E&M, Attainment 8, most severe disposal, first CJ date, birth, LA
@@ -77,58 +99,99 @@ PUPILS = [
 
 def _outcomes() -> pd.DataFrame:
     c = list(zip(*PUPILS))
-    return pd.DataFrame({
-        "pupil_id": pd.Series(c[0], dtype=S),
-        "level": pd.Categorical(c[2], categories=list(INTERVENTION_LEVELS), ordered=True),
-        "sex": pd.Series(c[3], dtype=S), "fsm": pd.Series(c[4], dtype="boolean"),
-        "ks4_year": pd.Series([f"{y - 1}/{y}" for y in c[1]], dtype=S), "la": pd.Series(c[10], dtype=S),
-        "gcse_level2_em": pd.Series(c[5], dtype="boolean"), "attainment8": pd.Series(c[6], dtype="Float64"),
-        "most_severe_disposal": pd.Categorical(c[7], categories=["none", "caution", "non_custodial", "custodial"],
-                                               ordered=True),
-        "first_cj_contact_date": _dates(c[8])})
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.Series(c[0], dtype=S),
+            "level": pd.Categorical(c[2], categories=list(INTERVENTION_LEVELS), ordered=True),
+            "sex": pd.Series(c[3], dtype=S),
+            "fsm": pd.Series(c[4], dtype="boolean"),
+            "ks4_year": pd.Series([f"{y - 1}/{y}" for y in c[1]], dtype=S),
+            "la": pd.Series(c[10], dtype=S),
+            "gcse_level2_em": pd.Series(c[5], dtype="boolean"),
+            "attainment8": pd.Series(c[6], dtype="Float64"),
+            "most_severe_disposal": pd.Categorical(
+                c[7], categories=["none", "caution", "non_custodial", "custodial"], ordered=True
+            ),
+            "first_cj_contact_date": _dates(c[8]),
+        }
+    )
 
 
 def _spine() -> pd.DataFrame:
     c = list(zip(*PUPILS))
-    return pd.DataFrame({
-        "pupil_id": pd.Series(c[0], dtype=S), "ks4_la": pd.Series(c[10], dtype=S),
-        "ks4_gender": pd.Series(c[3], dtype=S),
-        "ks4_year_of_birth": pd.Series([b[0] for b in c[9]], dtype="Int64"),
-        "ks4_month_of_birth": pd.Series([b[1] for b in c[9]], dtype="Int64")})
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.Series(c[0], dtype=S),
+            "ks4_la": pd.Series(c[10], dtype=S),
+            "ks4_gender": pd.Series(c[3], dtype=S),
+            "ks4_year_of_birth": pd.Series([b[0] for b in c[9]], dtype="Int64"),
+            "ks4_month_of_birth": pd.Series([b[1] for b in c[9]], dtype="Int64"),
+        }
+    )
 
 
 def _absence() -> pd.DataFrame:
     rows = [("p1", 1000, 20, 30), ("p2", 1000, 50, 50), ("p11", 2000, 0, 40), ("p12", 1000, None, 10)]
     c = list(zip(*rows))
-    return pd.DataFrame({"pupil_id": pd.Series(c[0], dtype=S), "academic_year": pd.Series(["2016/2017"] * 4, dtype=S),
-                         "ab_sessions_possible": pd.Series(c[1], dtype="Int64"),
-                         "ab_sessions_unauthorised": pd.Series(c[2], dtype="Int64"),
-                         "ab_sessions_authorised": pd.Series(c[3], dtype="Int64")})
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.Series(c[0], dtype=S),
+            "academic_year": pd.Series(["2016/2017"] * 4, dtype=S),
+            "ab_sessions_possible": pd.Series(c[1], dtype="Int64"),
+            "ab_sessions_unauthorised": pd.Series(c[2], dtype="Int64"),
+            "ab_sessions_authorised": pd.Series(c[3], dtype="Int64"),
+        }
+    )
 
 
 def _exclusions() -> pd.DataFrame:
-    rows = [("p1", 2016, "FIXD"), ("p1", 2016, "FIXD"), ("p2", 2015, "FIXD"), ("p11", 2016, "PERM"),
-            ("p3", 2016, "FIXD"), ("p12", 2016, "FIXD")]
+    rows = [
+        ("p1", 2016, "FIXD"),
+        ("p1", 2016, "FIXD"),
+        ("p2", 2015, "FIXD"),
+        ("p11", 2016, "PERM"),
+        ("p3", 2016, "FIXD"),
+        ("p12", 2016, "FIXD"),
+    ]
     c = list(zip(*rows))
-    return pd.DataFrame({"pupil_id": pd.Series(c[0], dtype=S), "academic_year_end": pd.Series(c[1], dtype="Int16"),
-                         "exc_category": _codes(c[2])})
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.Series(c[0], dtype=S),
+            "academic_year_end": pd.Series(c[1], dtype="Int16"),
+            "exc_category": _codes(c[2]),
+        }
+    )
 
 
 def _offending() -> pd.DataFrame:
-    return pd.DataFrame({"moj_uid": pd.Series(["m1", "m4"], dtype=S),
-                         "pnc_disposal_date": _dates(["2012-11-05", "2013-05-01"])})
+    return pd.DataFrame(
+        {"moj_uid": pd.Series(["m1", "m4"], dtype=S), "pnc_disposal_date": _dates(["2012-11-05", "2013-05-01"])}
+    )
 
 
 def _la() -> pd.DataFrame:
-    return pd.DataFrame({"la_code": pd.Series(["201", "202", "203", "204"], dtype=S),
-                         "child_population_0_17": pd.Series([1000, 2000, 500, 1000], dtype="Int64"),
-                         "idaci_average_score": pd.Series([0.1, 0.2, 0.3, 0.05], dtype="Float64")})
+    return pd.DataFrame(
+        {
+            "la_code": pd.Series(["201", "202", "203", "204"], dtype=S),
+            "child_population_0_17": pd.Series([1000, 2000, 500, 1000], dtype="Int64"),
+            "idaci_average_score": pd.Series([0.1, 0.2, 0.3, 0.05], dtype="Float64"),
+        }
+    )
 
 
 @pytest.fixture
 def world() -> N.ComparisonTables:
-    return N.ComparisonTables(cla=_cla(), cin=_cin(), outcomes=_outcomes(), spine=_spine(), absence=_absence(),
-                     exclusions=_exclusions(), offending=_offending(), la_context=_la(), count_scale=2.0)
+    return N.ComparisonTables(
+        cla=_cla(),
+        cin=_cin(),
+        outcomes=_outcomes(),
+        spine=_spine(),
+        absence=_absence(),
+        exclusions=_exclusions(),
+        offending=_offending(),
+        la_context=_la(),
+        count_scale=2.0,
+    )
 
 
 def v(x, measure, yf=2013, yt=None):
@@ -240,20 +303,70 @@ def test_la_figures(world):
 
 
 def test_compare_sets_bands_flags_and_status(world):
-    pub = pd.DataFrame([
-        dict(figure_id="a", target="4", figure="starts", measure="cla_starts_ratio", year="2013", year_from=2013,
-             year_to=2013, value=0.5, tolerance=0.05, tolerance_type="absolute", unit="ratio", source="s http://x",
-             comparability="c"),
-        dict(figure_id="b", target="1", figure="stock", measure="cla_at_31_march", year="2013", year_from=2013,
-             year_to=2013, value=9.0, tolerance=0.2, tolerance_type="relative", unit="children", source="s http://x",
-             comparability="c"),
-        dict(figure_id="c", target="54", figure="LAs", measure="la_count", year="2013", year_from=2013,
-             year_to=2013, value=3, tolerance=0, tolerance_type="absolute", unit="LAs", source="s http://x",
-             comparability="c"),
-        dict(figure_id="d", target="3", figure="growth", measure="cla_growth", year="2009-2013", year_from=2009,
-             year_to=2013, value=10, tolerance=5, tolerance_type="absolute", unit="%", source="s http://x",
-             comparability="c"),
-    ])
+    pub = pd.DataFrame(
+        [
+            dict(
+                figure_id="a",
+                target="4",
+                figure="starts",
+                measure="cla_starts_ratio",
+                year="2013",
+                year_from=2013,
+                year_to=2013,
+                value=0.5,
+                tolerance=0.05,
+                tolerance_type="absolute",
+                unit="ratio",
+                source="s http://x",
+                comparability="c",
+            ),
+            dict(
+                figure_id="b",
+                target="1",
+                figure="stock",
+                measure="cla_at_31_march",
+                year="2013",
+                year_from=2013,
+                year_to=2013,
+                value=9.0,
+                tolerance=0.2,
+                tolerance_type="relative",
+                unit="children",
+                source="s http://x",
+                comparability="c",
+            ),
+            dict(
+                figure_id="c",
+                target="54",
+                figure="LAs",
+                measure="la_count",
+                year="2013",
+                year_from=2013,
+                year_to=2013,
+                value=3,
+                tolerance=0,
+                tolerance_type="absolute",
+                unit="LAs",
+                source="s http://x",
+                comparability="c",
+            ),
+            dict(
+                figure_id="d",
+                target="3",
+                figure="growth",
+                measure="cla_growth",
+                year="2009-2013",
+                year_from=2009,
+                year_to=2013,
+                value=10,
+                tolerance=5,
+                tolerance_type="absolute",
+                unit="%",
+                source="s http://x",
+                comparability="c",
+            ),
+        ]
+    )
     t = N.compare(world, pub)
     assert failure_counts(NationalComparison, t) == {}
     assert t["status"].astype(str).tolist() == ["outside", "within", "within", "not_computable"]

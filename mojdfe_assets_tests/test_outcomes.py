@@ -14,27 +14,50 @@ def frame(**cols):
 
 
 def test_pupil_outcomes_and_contact_sequence():
-    levels = frame(pupil_id=["A", "B", "C", "D"], moj_uid=["MA", "MB", "MC", None],
-                   level=pd.Categorical(["looked_after", "none", "child_in_need", "none"],
-                                        categories=["none", "referral_only", "child_in_need", "child_protection_plan",
-                                                    "looked_after"], ordered=True),
-                   sex=["F", "M", "M", "F"], fsm=pd.array([True, False, True, None], dtype="boolean"),
-                   ks4_year=["2015/2016"] * 4, la=["201"] * 4)
-    ks4 = frame(pupil_id=["A", "B"], academic_year_end=[2016, 2016],
-                ks4_level2_em=pd.array([False, True], dtype="boolean"), ks4_att8=pd.array([20.5, None], dtype="Float64"))
-    absence = frame(pupil_id=["A", "C"], ab_sessions_unauthorised=pd.array([30, 5], dtype="Int64"),
-                    ab_sessions_possible=pd.array([1900, 1880], dtype="Int64"))
-    exclusions = frame(pupil_id=["A", "A", "C"], exc_category=pd.Categorical(["FIXD", "FIXD", "PERM"]),
-                       exc_sessions=pd.array([3, 4, None], dtype="Int64"))
-    offending = frame(moj_uid=["MA", "MA", "MA", "MC"],
-                      pnc_disposal=pd.Categorical(["YOUTH_CAUTION", "FINE", "DETENTION_TRAINING_ORDER", "YOUTH_CAUTION"]),
-                      pnc_disposal_date=pd.to_datetime(["2014-05-01", "2015-01-10", "2016-03-03", "2012-06-01"]))
+    levels = frame(
+        pupil_id=["A", "B", "C", "D"],
+        moj_uid=["MA", "MB", "MC", None],
+        level=pd.Categorical(
+            ["looked_after", "none", "child_in_need", "none"],
+            categories=["none", "referral_only", "child_in_need", "child_protection_plan", "looked_after"],
+            ordered=True,
+        ),
+        sex=["F", "M", "M", "F"],
+        fsm=pd.array([True, False, True, None], dtype="boolean"),
+        ks4_year=["2015/2016"] * 4,
+        la=["201"] * 4,
+    )
+    ks4 = frame(
+        pupil_id=["A", "B"],
+        academic_year_end=[2016, 2016],
+        ks4_level2_em=pd.array([False, True], dtype="boolean"),
+        ks4_att8=pd.array([20.5, None], dtype="Float64"),
+    )
+    absence = frame(
+        pupil_id=["A", "C"],
+        ab_sessions_unauthorised=pd.array([30, 5], dtype="Int64"),
+        ab_sessions_possible=pd.array([1900, 1880], dtype="Int64"),
+    )
+    exclusions = frame(
+        pupil_id=["A", "A", "C"],
+        exc_category=pd.Categorical(["FIXD", "FIXD", "PERM"]),
+        exc_sessions=pd.array([3, 4, None], dtype="Int64"),
+    )
+    offending = frame(
+        moj_uid=["MA", "MA", "MA", "MC"],
+        pnc_disposal=pd.Categorical(["YOUTH_CAUTION", "FINE", "DETENTION_TRAINING_ORDER", "YOUTH_CAUTION"]),
+        pnc_disposal_date=pd.to_datetime(["2014-05-01", "2015-01-10", "2016-03-03", "2012-06-01"]),
+    )
     out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending).set_index("pupil_id")
     a, b, c, d = (out.loc[p] for p in "ABCD")
     assert (a["gcse_level2_em"], a["attainment8"], a["unauthorised_sessions"]) == (False, 20.5, 30)
     assert (a["fixed_period_exclusions"], a["fixed_period_sessions"], a["permanent_exclusion"]) == (2, 7, False)
-    assert (a["cautions"], a["convictions"], a["conviction_group"], a["most_severe_disposal"]) == \
-        (1, 2, "two_or_more", "custodial")
+    assert (a["cautions"], a["convictions"], a["conviction_group"], a["most_severe_disposal"]) == (
+        1,
+        2,
+        "two_or_more",
+        "custodial",
+    )
     assert a["first_cj_contact_date"] == pd.Timestamp("2014-05-01")
     assert pd.isna(b["unauthorised_sessions"]) and b["fixed_period_exclusions"] == 0  # no row: missing vs none
     assert (b["convictions"], b["conviction_group"], b["most_severe_disposal"]) == (0, "none", "none")
@@ -58,8 +81,15 @@ LEVELS = ["none", "referral_only", "child_in_need", "child_protection_plan", "lo
 
 def spine_levels(pupils, mojs):
     n = len(pupils)
-    return frame(pupil_id=pupils, moj_uid=mojs, level=pd.Categorical(["none"] * n, categories=LEVELS, ordered=True),
-                 sex=["F"] * n, fsm=pd.array([False] * n, dtype="boolean"), ks4_year=["2015/2016"] * n, la=["201"] * n)
+    return frame(
+        pupil_id=pupils,
+        moj_uid=mojs,
+        level=pd.Categorical(["none"] * n, categories=LEVELS, ordered=True),
+        sex=["F"] * n,
+        fsm=pd.array([False] * n, dtype="boolean"),
+        ks4_year=["2015/2016"] * n,
+        la=["201"] * n,
+    )
 
 
 def no_rows(**cols):
@@ -71,18 +101,32 @@ def test_item5_a_shared_or_conflicting_moj_uid_never_links_offending():
     # none; F's MoJUID is shared with a CIN child who is not in the spine.
     levels = spine_levels(["A", "B", "C", "D", "E", "F"], ["MA", "MA", "MC", "MD", None, "MF"])
     cin = frame(pupil_id=["C", "OUT", "D"], moj_uid=["MX", "MF", "MD"])
-    offending = frame(moj_uid=["MA", "MC", "MX", "MD", "MF"], pnc_disposal=pd.Categorical(["FINE"] * 5),
-                      pnc_disposal_date=pd.to_datetime(["2016-01-01"] * 5))
+    offending = frame(
+        moj_uid=["MA", "MC", "MX", "MD", "MF"],
+        pnc_disposal=pd.Categorical(["FINE"] * 5),
+        pnc_disposal_date=pd.to_datetime(["2016-01-01"] * 5),
+    )
     ks4 = no_rows(pupil_id="string[pyarrow]", academic_year_end="Int16", ks4_level2_em="boolean", ks4_att8="Float64")
     absence = no_rows(pupil_id="string[pyarrow]", ab_sessions_unauthorised="Int64", ab_sessions_possible="Int64")
     exclusions = no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64")
     stats: dict = {}
     out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats, others=[cin]).set_index("pupil_id")
     assert out["moj_link"].astype(str).to_dict() == {
-        "A": "shared_moj_uid", "B": "shared_moj_uid", "C": "conflicting_moj_uids", "D": "linked", "E": "no_moj_uid",
-        "F": "shared_moj_uid"}
+        "A": "shared_moj_uid",
+        "B": "shared_moj_uid",
+        "C": "conflicting_moj_uids",
+        "D": "linked",
+        "E": "no_moj_uid",
+        "F": "shared_moj_uid",
+    }
     assert out["convictions"].astype(object).where(out["convictions"].notna(), None).to_dict() == {
-        "A": None, "B": None, "C": None, "D": 1, "E": None, "F": None}  # B never inherits A's conviction
+        "A": None,
+        "B": None,
+        "C": None,
+        "D": 1,
+        "E": None,
+        "F": None,
+    }  # B never inherits A's conviction
     assert out["first_cj_contact_date"].notna().sum() == 1 and out["most_severe_disposal"].notna().sum() == 1
     assert stats["moj_link"] == {"linked": 1, "no_moj_uid": 1, "shared_moj_uid": 3, "conflicting_moj_uids": 1}
     assert stats["pnc_rows_of_moj_uids_left_unlinked"] == 3  # MA, MC, MF (MX is nobody's in the spine)
@@ -96,7 +140,9 @@ def test_item4_moj_uid_na_is_no_moj_uid():
     ks4 = no_rows(pupil_id="string[pyarrow]", academic_year_end="Int16", ks4_level2_em="boolean", ks4_att8="Float64")
     absence = no_rows(pupil_id="string[pyarrow]", ab_sessions_unauthorised="Int64", ab_sessions_possible="Int64")
     exclusions = no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64")
-    offending = frame(moj_uid=["NA"], pnc_disposal=pd.Categorical(["FINE"]), pnc_disposal_date=pd.to_datetime(["2016-01-01"]))
+    offending = frame(
+        moj_uid=["NA"], pnc_disposal=pd.Categorical(["FINE"]), pnc_disposal_date=pd.to_datetime(["2016-01-01"])
+    )
     out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending)
     assert out["moj_link"].astype(str).tolist() == ["no_moj_uid", "no_moj_uid"]
     assert out["cautions"].isna().all()  # not "linked with 0 cautions"
@@ -105,8 +151,11 @@ def test_item4_moj_uid_na_is_no_moj_uid():
 def test_item8_several_absence_rows_are_summed_and_counted():
     levels = spine_levels(["A", "B"], ["MA", "MB"])
     ks4 = no_rows(pupil_id="string[pyarrow]", academic_year_end="Int16", ks4_level2_em="boolean", ks4_att8="Float64")
-    absence = frame(pupil_id=["A", "A", "B"], ab_sessions_unauthorised=pd.array([10, 5, 3], dtype="Int64"),
-                    ab_sessions_possible=pd.array([900, 950, 1900], dtype="Int64"))
+    absence = frame(
+        pupil_id=["A", "A", "B"],
+        ab_sessions_unauthorised=pd.array([10, 5, 3], dtype="Int64"),
+        ab_sessions_possible=pd.array([900, 950, 1900], dtype="Int64"),
+    )
     exclusions = no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64")
     offending = no_rows(moj_uid="string[pyarrow]", pnc_disposal="category", pnc_disposal_date="datetime64[ns]")
     stats: dict = {}

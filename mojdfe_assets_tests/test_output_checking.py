@@ -51,30 +51,43 @@ def hand_pupils(gcse_yes=None, perm_yes=None, unauth_recorded=None, sizes=None) 
             sev = SEVERITY[i % 4]
             conv = "none" if sev in ("none", "caution") else CONVICTION_GROUPS[1 + (i // 4) % 2]
             rec = unauth_recorded is None or lv not in unauth_recorded or i < unauth_recorded[lv]
-            rows.append({"level": lv, "gcse_level2_em": i < gcse_yes[lv], "permanent_exclusion": i < perm_yes[lv],
-                         "most_severe_disposal": sev, "conviction_group": conv,
-                         "unauthorised_sessions": (i % 7) if rec else None, "fixed_period_exclusions": i % 2,
-                         "fixed_period_sessions": 3 * (i % 2),
-                         "cj": sev != "none"})
+            rows.append(
+                {
+                    "level": lv,
+                    "gcse_level2_em": i < gcse_yes[lv],
+                    "permanent_exclusion": i < perm_yes[lv],
+                    "most_severe_disposal": sev,
+                    "conviction_group": conv,
+                    "unauthorised_sessions": (i % 7) if rec else None,
+                    "fixed_period_exclusions": i % 2,
+                    "fixed_period_sessions": 3 * (i % 2),
+                    "cj": sev != "none",
+                }
+            )
     df = pd.DataFrame(rows)
     n = len(df)
-    return pd.DataFrame({
-        "level": pd.Categorical(df["level"], categories=list(LEVELS), ordered=True),
-        "sex": pd.array(np.where(np.arange(n) % 2, "M", "F"), dtype="string[pyarrow]"),
-        "fsm": pd.array(np.arange(n) % 3 == 0, dtype="boolean"),
-        "ks4_year": pd.array(np.where(np.arange(n) % 2, "2013/2014", "2014/2015"), dtype="string[pyarrow]"),
-        "la": pd.array(["300"] * n, dtype="string[pyarrow]"),
-        "gcse_level2_em": pd.array(df["gcse_level2_em"], dtype="boolean"),
-        "unauthorised_sessions": pd.array(df["unauthorised_sessions"], dtype="Int64"),
-        "sessions_possible": pd.array([1600] * n, dtype="Int64"),
-        "fixed_period_exclusions": pd.array(df["fixed_period_exclusions"], dtype="Int64"),
-        "fixed_period_sessions": pd.array(df["fixed_period_sessions"], dtype="Int64"),
-        "permanent_exclusion": pd.array(df["permanent_exclusion"], dtype="boolean"),
-        "conviction_group": pd.Categorical(df["conviction_group"], categories=list(CONVICTION_GROUPS), ordered=True),
-        "most_severe_disposal": pd.Categorical(df["most_severe_disposal"], categories=list(SEVERITY), ordered=True),
-        "first_cj_contact_date": pd.Series(np.where(df["cj"], np.datetime64("2016-01-01", "ms"),
-                                                    np.datetime64("NaT", "ms"))),
-    })
+    return pd.DataFrame(
+        {
+            "level": pd.Categorical(df["level"], categories=list(LEVELS), ordered=True),
+            "sex": pd.array(np.where(np.arange(n) % 2, "M", "F"), dtype="string[pyarrow]"),
+            "fsm": pd.array(np.arange(n) % 3 == 0, dtype="boolean"),
+            "ks4_year": pd.array(np.where(np.arange(n) % 2, "2013/2014", "2014/2015"), dtype="string[pyarrow]"),
+            "la": pd.array(["300"] * n, dtype="string[pyarrow]"),
+            "gcse_level2_em": pd.array(df["gcse_level2_em"], dtype="boolean"),
+            "unauthorised_sessions": pd.array(df["unauthorised_sessions"], dtype="Int64"),
+            "sessions_possible": pd.array([1600] * n, dtype="Int64"),
+            "fixed_period_exclusions": pd.array(df["fixed_period_exclusions"], dtype="Int64"),
+            "fixed_period_sessions": pd.array(df["fixed_period_sessions"], dtype="Int64"),
+            "permanent_exclusion": pd.array(df["permanent_exclusion"], dtype="boolean"),
+            "conviction_group": pd.Categorical(
+                df["conviction_group"], categories=list(CONVICTION_GROUPS), ordered=True
+            ),
+            "most_severe_disposal": pd.Categorical(df["most_severe_disposal"], categories=list(SEVERITY), ordered=True),
+            "first_cj_contact_date": pd.Series(
+                np.where(df["cj"], np.datetime64("2016-01-01", "ms"), np.datetime64("NaT", "ms"))
+            ),
+        }
+    )
 
 
 def summary(df, **kw) -> E.SummaryProtection:
@@ -119,8 +132,10 @@ def test_three_pupil_cell_is_suppressed_with_its_secondary_partner():
     # 3 of 40 looked-after pupils passed: recoverable from the all-levels total unless another
     # level's count is hidden too: the smallest other (child protection plan, 22).
     p = summary(hand_pupils(gcse_yes={"looked_after": 3}))
-    assert suppressed_rows(p) == {("looked_after", "gcse_level2_em", None),
-                                  ("child_protection_plan", "gcse_level2_em", None)}
+    assert suppressed_rows(p) == {
+        ("looked_after", "gcse_level2_em", None),
+        ("child_protection_plan", "gcse_level2_em", None),
+    }
     r = row(p, "looked_after", "gcse_level2_em")
     assert r["n"] == 40 and pd.isna(r["events"]) and pd.isna(r["estimate"])
     assert row(p, "all", "gcse_level2_em")["events"] == 40 + 30 + 25 + 22 + 3  # 120, a multiple of 5
@@ -168,12 +183,17 @@ def test_zero_cell_is_flagged_for_review_by_default_and_suppressed_under_suppres
     out = O.summary_output(p)
     checks = {c.name: c for c in out.checks}
     assert checks["PresenceOfZeroCheck"].status == "review" and out.status == "review"
-    assert checks["PresenceOfZeroCheck"].cells == [[p.table.index[(p.table["level"] == "child_in_need")
-                                                                  & (p.table["outcome"] == "permanent_exclusion")][0],
-                                                    p.table.columns.get_loc("events")]]
+    assert checks["PresenceOfZeroCheck"].cells == [
+        [
+            p.table.index[(p.table["level"] == "child_in_need") & (p.table["outcome"] == "permanent_exclusion")][0],
+            p.table.columns.get_loc("events"),
+        ]
+    ]
     q = summary(df, policy=Policy(zeros="suppress"))
-    assert suppressed_rows(q) == {("child_in_need", "permanent_exclusion", None),
-                                  ("looked_after", "permanent_exclusion", None)}  # partner: the smallest, 20 of 40
+    assert suppressed_rows(q) == {
+        ("child_in_need", "permanent_exclusion", None),
+        ("looked_after", "permanent_exclusion", None),
+    }  # partner: the smallest, 20 of 40
     assert q.recoverable() == [] and not q.table["flag"].notna().any()
     assert O.summary_output(q).status == "pass"
     published = summary(df, policy=Policy(zeros="publish", full_cells="publish"))
@@ -203,8 +223,10 @@ def test_linked_outcomes_cannot_rebuild_a_hidden_category():
     assert row(p, "looked_after", "custodial")["suppressed"]
     assert row(p, "looked_after", "most_severe_disposal", "custodial")["suppressed"]
     s = p.sums
-    for key in (("events", "custodial", None, "looked_after"), ("events", "most_severe_disposal", "custodial",
-                                                                 "looked_after")):
+    for key in (
+        ("events", "custodial", None, "looked_after"),
+        ("events", "most_severe_disposal", "custodial", "looked_after"),
+    ):
         assert s.values[s.index[key]] == 3
         assert LS.determined(s.matrix, s.published, [s.index[key]]) == []
     assert p.recoverable() == []
@@ -213,11 +235,18 @@ def test_linked_outcomes_cannot_rebuild_a_hidden_category():
     # "no" cell (10: the pupils with no disposal), which the disposal table hid as custodial's
     # partner, and the disposal row then gives the 3 back.
     from mojdfe_assets.disclosure import protect
+
     frame = E.export_frame(df)
     level = frame["level"].astype(str)
     published = np.ones(len(s.keys), dtype=bool)
-    for name in ("cj_contact", "custodial", "gcse_level2_em", "permanent_exclusion",
-                 "conviction_group", "most_severe_disposal"):
+    for name in (
+        "cj_contact",
+        "custodial",
+        "gcse_level2_em",
+        "permanent_exclusion",
+        "conviction_group",
+        "most_severe_disposal",
+    ):
         values = frame[name].astype("string").map({"True": "yes", "False": "no"}).fillna(frame[name].astype("string"))
         tab = pd.crosstab(level, values).reindex(index=list(LEVELS), fill_value=0)
         hid = protect(tab).suppressed
@@ -228,8 +257,7 @@ def test_linked_outcomes_cannot_rebuild_a_hidden_category():
                 else:
                     key = ("events", name, c, lv)
                 published[s.index[key]] = not hid.loc[lv, c]
-    alone = LS.Sums(s.keys, s.matrix, s.values, published, np.zeros(len(s.keys), bool),
-                    np.zeros(len(s.keys), bool))
+    alone = LS.Sums(s.keys, s.matrix, s.values, published, np.zeros(len(s.keys), bool), np.zeros(len(s.keys), bool))
     target = s.index[("events", "most_severe_disposal", "custodial", "looked_after")]
     assert not published[target] and target in LS.attack(alone, [target])
 
@@ -239,10 +267,16 @@ def test_linked_outcomes_cannot_rebuild_a_hidden_category():
 
 
 def la_hand() -> pd.DataFrame:
-    rows = [("300", "none", 100, 20), ("300", "looked_after", 30, 12),
-            ("301", "none", 120, 25), ("301", "looked_after", 40, 0),     # nobody cautioned: a zero
-            ("302", "none", 90, 15), ("302", "looked_after", 25, 3),      # 3 cautioned: small
-            ("303", "none", 110, 22), ("303", "looked_after", 35, 14)]
+    rows = [
+        ("300", "none", 100, 20),
+        ("300", "looked_after", 30, 12),
+        ("301", "none", 120, 25),
+        ("301", "looked_after", 40, 0),  # nobody cautioned: a zero
+        ("302", "none", 90, 15),
+        ("302", "looked_after", 25, 3),  # 3 cautioned: small
+        ("303", "none", 110, 22),
+        ("303", "looked_after", 35, 14),
+    ]
     df = pd.DataFrame(rows, columns=["la", "level", "pupils", "cj_contact"])
     df["level"] = pd.Categorical(df["level"], categories=list(LEVELS), ordered=True)
     df["adjusted_expected"] = df["pupils"] * 0.2
@@ -311,8 +345,12 @@ def test_dominance_rules_as_acro():
 @pytest.mark.filterwarnings("ignore::pandas.errors.SettingWithCopyWarning", "ignore::FutureWarning")  # in acro
 def test_acro_defaults_and_why_its_own_suppression_is_not_enough():
     acro = O._acro()
-    df = pd.DataFrame({"level": ["none"] * 300 + ["cin"] * 53 + ["cla"] * 23,
-                       "cj": ["yes"] * 37 + ["no"] * 263 + ["yes"] * 6 + ["no"] * 47 + ["no"] * 23})
+    df = pd.DataFrame(
+        {
+            "level": ["none"] * 300 + ["cin"] * 53 + ["cla"] * 23,
+            "cj": ["yes"] * 37 + ["no"] * 263 + ["yes"] * 6 + ["no"] * 47 + ["no"] * 23,
+        }
+    )
     session = acro.ACRO(suppress=False)
     session.crosstab(df["level"], df["cj"])
     rec = session.results.get("output_0")
@@ -361,15 +399,28 @@ def world():
     df = pupils(6000, seed=31, n_las=12, la_shift=rng.normal(0, 0.3, 12))
     # A few linked pupils with no LA: the RQ1 summary counts them, the LA table does not.
     df.loc[df.index[:4], "la"] = pd.NA
-    ctx = pd.DataFrame({"la_code": pd.array([f"{300 + i}" for i in range(12)], dtype="string[pyarrow]"),
-                        "idaci_average_score": pd.array(rng.uniform(0.05, 0.3, 12), dtype="Float64")})
+    ctx = pd.DataFrame(
+        {
+            "la_code": pd.array([f"{300 + i}" for i in range(12)], dtype="string[pyarrow]"),
+            "idaci_average_score": pd.array(rng.uniform(0.05, 0.3, 12), dtype="Float64"),
+        }
+    )
     agg = L.compare_las(df, ctx)
     region_agg = L.region_aggregates_table(agg)
     pub, _, region_pub, _, areas = L.publishable_areas(agg, region_agg)
     frame = E.export_frame(df)
     models = effects.fit_models(frame)
-    return {"pupils": df, "agg": agg, "region_agg": region_agg, "pub": pub, "region_pub": region_pub,
-            "areas": areas, "frame": frame, "models": models, "summary": E.protect_summary(frame, pub)}
+    return {
+        "pupils": df,
+        "agg": agg,
+        "region_agg": region_agg,
+        "pub": pub,
+        "region_pub": region_pub,
+        "areas": areas,
+        "frame": frame,
+        "models": models,
+        "summary": E.protect_summary(frame, pub),
+    }
 
 
 def write_request(outputs, folder):
@@ -382,8 +433,15 @@ def write_request(outputs, folder):
 def request_doc(world, tmp_path_factory):
     folder = tmp_path_factory.mktemp("request") / "outputs"
     w = world
-    outputs, timings = O.request_outputs(w["pupils"], w["agg"], w["pub"], w["region_agg"], w["region_pub"],
-                                         w["models"], summary_export=w["summary"].table)
+    outputs, timings = O.request_outputs(
+        w["pupils"],
+        w["agg"],
+        w["pub"],
+        w["region_agg"],
+        w["region_pub"],
+        w["models"],
+        summary_export=w["summary"].table,
+    )
     assert set(timings) == {"protection", "attacker", "acro", "records", "charts"}
     return folder, write_request(outputs, folder)
 
@@ -396,8 +454,21 @@ def test_results_json_lists_every_output_with_status_checks_and_checksums(reques
     assert set(results) == set(E.REQUEST_OUTPUTS)  # every for-export output, once
     for uid, r in results.items():
         assert r["uid"] == uid == r["source_asset"] and r["status"] in ("pass", "review", "fail")
-        assert set(r) >= {"uid", "status", "type", "properties", "files", "outcome", "command", "summary",
-                          "timestamp", "comments", "exception", "fair", "checks"}
+        assert set(r) >= {
+            "uid",
+            "status",
+            "type",
+            "properties",
+            "files",
+            "outcome",
+            "command",
+            "summary",
+            "timestamp",
+            "comments",
+            "exception",
+            "fair",
+            "checks",
+        }
         assert r["checks"] and all(c["status"] in ("pass", "review", "fail") for c in r["checks"])
         assert r["fair"]["check_status"] == {c["name"]: c["status"] for c in r["checks"]}
         assert r["comments"] and r["comments"][0]
@@ -407,14 +478,16 @@ def test_results_json_lists_every_output_with_status_checks_and_checksums(reques
         assert (folder / "checksums" / f"{f['name']}.txt").read_text() == f["sha256"]  # where SACRO looks
         assert set(f["sdc"]) == {"summary", "cells"}
     assert (folder / "checksums" / "results.json.txt").read_text() == hashlib.sha256(
-        (folder / "results.json").read_bytes()).hexdigest()
+        (folder / "results.json").read_bytes()
+    ).hexdigest()
     assert json.loads((folder / "config.json").read_text())["safe_threshold"] == 10
     chart = results["la_funnel_chart_export"]
     assert chart["type"] == "custom" and chart["status"] == "review"
     assert chart["fair"]["check_status"] == {"DrawnFromProtectedValuesCheck": "pass"}
     assert results["intervention_outcome_models_export"]["type"] == "regression"
-    assert all(r["status"] != "fail" for r in results.values()), {u: r["summary"] for u, r in results.items()
-                                                                   if r["status"] == "fail"}
+    assert all(r["status"] != "fail" for r in results.values()), {
+        u: r["summary"] for u, r in results.items() if r["status"] == "fail"
+    }
     # ACRO ran on the pupil rows behind the three tables, and agrees with what is published.
     for uid in ("la_aggregates_publishable", "region_aggregates_publishable", "intervention_outcome_summary_export"):
         assert results[uid]["acro"] and results[uid]["fair"]["check_status"]["AcroAgreementCheck"] == "pass"
@@ -439,12 +512,14 @@ def test_request_folder_is_replaced_whole(world, request_doc, tmp_path):
     """Rewriting the folder (a re-executed step) replaces it whole: no file of the old request stays
     beside the new results.json; without ACRO every other check still runs."""
     folder = tmp_path / "request"
-    write_request([O.chart_output("la_funnel_chart_export", b"\x89PNG\r\n\x1a\nxx", b"\x89PNG\r\n\x1a\nxx", "x",
-                                  "c")], folder)
+    write_request(
+        [O.chart_output("la_funnel_chart_export", b"\x89PNG\r\n\x1a\nxx", b"\x89PNG\r\n\x1a\nxx", "x", "c")], folder
+    )
     assert (folder / "la_funnel_chart_export.png").exists()
     w = world
-    outputs, timings = O.request_outputs(w["pupils"], w["agg"], w["pub"], w["region_agg"], w["region_pub"],
-                                         w["models"], run_acro=False)
+    outputs, timings = O.request_outputs(
+        w["pupils"], w["agg"], w["pub"], w["region_agg"], w["region_pub"], w["models"], run_acro=False
+    )
     doc = write_request(outputs, folder)
     assert "acro" not in timings and all(r["acro"] is None for r in doc["results"].values())
     assert (folder / "la_aggregates_publishable.csv").exists() and (folder / "results.json").exists()
@@ -465,7 +540,8 @@ def test_models_export(world):
     assert withheld["estimate"].isna().all() and (~withheld["cells_at_least_threshold"]).all()
     # Permanent exclusion is rare (2%): its small levels' terms rest on fewer than 10 excluded pupils.
     assert table[(table["outcome"] == "permanent_exclusion") & table["term"].str.startswith("level:")][
-        "suppressed"].any()
+        "suppressed"
+    ].any()
     kept = table[~table["suppressed"] & table["estimate"].notna()]
     assert kept["cells_at_least_threshold"].all() and len(kept) > 40
 
@@ -496,8 +572,10 @@ def test_attacker_cannot_recover_any_suppressed_cell_from_all_exported_tables(wo
     assert hidden and LS.pinned(LS.feasible_ranges(s.matrix, s.values, s.published, hidden)) == []
     # Non-negativity (a linear programme per suppressed LA or region count, both tables together)
     # pins none of them either.
-    system = L.area_system(L.linked_counts(w["agg"]), {"la": L.published_frames(w["pub"], "la"),
-                                                       "region": L.published_frames(w["region_pub"], "region_code")})
+    system = L.area_system(
+        L.linked_counts(w["agg"]),
+        {"la": L.published_frames(w["pub"], "la"), "region": L.published_frames(w["region_pub"], "region_code")},
+    )
     targets = [i for i in np.flatnonzero(system.sensitive & ~system.published) if system.keys[i][1] != "not_cj"]
     assert len(targets) > 20 and {system.keys[i][0] for i in targets} == {"la", "region"}
     ranges = LS.feasible_ranges(system.matrix, system.values, system.published, targets)

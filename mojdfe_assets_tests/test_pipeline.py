@@ -17,8 +17,16 @@ from mojdfe_assets_tests.worlds import run_graph
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"cin_raw", "cla_raw", "cin_clean", "cla_clean", "cin_quarantine", "cla_quarantine",
-            "spine_clean", "code_lookups"} <= keys
+    assert {
+        "cin_raw",
+        "cla_raw",
+        "cin_clean",
+        "cla_clean",
+        "cin_quarantine",
+        "cla_quarantine",
+        "spine_clean",
+        "code_lookups",
+    } <= keys
 
 
 def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
@@ -32,8 +40,9 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     # world is too small and noisy to match them, so it may warn; every other check must pass.
     national = [e for e in evals if e.check_name == "within_published_tolerance"]
     assert len(national) == 1 and national[0].severity == dg.AssetCheckSeverity.WARN
-    assert all(e.passed for e in evals if e not in national), \
-        [(e.asset_key, e.check_name) for e in evals if not e.passed]
+    assert all(e.passed for e in evals if e not in national), [
+        (e.asset_key, e.check_name) for e in evals if not e.passed
+    ]
     for name in ("cin", "cla", "spine"):
         raw = pd.read_parquet(wh / f"{name}_raw.parquet")
         clean = pd.read_parquet(wh / f"{name}_clean.parquet")
@@ -48,8 +57,10 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     assert str(cla["cla_cla_31_march"].dtype) == "boolean"
     assert str(cla["cla_date_epi_comm"].dtype).startswith("datetime64")
     # Column lineage is recorded: delivered column -> clean column -> derived column.
-    mats = {m.step_materialization_data.materialization.asset_key.to_user_string():
-            m.step_materialization_data.materialization.metadata for m in result.get_asset_materialization_events()}
+    mats = {
+        m.step_materialization_data.materialization.asset_key.to_user_string(): m.step_materialization_data.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
 
     def sources(asset, column):
         deps = mats[asset]["dagster/column_lineage"].value.deps_by_column[column]
@@ -61,8 +72,9 @@ def test_whole_graph_materialises_with_checks_passing(small_world, tmp_path):
     assert ("cla_pupil_summary", "pupil_id") in sources("intervention_level", "level")
     # No pupil identifier appears in any materialisation or check metadata.
     ids = set(pd.read_parquet(wh / "spine_clean.parquet")["pupil_id"]) | set(cla["moj_uid"].dropna())
-    text = json.dumps([str(m.step_materialization_data.materialization.metadata)
-                       for m in result.get_asset_materialization_events()])
+    text = json.dumps(
+        [str(m.step_materialization_data.materialization.metadata) for m in result.get_asset_materialization_events()]
+    )
     text += json.dumps([str(e.metadata) for e in evals])
     assert not any(i in text for i in ids)
 
@@ -101,8 +113,10 @@ def test_parallel_first_use_generates_one_world(tmp_path):
 
     synthetic.generate(reference, pupils=700, seed=5)
     for e in (X.CLA, X.CIN, X.SPINE):
-        assert hashlib.sha256((folder / e.file).read_bytes()).digest() == \
-            hashlib.sha256((reference / e.file).read_bytes()).digest()
+        assert (
+            hashlib.sha256((folder / e.file).read_bytes()).digest()
+            == hashlib.sha256((reference / e.file).read_bytes()).digest()
+        )
 
 
 def test_changed_synthetic_size_regenerates(tmp_path):

@@ -18,8 +18,10 @@ from mojdfe_assets.resources import PROJECT_ROOT
 
 RSCRIPT = shutil.which("Rscript")
 SCRIPT = PROJECT_ROOT / "R" / "read_mojdfe.R"
-pytestmark = pytest.mark.skipif(RSCRIPT is None, reason="R is not installed (no Rscript on PATH; "
-                                                        "apt-get install r-base-core to run the R reader tests)")
+pytestmark = pytest.mark.skipif(
+    RSCRIPT is None,
+    reason="R is not installed (no Rscript on PATH; apt-get install r-base-core to run the R reader tests)",
+)
 
 PRELUDE = """
 source(Sys.getenv("MOJDFE_R"))
@@ -31,8 +33,14 @@ def run_r(code: str, tmp_path, **env) -> dict[str, str]:
     """Run R code after sourcing the script; its `out(key, value)` lines as a dict."""
     script = tmp_path / "test.R"
     script.write_text(PRELUDE + code)
-    res = subprocess.run([RSCRIPT, "--vanilla", str(script)], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "MOJDFE_R": str(SCRIPT), **env}, cwd=tmp_path)
+    res = subprocess.run(
+        [RSCRIPT, "--vanilla", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MOJDFE_R": str(SCRIPT), **env},
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     return dict(line.split("\t", 1) for line in res.stdout.splitlines() if "\t" in line)
 
@@ -48,7 +56,8 @@ def test_labels_and_value_labels_on_real_tables(published_warehouse, tmp_path):
     exports.mkdir()
     for t in ("cla_clean", "intervention_level"):
         pd.read_parquet(current / f"{t}.parquet").to_csv(exports / f"{t}.csv", index=False)
-    got = run_r("""
+    got = run_r(
+        """
 wh <- Sys.getenv("WH")
 reader <- function(factors) function(path)
   read.csv(file.path(Sys.getenv("CSV"), sub("[.]parquet$", ".csv", basename(path))),
@@ -79,7 +88,11 @@ out("tables.columns", names(tabs))
 out("tables.cla_clean", c(tabs$rows[tabs$table == "cla_clean"], tabs$run_id[tabs$table == "cla_clean"]))
 out("tables.chart_rows", tabs$rows[tabs$table == "la_funnel_chart"])
 out("current", mojdfe_current(wh))
-""", tmp_path, WH=str(wh), CSV=str(exports))
+""",
+        tmp_path,
+        WH=str(wh),
+        CSV=str(exports),
+    )
     d = dictionary()
     cla = pd.read_parquet(current / "cla_clean.parquet")
     codes = dict(pair.split("=", 1) for pair in d["cla_clean", "cla_placement"]["codes"].split("|"))
@@ -96,9 +109,9 @@ out("current", mojdfe_current(wh))
     assert got["need.na_kept"] == "TRUE"
     assert got["date.label"] == d["cla_clean", "cla_date_epi_comm"]["description"] and got["date.labels"] == "TRUE"
     assert got["level.class"] == "character"
-    assert got["level.labels"].split("|") == [f"{v}={v}" for v in
-                                              ("none", "referral_only", "child_in_need", "child_protection_plan",
-                                               "looked_after")]
+    assert got["level.labels"].split("|") == [
+        f"{v}={v}" for v in ("none", "referral_only", "child_in_need", "child_protection_plan", "looked_after")
+    ]
     assert got["level.values"] == "character"
     assert got["fsm.label"] == "Eligible for free school meals in the last 6 years"
     manifest = json.loads((current / "_snapshot.json").read_text())
@@ -116,7 +129,8 @@ def test_the_snapshot_is_found_without_the_link_and_nothing_published_is_an_erro
     (linkless / "snapshots" / current.name).symlink_to(current)
     (linkless / "CURRENT").write_text(current.name + "\n")
     (tmp_path / "empty").mkdir()
-    got = run_r("""
+    got = run_r(
+        """
 out("linkless", basename(mojdfe_current(Sys.getenv("LINKLESS"))))
 out("linkless.rows", nrow(mojdfe_tables(Sys.getenv("LINKLESS"))) > 10)
 for (wh in c("empty", "missing")) {
@@ -124,7 +138,10 @@ for (wh in c("empty", "missing")) {
   out(paste0(wh, ".read"), tryCatch(mojdfe_read("cla_clean", wh, reader = stop), error = conditionMessage))
 }
 out("no_table", tryCatch(mojdfe_read("nope", Sys.getenv("LINKLESS"), reader = stop), error = conditionMessage))
-""", tmp_path, LINKLESS=str(linkless))
+""",
+        tmp_path,
+        LINKLESS=str(linkless),
+    )
     assert got["linkless"] == current.name and got["linkless.rows"] == "TRUE"
     for wh in ("empty", "missing"):
         assert got[wh].startswith(f"nothing published in {wh} (no current/ snapshot)")

@@ -25,17 +25,32 @@ from mojdfe_assets.warehouse import Warehouse
 from mojdfe_assets_tests import faults as F
 
 SOCIAL_CARE_PATH = [f"{e}_{k}" for e in ("cla", "cin", "spine") for k in ("raw", "clean", "quarantine")] + [
-    "cla_episodes", "cla_pupil_summary", "cin_pupil_summary", "cin_referral_agreement", "cpp_flags", "cpp_discrepancy",
-    "intervention_level"]
+    "cla_episodes",
+    "cla_pupil_summary",
+    "cin_pupil_summary",
+    "cin_referral_agreement",
+    "cpp_flags",
+    "cpp_discrepancy",
+    "intervention_level",
+]
 
 
 def materialize(folder, wh, selection=None, rules: CleaningRules | None = None, **kw):
     """Materialise and, when the run succeeds, publish it (as `mojdfe run` does)."""
     io = ParquetIOManager(base_dir=str(wh))
-    result = dg.materialize(all_assets, selection=selection, raise_on_error=False, resources={
-        "raw_extracts": RawExtracts(folder=str(folder), synthetic=False),
-        "io_manager": io, "cleaning_rules": rules or CleaningRules(), "la_geography": LaGeography(),
-        "disclosure_rules": DisclosureRules()}, **kw)
+    result = dg.materialize(
+        all_assets,
+        selection=selection,
+        raise_on_error=False,
+        resources={
+            "raw_extracts": RawExtracts(folder=str(folder), synthetic=False),
+            "io_manager": io,
+            "cleaning_rules": rules or CleaningRules(),
+            "la_geography": LaGeography(),
+            "disclosure_rules": DisclosureRules(),
+        },
+        **kw,
+    )
     if result.success:
         io.publish([result.run_id])
     return result
@@ -73,7 +88,8 @@ def test_an_extract_quarantined_wholesale_stops_the_run_naming_extract_column_sh
     assert failure_message(result) == (
         "blocking check(s) failed: exclusions_clean: quarantined_share (EXCLUSIONS_2007_to_2018.csv: 100.0% of "
         f"{n:,} rows quarantined (threshold 5.0%); column exc_start_date quarantines 100.0% of rows, most often for "
-        "'exc_start_date: malformed or impossible date')")
+        "'exc_start_date: malformed or impossible date')"
+    )
     check = checks(result)[("exclusions_clean", "quarantined_share")]
     assert not check.passed and check.metadata["worst_column"].value == "exc_start_date"
     # nothing stored for the outcome tables, nothing published
@@ -95,17 +111,27 @@ def test_membership_checks_fail_on_a_derivation_that_loses_quarantined_members(w
     result = materialize(tmp_path / "raw2", tmp_path / "wh", SOCIAL_CARE_PATH, rules)
     assert not result.success
     c = checks(result)
-    assert c[("intervention_level", "cla_pupils_at_cla_level")].metadata["not_at_cla_level"].value == len(d["pupils"]) == 6
-    assert c[("intervention_level", "cin_pupils_at_least_referral")].metadata["below_referral_only"].value == len(
-        e["pupils"]) > 0
+    assert (
+        c[("intervention_level", "cla_pupils_at_cla_level")].metadata["not_at_cla_level"].value == len(d["pupils"]) == 6
+    )
+    assert (
+        c[("intervention_level", "cin_pupils_at_least_referral")].metadata["below_referral_only"].value
+        == len(e["pupils"])
+        > 0
+    )
     assert "cla_pupils_at_cla_level" in failure_message(result)
     monkeypatch.setattr(S, "derive_intervention", real)
     result = materialize(tmp_path / "raw2", tmp_path / "wh", SOCIAL_CARE_PATH, rules)
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
-    meta = next(m.step_materialization_data.materialization.metadata for m in result.get_asset_materialization_events()
-                if m.step_materialization_data.materialization.asset_key.to_user_string() == "intervention_level")
+    meta = next(
+        m.step_materialization_data.materialization.metadata
+        for m in result.get_asset_materialization_events()
+        if m.step_materialization_data.materialization.asset_key.to_user_string() == "intervention_level"
+    )
     assert meta["pupils_at_level_only_from_quarantined_rows"].value == {
-        "cla (looked_after)": 6, "cin (referral_only)": len(e["pupils"])}
+        "cla (looked_after)": 6,
+        "cin (referral_only)": len(e["pupils"]),
+    }
 
 
 class Tiny(pa.DataFrameModel):
@@ -120,7 +146,9 @@ def tiny() -> pd.DataFrame:
 def test_a_blocking_check_failure_names_check_column_and_count():
     result = dg.materialize([tiny], raise_on_error=False)
     assert not result.success
-    assert failure_message(result) == "blocking check(s) failed: tiny: schema (count: greater_than_or_equal_to(0): 2 rows)"
+    assert (
+        failure_message(result) == "blocking check(s) failed: tiny: schema (count: greater_than_or_equal_to(0): 2 rows)"
+    )
 
 
 def test_a_spine_with_no_moj_uid_runs_to_the_end(small_world, tmp_path):
@@ -140,8 +168,10 @@ def test_a_spine_with_no_moj_uid_runs_to_the_end(small_world, tmp_path):
     out = read_parquet(published(tmp_path / "wh") / "pupil_outcomes.parquet")
     assert (out["moj_link"] == "no_moj_uid").all() and out["most_severe_disposal"].isna().all()
     assert len(read_parquet(published(tmp_path / "wh") / "la_aggregates.parquet")) == 0
-    meta = {m.step_materialization_data.materialization.asset_key.to_user_string():
-            m.step_materialization_data.materialization.metadata for m in result.get_asset_materialization_events()}
+    meta = {
+        m.step_materialization_data.materialization.asset_key.to_user_string(): m.step_materialization_data.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
     assert "no spine pupil is linked to MoJ data" in meta["la_aggregates"]["note"].value
     assert meta["pupil_outcomes"]["moj_link (pupils)"].value["no_moj_uid"] == len(out)
     for png in ("la_funnel_chart", "outcomes_by_level_chart", "national_comparison_chart"):

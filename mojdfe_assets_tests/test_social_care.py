@@ -19,8 +19,29 @@ def table(tmp_path, extract, rows):
 
 def cla(pid, year, comm, ceased="", place="U4", legal="C2", need="N1", rec="", moj=None):
     at31 = "0" if ceased else "1"
-    return ",".join([moj if moj is not None else f"M{pid}", year, pid, "201", year[-4:], comm, "1", need, comm,
-                     ceased, legal, place, rec, at31, "0", "0", "0", "1", ""])
+    return ",".join(
+        [
+            moj if moj is not None else f"M{pid}",
+            year,
+            pid,
+            "201",
+            year[-4:],
+            comm,
+            "1",
+            need,
+            comm,
+            ceased,
+            legal,
+            place,
+            rec,
+            at31,
+            "0",
+            "0",
+            "0",
+            "1",
+            "",
+        ]
+    )
 
 
 def cin(pid, year, at31, nfa="0", cat="", init="", prev="", need="N1"):
@@ -42,11 +63,14 @@ def world(tmp_path):
         cla("", "2012/2013", "01/05/2012", "01/07/2012", rec="E13", moj="MZ"),
     ]
     cin_rows = [
-        cin("P1", "2009/2010", "0", nfa="1"), cin("P1", "2010/2011", "1"), cin("P1", "2011/2012", "1", need="N5"),
+        cin("P1", "2009/2010", "0", nfa="1"),
+        cin("P1", "2010/2011", "1"),
+        cin("P1", "2011/2012", "1", need="N5"),
         cin("P1", "2012/2013", "0", need=""),
         cin("P2", "2009/2010", "0", nfa="1"),
         cin("P3", "2013/2014", "0"),
-        cin("P4", "2014/2015", "1", init="NEG", prev="0"), cin("P4", "2015/2016", "1"),
+        cin("P4", "2014/2015", "1", init="NEG", prev="0"),
+        cin("P4", "2015/2016", "1"),
         cin("P5", "2010/2011", "1", prev="1"),
         cin("P6", "2011/2012", "1", cat="PHY", prev="2"),
         cin("A", "2012/2013", "1", init="EMO", prev="0"),
@@ -125,9 +149,16 @@ def test_intervention_levels_one_row_per_spine_pupil(world):
     eps = S.derive_cla_episodes(c)
     df, report = S.derive_intervention(s, S.summarise_cin(n), S.derive_cpp_flags(n), S.summarise_cla(eps, c), n, c)
     lvl = df.set_index("pupil_id")["level"].astype(str).to_dict()
-    assert lvl == {"P1": "child_in_need", "P2": "referral_only", "P3": "referral_only",
-                   "P4": "child_protection_plan", "P5": "child_protection_plan", "P6": "child_protection_plan",
-                   "A": "looked_after", "Z": "none"}  # A is CPP and CLA: the higher level wins
+    assert lvl == {
+        "P1": "child_in_need",
+        "P2": "referral_only",
+        "P3": "referral_only",
+        "P4": "child_protection_plan",
+        "P5": "child_protection_plan",
+        "P6": "child_protection_plan",
+        "A": "looked_after",
+        "Z": "none",
+    }  # A is CPP and CLA: the higher level wins
     assert df["level"].cat.ordered and list(df["level"].cat.categories)[0] == "none"
     z = df.set_index("pupil_id").loc["Z"]
     assert pd.isna(z["years_in_need"]) and pd.isna(z["days_in_care"]) and pd.isna(z["cpp"])  # missing, not 0
@@ -147,14 +178,17 @@ def cleaned(tmp_path, extract, rows):
 
 def test_item1_membership_from_quarantined_rows(tmp_path):
     cla_rows = [
-        cla("Q1", "2012/2013", "01/09/2012", place="XX"),                     # unknown code: quarantined
-        cla("Q2", "2012/2013", "01/12/2012", "01/11/2012", rec="E13"),         # ceased before commenced
-        cla("Q3", "2012/2013", "01/09/2012"), cla("Q3", "2013/2014", "01/09/2012", place="Q9"),  # one clean row
-        cla("", "2012/2013", "01/09/2012", place="XX", moj="MZ"),             # quarantined, no reference
+        cla("Q1", "2012/2013", "01/09/2012", place="XX"),  # unknown code: quarantined
+        cla("Q2", "2012/2013", "01/12/2012", "01/11/2012", rec="E13"),  # ceased before commenced
+        cla("Q3", "2012/2013", "01/09/2012"),
+        cla("Q3", "2013/2014", "01/09/2012", place="Q9"),  # one clean row
+        cla("", "2012/2013", "01/09/2012", place="XX", moj="MZ"),  # quarantined, no reference
     ]
-    cin_rows = [cin("Q4", "2012/2013", "1", need="N10"),                      # in need, but quarantined
-                cin("Q1", "2012/2013", "1", init="NEG"),                      # Q1 is CPP and looked after
-                cin("Q5", "2012/2013", "maybe")]                              # bad flag
+    cin_rows = [
+        cin("Q4", "2012/2013", "1", need="N10"),  # in need, but quarantined
+        cin("Q1", "2012/2013", "1", init="NEG"),  # Q1 is CPP and looked after
+        cin("Q5", "2012/2013", "maybe"),
+    ]  # bad flag
     c, n = cleaned(tmp_path, X.CLA, cla_rows), cleaned(tmp_path, X.CIN, cin_rows)
     s = cleaned(tmp_path, X.SPINE, [f"M{p},{p},2015/2016,201,F,2000,1,0" for p in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6")])
     assert c.quarantine["pupil_id"].astype(object).fillna("").tolist() == ["Q1", "Q2", "Q3", ""]
@@ -162,23 +196,37 @@ def test_item1_membership_from_quarantined_rows(tmp_path):
     args = (S.summarise_cin(n.clean), S.derive_cpp_flags(n.clean), S.summarise_cla(eps, c.clean), n.clean, c.clean)
     df, report = S.derive_intervention(s.clean, *args, n.quarantine, c.quarantine)
     lvl = df.set_index("pupil_id")
-    assert lvl["level"].astype(str).to_dict() == {"Q1": "looked_after", "Q2": "looked_after", "Q3": "looked_after",
-                                                 "Q4": "referral_only", "Q5": "referral_only", "Q6": "none"}
+    assert lvl["level"].astype(str).to_dict() == {
+        "Q1": "looked_after",
+        "Q2": "looked_after",
+        "Q3": "looked_after",
+        "Q4": "referral_only",
+        "Q5": "referral_only",
+        "Q6": "none",
+    }
     assert report["pupils_at_level_only_from_quarantined_rows"] == {"cla (looked_after)": 2, "cin (referral_only)": 2}
     assert lvl.loc["Q2", "in_cla_data"] and pd.isna(lvl.loc["Q2", "days_in_care"])  # details only from clean rows
     assert lvl.loc["Q4", "in_cin_data"] and pd.isna(lvl.loc["Q4", "years_in_need"])
     # Without the quarantine tables (the old rule) Q1, Q2 drop out of looked after, Q4, Q5 out of CIN.
     old, _ = S.derive_intervention(s.clean, *args)
     assert old.set_index("pupil_id")["level"].astype(str).to_dict() == {
-        "Q1": "child_protection_plan", "Q2": "none", "Q3": "looked_after", "Q4": "none", "Q5": "none", "Q6": "none"}
+        "Q1": "child_protection_plan",
+        "Q2": "none",
+        "Q3": "looked_after",
+        "Q4": "none",
+        "Q5": "none",
+        "Q6": "none",
+    }
 
 
 def test_item9_in_care_at_end_of_data_and_last_care_date(tmp_path):
     rows = [
         # E1: an open episode of 2011/12 whose end was never delivered, then a closed latest one
-        cla("E1", "2011/2012", "01/09/2011"), cla("E1", "2013/2014", "01/05/2013", "01/06/2013", rec="E13"),
+        cla("E1", "2011/2012", "01/09/2011"),
+        cla("E1", "2013/2014", "01/05/2013", "01/06/2013", rec="E13"),
         # E2: latest episode open and delivered in the extract's last year (2017/18)
-        cla("E2", "2016/2017", "01/09/2016"), cla("E2", "2017/2018", "01/09/2016"),
+        cla("E2", "2016/2017", "01/09/2016"),
+        cla("E2", "2017/2018", "01/09/2016"),
         # E3: latest episode open, but last delivered in 2014/15 (not the last year of the data)
         cla("E3", "2014/2015", "01/09/2014"),
     ]
@@ -186,16 +234,22 @@ def test_item9_in_care_at_end_of_data_and_last_care_date(tmp_path):
     summary = S.summarise_cla(S.derive_cla_episodes(c), c).set_index("pupil_id")
     assert summary["in_care_at_end_of_data"].to_dict() == {"E1": False, "E2": True, "E3": False}
     # last care date: the latest episode end, an open episode censored at 31 March of its last year
-    assert summary["last_care_date"].to_dict() == {"E1": pd.Timestamp("2013-06-01"), "E2": pd.Timestamp("2018-03-31"),
-                                                   "E3": pd.Timestamp("2015-03-31")}
+    assert summary["last_care_date"].to_dict() == {
+        "E1": pd.Timestamp("2013-06-01"),
+        "E2": pd.Timestamp("2018-03-31"),
+        "E3": pd.Timestamp("2015-03-31"),
+    }
 
 
 def test_item10_cpp_method_a_items_and_latest_only_count(tmp_path):
     def row(pid, cat="", init="", latest="", prev=""):
         return ",".join([f"M{pid}", "2013/2014", pid, "1", cat, init, latest, prev, "N1", "0", "", "10", ""])
 
-    n = cleaned(tmp_path, X.CIN, [row("A", cat="NEG"), row("B", init="PHY"), row("C", latest="EMO"),
-                                  row("D", latest="SAB", prev="1"), row("E")]).clean
+    n = cleaned(
+        tmp_path,
+        X.CIN,
+        [row("A", cat="NEG"), row("B", init="PHY"), row("C", latest="EMO"), row("D", latest="SAB", prev="1"), row("E")],
+    ).clean
     stats: dict = {}
     every = S.derive_cpp_flags(n, "all_three", stats).set_index("pupil_id")
     guide = S.derive_cpp_flags(n, "guide").set_index("pupil_id")

@@ -20,21 +20,29 @@ from mojdfe_assets.stata import AGGREGATE_CLASSES, cut, disclosure_classes, pars
 
 NEED = parse_codes("N1=Abuse or neglect|N2=Child's disability|N3=Parental illness or disability")
 LONG = "A description longer than Stata allows for a variable label, so it is cut to eighty characters at most."
-LABELS = {"need": ("Category of need (CLA_CAT_NEED)", NEED), "level": ("Highest level", {}),
-          "start": ("Date the episode commenced", {}), "open": ("Still open at 31 March", {}),
-          "rate": (LONG, {}), "pupils": ("Pupils", {}), "la": ("LA code", {})}
+LABELS = {
+    "need": ("Category of need (CLA_CAT_NEED)", NEED),
+    "level": ("Highest level", {}),
+    "start": ("Date the episode commenced", {}),
+    "open": ("Still open at 31 March", {}),
+    "rate": (LONG, {}),
+    "pupils": ("Pupils", {}),
+    "la": ("LA code", {}),
+}
 
 
 def table() -> pd.DataFrame:
-    return pd.DataFrame({
-        "need": pd.Categorical(["N2", None, "N1", "N9"]),  # N9: a value the dictionary does not know
-        "level": pd.Categorical(["low", "high", "low", "high"], categories=["low", "high"], ordered=True),
-        "start": pd.Series([dt.date(2015, 3, 31), None, dt.date(2009, 4, 1), dt.date(2018, 1, 2)], dtype=object),
-        "open": pd.array([True, False, None, True], dtype="boolean"),
-        "rate": [0.25, np.nan, 1.5, 1e-3],
-        "pupils": pd.array([10, None, 3_000_000, 0], dtype="Int64"),
-        "la": pd.array(["301", None, "302", "301"], dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "need": pd.Categorical(["N2", None, "N1", "N9"]),  # N9: a value the dictionary does not know
+            "level": pd.Categorical(["low", "high", "low", "high"], categories=["low", "high"], ordered=True),
+            "start": pd.Series([dt.date(2015, 3, 31), None, dt.date(2009, 4, 1), dt.date(2018, 1, 2)], dtype=object),
+            "open": pd.array([True, False, None, True], dtype="boolean"),
+            "rate": [0.25, np.nan, 1.5, 1e-3],
+            "pupils": pd.array([10, None, 3_000_000, 0], dtype="Int64"),
+            "la": pd.array(["301", None, "302", "301"], dtype="string"),
+        }
+    )
 
 
 def test_a_table_round_trips_with_its_labels(tmp_path):
@@ -42,13 +50,20 @@ def test_a_table_round_trips_with_its_labels(tmp_path):
     df, meta = pyreadstat.read_dta(str(path))
     # coded columns: 1, 2, … in the dictionary's order, labelled "code label"; unknown values after them
     assert df["need"].tolist()[:1] + df["need"].tolist()[2:] == [2, 1, 4] and np.isnan(df["need"][1])
-    assert meta.variable_value_labels["need"] == {1: "N1 Abuse or neglect", 2: "N2 Child's disability",
-                                                  3: "N3 Parental illness or disability", 4: "N9"}
+    assert meta.variable_value_labels["need"] == {
+        1: "N1 Abuse or neglect",
+        2: "N2 Child's disability",
+        3: "N3 Parental illness or disability",
+        4: "N9",
+    }
     assert df["level"].tolist() == [1, 2, 1, 2] and meta.variable_value_labels["level"] == {1: "low", 2: "high"}
     assert meta.readstat_variable_types["level"] != "double"  # no missing: stored as an integer
     assert meta.original_variable_types["start"] == "%td"  # a Stata date
-    assert df["start"].tolist()[:1] + df["start"].tolist()[2:] == [dt.date(2015, 3, 31), dt.date(2009, 4, 1),
-                                                                   dt.date(2018, 1, 2)]
+    assert df["start"].tolist()[:1] + df["start"].tolist()[2:] == [
+        dt.date(2015, 3, 31),
+        dt.date(2009, 4, 1),
+        dt.date(2018, 1, 2),
+    ]
     assert pd.isna(df["start"][1])
     assert df["open"].tolist()[:2] + df["open"].tolist()[3:] == [1, 0, 1] and np.isnan(df["open"][2])
     assert meta.variable_value_labels["open"] == {0: "no", 1: "yes"}
@@ -71,17 +86,28 @@ def test_a_column_stata_cannot_name_is_an_error_and_leaves_no_file(tmp_path):
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed (no Rscript on PATH)")
 def test_haven_reads_the_labels_back(tmp_path):
-    has_haven = subprocess.run(["Rscript", "-e", "quit(status = !requireNamespace('haven', quietly = TRUE))"],
-                               capture_output=True)
+    has_haven = subprocess.run(
+        ["Rscript", "-e", "quit(status = !requireNamespace('haven', quietly = TRUE))"], capture_output=True
+    )
     if has_haven.returncode:
         pytest.skip("R's haven package is not installed (apt-get install r-cran-haven)")
     path = write_dta(table(), tmp_path / "t.dta", LABELS)
-    res = subprocess.run(["Rscript", "--vanilla", "-e", f"""
+    res = subprocess.run(
+        [
+            "Rscript",
+            "--vanilla",
+            "-e",
+            f"""
 x <- haven::read_dta("{path}")
 cat(as.character(haven::as_factor(x$need)), sep = "|"); cat("\\n")
 cat(attr(x$need, "label"), class(x$start), format(x$start[1]), sep = "|"); cat("\\n")
 cat(as.character(haven::as_factor(x$open)), sep = "|"); cat("\\n")
-"""], capture_output=True, text=True, timeout=120)
+""",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     need, meta, flags = res.stdout.splitlines()
     assert need == "N2 Child's disability|NA|N1 Abuse or neglect|N9"
@@ -91,8 +117,11 @@ cat(as.character(haven::as_factor(x$open)), sep = "|"); cat("\\n")
 
 def files(folder):
     """Every file of a folder (the snapshot holds the output-checking request's folder too)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_the_command_writes_only_aggregate_tables_beside_the_snapshot(published_warehouse, tmp_path, capsys):
@@ -111,8 +140,13 @@ def test_the_command_writes_only_aggregate_tables_beside_the_snapshot(published_
         assert meta.file_label == cut(f"{t} ({classes[t]}), snapshot {current.name}")  # Stata's 80 characters
         assert all(meta.column_names_to_labels.values()), t  # every column labelled from the dictionary
     df, meta = pyreadstat.read_dta(str(out / "la_aggregates.dta"))
-    assert meta.variable_value_labels["level"] == {1: "none", 2: "referral_only", 3: "child_in_need",
-                                                   4: "child_protection_plan", 5: "looked_after"}
+    assert meta.variable_value_labels["level"] == {
+        1: "none",
+        2: "referral_only",
+        3: "child_in_need",
+        4: "child_protection_plan",
+        5: "looked_after",
+    }
     assert files(current) == before  # the snapshot is never written to
     assert "la_aggregates_publishable" in capsys.readouterr().out
 

@@ -34,8 +34,9 @@ def test_ui_serves_graph_schema_checks_lineage_and_cli_runs(tmp_path):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "MOJDFE_RAW_DIR": str(raw), "MOJDFE_WAREHOUSE": str(wh)}
     # A CLI run first, in the same Dagster home: its job must open (and re-execute) in the UI.
-    cli = subprocess.run([sys.executable, "-m", "mojdfe_assets.cli", "run"], env=env, cwd=PROJECT_ROOT,
-                         capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "mojdfe_assets.cli", "run"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
     assert cli.returncode == 0, cli.stdout[-2000:] + cli.stderr[-2000:]
     cli_run = next(line.split("(run ")[1][:8] for line in cli.stdout.splitlines() if "(run " in line)
     first = Warehouse(wh).current
@@ -78,9 +79,13 @@ def test_ui_serves_graph_schema_checks_lineage_and_cli_runs(tmp_path):
         assert "CLA_2006_to_2018.csv:CLA_PupilMatchingRefAnonymous" in row and "CIN_CIN_AT31MARCH" in row
 
         # One check executed alone, on the stored tables (no materialisation)
-        check_run = launch(port, repo, pipelineName="__ASSET_JOB", assetSelection=[],
-                           assetCheckSelection=[{"assetKey": {"path": ["intervention_level"]},
-                                                 "name": "levels_reconcile"}])
+        check_run = launch(
+            port,
+            repo,
+            pipelineName="__ASSET_JOB",
+            assetSelection=[],
+            assetCheckSelection=[{"assetKey": {"path": ["intervention_level"]}, "name": "levels_reconcile"}],
+        )
         assert wait_for(port, check_run) == "SUCCESS"
         level = gql(port, NODE, {"path": ["intervention_level"]})["assetNodeOrError"]
         ran = {c["name"]: c["executionForLatestMaterialization"] for c in level["assetChecksOrError"]["checks"]}

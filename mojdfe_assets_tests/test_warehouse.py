@@ -56,8 +56,7 @@ def test_a_failed_run_leaves_readers_the_previous_complete_run(published, tmp_pa
     raw, wh, before = published
     snapshot = Warehouse(wh).current
     if point == "spine_missing":  # fails in the sources stage, after other raw and clean tables were written
-        result, _ = run_graph(all_assets, copy_world(raw, tmp_path / "w", drop=X.SPINE.file), wh,
-                              raise_on_error=False)
+        result, _ = run_graph(all_assets, copy_world(raw, tmp_path / "w", drop=X.SPINE.file), wh, raise_on_error=False)
     else:
         result, _ = run_graph([*all_assets, fails_late], raw, wh, raise_on_error=False)
     assert not result.success
@@ -131,8 +130,11 @@ def test_generation_never_writes_into_a_folder_of_delivered_extracts(tmp_path):
     resource = RawExtracts(folder=str(delivered), synthetic=True)
     with pytest.raises(synthetic.SyntheticFolderError, match=rf"{delivered}.*CLA_2006_to_2018\.csv.*synthetic: false"):
         resource.path(X.CLA.file)
-    cli = subprocess.run([sys.executable, "-m", "mojdfe_assets.cli", "synth", "--pupils", "200", "--out",
-                          str(delivered)], capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "mojdfe_assets.cli", "synth", "--pupils", "200", "--out", str(delivered)],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 2 and "CLA_2006_to_2018.csv" in cli.stderr and "Traceback" not in cli.stderr
     assert view(delivered) == before and sorted(p.name for p in delivered.iterdir()) == [X.CLA.file]
     # an empty folder, and a folder the generator made, are fine
@@ -150,8 +152,12 @@ def test_config_fields_are_described_for_the_launchpad():
             yield sub
             yield from subclasses(sub)
 
-    configs = {c for base in (dg.Config, dg.ConfigurableResource, dg.ConfigurableIOManager)
-               for c in subclasses(base) if c.__module__.startswith("mojdfe_assets")}
+    configs = {
+        c
+        for base in (dg.Config, dg.ConfigurableResource, dg.ConfigurableIOManager)
+        for c in subclasses(base)
+        if c.__module__.startswith("mojdfe_assets")
+    }
     assert {RawExtracts, ParquetIOManager} <= configs and len(configs) >= 8
     for config in configs:
         for name, field in config.model_fields.items():
@@ -161,8 +167,9 @@ def test_config_fields_are_described_for_the_launchpad():
 def test_raw_materialisations_carry_the_delivery_as_data_version(published, tmp_path):
     raw, wh, _ = published
     instance = dg.DagsterInstance.ephemeral()
-    result, current = run_graph([a for a in all_assets if a.node_def.name == "cla_raw"], raw, tmp_path / "wh",
-                                instance=instance)
+    result, current = run_graph(
+        [a for a in all_assets if a.node_def.name == "cla_raw"], raw, tmp_path / "wh", instance=instance
+    )
     sha = hashlib.sha256((raw / X.CLA.file).read_bytes()).hexdigest()
     mat = result.get_asset_materialization_events()[0].step_materialization_data.materialization
     assert mat.metadata["delivery sha256"].value == sha
@@ -171,8 +178,11 @@ def test_raw_materialisations_carry_the_delivery_as_data_version(published, tmp_
     assert manifest["deliveries"]["cla_raw"]["sha256"] == sha
     # a changed delivery is a new data version
     changed = copy_world(raw, tmp_path / "changed")
-    (changed / X.CLA.file).write_text((raw / X.CLA.file).read_text() + (raw / X.CLA.file).read_text().splitlines()[1] + "\n")
-    result2, _ = run_graph([a for a in all_assets if a.node_def.name == "cla_raw"], changed, tmp_path / "wh",
-                           instance=instance)
+    (changed / X.CLA.file).write_text(
+        (raw / X.CLA.file).read_text() + (raw / X.CLA.file).read_text().splitlines()[1] + "\n"
+    )
+    result2, _ = run_graph(
+        [a for a in all_assets if a.node_def.name == "cla_raw"], changed, tmp_path / "wh", instance=instance
+    )
     mat2 = result2.get_asset_materialization_events()[0].step_materialization_data.materialization
     assert mat2.tags["dagster/data_version"] != sha

@@ -11,8 +11,15 @@ LEVEL_SHARES = (0.70, 0.10, 0.10, 0.05, 0.05)
 COHORTS = np.array(["2012/2013", "2013/2014", "2014/2015"])
 
 
-def pupils(n: int, seed: int, level_or=(1.0, 1.5, 2.0, 2.5, 4.0), absence_rr=(1.0, 1.3, 1.6, 1.8, 1.2),
-           n_las: int = 1, la_shift=None, la_sc_extra: dict[int, float] | None = None) -> pd.DataFrame:
+def pupils(
+    n: int,
+    seed: int,
+    level_or=(1.0, 1.5, 2.0, 2.5, 4.0),
+    absence_rr=(1.0, 1.3, 1.6, 1.8, 1.2),
+    n_las: int = 1,
+    la_shift=None,
+    la_sc_extra: dict[int, float] | None = None,
+) -> pd.DataFrame:
     """`n` pupils in the shape of pupil_outcomes. Caution or conviction is logistic in level
     (odds ratios `level_or` against none), sex (OR e^0.8 for boys), FSM (e^0.5), cohort (e^0.1 a
     year) and an LA shift on the log-odds (`la_shift[la]`, applied to every level, plus for
@@ -33,28 +40,30 @@ def pupils(n: int, seed: int, level_or=(1.0, 1.5, 2.0, 2.5, 4.0), absence_rr=(1.
     unauth = rng.negative_binomial(2, 2 / (2 + mu))
     sev = np.where(cj, rng.choice([1, 2, 3], n, p=[0.5, 0.4, 0.1]), 0)
     conv = np.where(sev >= 2, rng.choice([1, 2], n), 0)
-    return pd.DataFrame({
-        "pupil_id": pd.array([f"P{i:07d}" for i in range(n)], dtype="string[pyarrow]"),
-        "level": pd.Categorical(np.array(LEVELS)[lvl], categories=list(LEVELS), ordered=True),
-        "sex": pd.array(np.where(male, "M", "F"), dtype="string[pyarrow]"),
-        "fsm": pd.array(fsm, dtype="boolean"),
-        "ks4_year": pd.array(COHORTS[cohort], dtype="string[pyarrow]"),
-        "la": pd.array([f"{300 + i}" for i in la], dtype="string[pyarrow]"),
-        "gcse_level2_em": pd.array(rng.random(n) < 0.5, dtype="boolean"),
-        "unauthorised_sessions": pd.array(unauth, dtype="Int64"),
-        "sessions_possible": pd.array(possible, dtype="Int64"),
-        "fixed_period_exclusions": pd.array(rng.poisson(0.3, n), dtype="Int64"),
-        "fixed_period_sessions": pd.array(rng.poisson(1, n), dtype="Int64"),
-        "permanent_exclusion": pd.array(rng.random(n) < 0.02, dtype="boolean"),
-        "conviction_group": pd.Categorical.from_codes(conv, categories=list(CONVICTION_GROUPS), ordered=True),
-        "most_severe_disposal": pd.Categorical.from_codes(sev, categories=list(SEVERITY), ordered=True),
-        "first_cj_contact_date": pd.Series(np.where(cj, np.datetime64("2016-01-01", "ms"),
-                                                    np.datetime64("NaT", "ms"))),
-    })
+    return pd.DataFrame(
+        {
+            "pupil_id": pd.array([f"P{i:07d}" for i in range(n)], dtype="string[pyarrow]"),
+            "level": pd.Categorical(np.array(LEVELS)[lvl], categories=list(LEVELS), ordered=True),
+            "sex": pd.array(np.where(male, "M", "F"), dtype="string[pyarrow]"),
+            "fsm": pd.array(fsm, dtype="boolean"),
+            "ks4_year": pd.array(COHORTS[cohort], dtype="string[pyarrow]"),
+            "la": pd.array([f"{300 + i}" for i in la], dtype="string[pyarrow]"),
+            "gcse_level2_em": pd.array(rng.random(n) < 0.5, dtype="boolean"),
+            "unauthorised_sessions": pd.array(unauth, dtype="Int64"),
+            "sessions_possible": pd.array(possible, dtype="Int64"),
+            "fixed_period_exclusions": pd.array(rng.poisson(0.3, n), dtype="Int64"),
+            "fixed_period_sessions": pd.array(rng.poisson(1, n), dtype="Int64"),
+            "permanent_exclusion": pd.array(rng.random(n) < 0.02, dtype="boolean"),
+            "conviction_group": pd.Categorical.from_codes(conv, categories=list(CONVICTION_GROUPS), ordered=True),
+            "most_severe_disposal": pd.Categorical.from_codes(sev, categories=list(SEVERITY), ordered=True),
+            "first_cj_contact_date": pd.Series(
+                np.where(cj, np.datetime64("2016-01-01", "ms"), np.datetime64("NaT", "ms"))
+            ),
+        }
+    )
 
 
-def run_graph(assets, raw, warehouse, instance=None, rules=None, geography=None, disclosure=None,
-              **kwargs):
+def run_graph(assets, raw, warehouse, instance=None, rules=None, geography=None, disclosure=None, **kwargs):
     """Materialise `assets` on the extracts in `raw` into `warehouse` (with the cleaning `rules`, the
     LA `geography` and the `disclosure` rules, default the project's) and publish the run when it
     succeeds, as `mojdfe run` does; returns the result and the published folder (`current/`)."""
@@ -66,10 +75,18 @@ def run_graph(assets, raw, warehouse, instance=None, rules=None, geography=None,
     from mojdfe_assets.warehouse import Warehouse
 
     io = ParquetIOManager(base_dir=str(warehouse))
-    result = dg.materialize(assets, instance=instance, resources={
-        "raw_extracts": RawExtracts(folder=str(raw), synthetic=False), "io_manager": io,
-        "cleaning_rules": rules or CleaningRules(), "la_geography": geography or LaGeography(),
-        "disclosure_rules": disclosure or DisclosureRules()}, **kwargs)
+    result = dg.materialize(
+        assets,
+        instance=instance,
+        resources={
+            "raw_extracts": RawExtracts(folder=str(raw), synthetic=False),
+            "io_manager": io,
+            "cleaning_rules": rules or CleaningRules(),
+            "la_geography": geography or LaGeography(),
+            "disclosure_rules": disclosure or DisclosureRules(),
+        },
+        **kwargs,
+    )
     if result.success:
         io.publish([result.run_id])
     return result, Warehouse(warehouse).current

@@ -32,24 +32,36 @@ REFERENCE = Path("/work/shared/reference/geography")
 FIRST_YEAR = 2006  # the extracts begin with collection year 2005/06
 
 REGIONS = {
-    "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
-    "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
-    "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
+    "E12000001": "North East",
+    "E12000002": "North West",
+    "E12000003": "Yorkshire and The Humber",
+    "E12000004": "East Midlands",
+    "E12000005": "West Midlands",
+    "E12000006": "East of England",
+    "E12000007": "London",
+    "E12000008": "South East",
+    "E12000009": "South West",
 }
 TYPES = {"E06": "unitary authority", "E08": "metropolitan district", "E09": "London borough", "E10": "county"}
 
 # 1 April 2009: these county councils became unitary authorities keeping their DfE LA number (the
 # GSS code changed from the county's E10 code, in use only from January 2009, to an E06 code).
 # ONS lists the new unitary codes as starting on 1 April 2009; the LA numbers are older.
-KEPT_NUMBER_2009 = {"840": "E10000010", "893": "E10000026", "908": "E10000005", "865": "E10000033",
-                    "929": "E10000022"}
+KEPT_NUMBER_2009 = {"840": "E10000010", "893": "E10000026", "908": "E10000005", "865": "E10000033", "929": "E10000022"}
 # The Isles of Scilly council existed throughout; ONS dates its own E06 code from 1 April 2009 because
 # until then the county code E10000005 covered "Cornwall and Isles of Scilly".
 KEPT_NUMBER_2009["420"] = "E10000005"
 
-SUCCESSORS = {"820": "822|823", "875": "895|896",
-              # after the extracts (kept so newer extracts validate and can be mapped):
-              "835": "838|839", "836": "839", "837": "839", "928": "940|941", "909": "942|943"}
+SUCCESSORS = {
+    "820": "822|823",
+    "875": "895|896",
+    # after the extracts (kept so newer extracts validate and can be mapped):
+    "835": "838|839",
+    "836": "839",
+    "837": "839",
+    "928": "940|941",
+    "909": "942|943",
+}
 
 # Hex layout of the 2018 geography. The hexjson is of about 2020: Bournemouth, Christchurch and
 # Poole (E06000058) and the new Dorset (E06000059) stand where Bournemouth 837, Poole 836 and Dorset
@@ -63,13 +75,13 @@ KEPT_NUMBER_LATER = {"825", "815", "933"}
 
 NOTES = {
     "201": "City of London: very few children (about 900 aged 0-17); published children's social care "
-           "statistics are often shown with Hackney (204) or suppressed. A valid code in the extracts.",
+    "statistics are often shown with Hackney (204) or suppressed. A valid code in the extracts.",
     "420": "Isles of Scilly: very few children (about 400 aged 0-17); published statistics usually fold it "
-           "into Cornwall (908). A valid code in the extracts.",
+    "into Cornwall (908). A valid code in the extracts.",
     "820": "Bedfordshire county council, abolished 1 April 2009: split into Bedford (822) and Central "
-           "Bedfordshire (823).",
+    "Bedfordshire (823).",
     "875": "Cheshire county council, abolished 1 April 2009: split into Cheshire East (895) and Cheshire West "
-           "and Chester (896).",
+    "and Chester (896).",
     "822": "Created 1 April 2009 from Bedfordshire (820).",
     "823": "Created 1 April 2009 from Bedfordshire (820).",
     "895": "Created 1 April 2009 from Cheshire (875).",
@@ -79,20 +91,19 @@ NOTES = {
     "908": "Cornwall: county council to 31 March 2009, then unitary, LA number kept.",
     "865": "Wiltshire: county council to 31 March 2009, then unitary, LA number kept.",
     "929": "Northumberland: county council to 31 March 2009, then unitary, LA number kept; GSS code "
-           "E06000048 replaced by E06000057 on 1 April 2013.",
+    "E06000048 replaced by E06000057 on 1 April 2013.",
     "390": "Gateshead: GSS code E08000020 replaced by E08000037 on 1 April 2013 (boundary correction).",
     "835": "Dorset county council, abolished 1 April 2019 (Dorset 838; Christchurch to BCP 839). Map: drawn "
-           "on the new-Dorset hex.",
+    "on the new-Dorset hex.",
     "836": "Poole, abolished 1 April 2019 (into BCP 839). Map: a hex added at (4, 1), next to BCP and Dorset.",
     "837": "Bournemouth, abolished 1 April 2019 (into BCP 839). Map: drawn on the BCP hex.",
     "838": "Dorset unitary from 1 April 2019 (Dorset county 835 less Christchurch).",
     "839": "Bournemouth, Christchurch and Poole from 1 April 2019 (836, 837 and Christchurch from 835).",
     "825": "Buckinghamshire: county council to 31 March 2020, then unitary, LA number kept "
-           "(GSS E10000002 then E06000060).",
+    "(GSS E10000002 then E06000060).",
     "815": "North Yorkshire: county council to 31 March 2023, then unitary, LA number kept "
-           "(GSS E10000023 then E06000065).",
-    "933": "Somerset: county council to 31 March 2023, then unitary, LA number kept "
-           "(GSS E10000027 then E06000066).",
+    "(GSS E10000023 then E06000065).",
+    "933": "Somerset: county council to 31 March 2023, then unitary, LA number kept (GSS E10000027 then E06000066).",
     "928": "Northamptonshire county council, abolished 1 April 2021 (North 940, West 941).",
     "940": "Created 1 April 2021 from Northamptonshire (928).",
     "941": "Created 1 April 2021 from Northamptonshire (928).",
@@ -101,9 +112,25 @@ NOTES = {
     "943": "Created 1 April 2023 from Cumbria (909).",
 }
 
-COLUMNS = ["la_code", "la_name", "gss_code", "gss_history", "region_code", "region_name", "la_type_code",
-           "la_type", "valid_from", "valid_to", "successors", "predecessors", "hex_id", "hex_q", "hex_r",
-           "note", "source"]
+COLUMNS = [
+    "la_code",
+    "la_name",
+    "gss_code",
+    "gss_history",
+    "region_code",
+    "region_name",
+    "la_type_code",
+    "la_type",
+    "valid_from",
+    "valid_to",
+    "successors",
+    "predecessors",
+    "hex_id",
+    "hex_q",
+    "hex_r",
+    "note",
+    "source",
+]
 
 
 def _day(text: str) -> date | None:
@@ -152,8 +179,10 @@ def build(reference: Path) -> list[dict]:
         if code in KEPT_NUMBER_2009:
             county = by_gss[KEPT_NUMBER_2009[code]][0]
             periods.append({**county, "date_of_operation": "", "old_la_code": code})
-        history = sorted(((_from_year(_day(r["date_of_operation"])), _to_year(_day(r["date_of_termination"])), r)
-                          for r in periods), key=lambda h: -1 if h[0] is None else h[0])
+        history = sorted(
+            ((_from_year(_day(r["date_of_operation"])), _to_year(_day(r["date_of_termination"])), r) for r in periods),
+            key=lambda h: -1 if h[0] is None else h[0],
+        )
         in_2018 = [h for h in history if _covers(h[0], h[1], 2018)]
         if in_2018:
             current = in_2018[0]
@@ -168,16 +197,35 @@ def build(reference: Path) -> list[dict]:
         valid_to = None if None in hi_all else max(hi_all)
         if code in KEPT_NUMBER_LATER:
             valid_to = None
-        gss_history = "|".join(f"{h[2]['new_la_code']}:{'' if h[0] is None else h[0]}..{'' if h[1] is None else h[1]}"
-                               for h in history)
+        gss_history = "|".join(
+            f"{h[2]['new_la_code']}:{'' if h[0] is None else h[0]}..{'' if h[1] is None else h[1]}" for h in history
+        )
         region = r["parent_geography_code"]
-        spans = ", ".join(f"{h[2]['new_la_code']} {h[2]['date_of_operation'] or 'before 2009'}-"
-                          f"{h[2]['date_of_termination'] or 'live'}" for h in history)
-        source = f"GIAS LA codes (dfeR EnglishLaNameCodes.csv) {gias_name!r}; ONS codes and dates (dfeR las.csv) {spans}"
-        rows.append(dict(la_code=code, la_name=r["la_name"], gss_code=r["new_la_code"], gss_history=gss_history,
-                         region_code=region, region_name=REGIONS[region], la_type_code=r["entity_code"],
-                         la_type=TYPES[r["entity_code"]], valid_from=valid_from, valid_to=valid_to,
-                         successors=SUCCESSORS.get(code, ""), note=NOTES.get(code, ""), source=source))
+        spans = ", ".join(
+            f"{h[2]['new_la_code']} {h[2]['date_of_operation'] or 'before 2009'}-"
+            f"{h[2]['date_of_termination'] or 'live'}"
+            for h in history
+        )
+        source = (
+            f"GIAS LA codes (dfeR EnglishLaNameCodes.csv) {gias_name!r}; ONS codes and dates (dfeR las.csv) {spans}"
+        )
+        rows.append(
+            dict(
+                la_code=code,
+                la_name=r["la_name"],
+                gss_code=r["new_la_code"],
+                gss_history=gss_history,
+                region_code=region,
+                region_name=REGIONS[region],
+                la_type_code=r["entity_code"],
+                la_type=TYPES[r["entity_code"]],
+                valid_from=valid_from,
+                valid_to=valid_to,
+                successors=SUCCESSORS.get(code, ""),
+                note=NOTES.get(code, ""),
+                source=source,
+            )
+        )
 
     rows = [r for r in rows if r["valid_to"] is None or r["valid_to"] >= FIRST_YEAR]
     preds = {}
@@ -231,15 +279,25 @@ def build_figures(las: list[dict], sfr27: Path, idaci_csv: Path) -> list[dict]:
         if la["la_code"] in ("837", "836"):
             gss, note = "E06000058", "IoD2019 has no figure for Bournemouth or Poole alone: BCP's score (E06000058)"
         elif la["la_code"] == "835":
-            gss, note = "E06000059", "IoD2019 has no figure for Dorset county: the 2019 Dorset unitary's score (E06000059)"
+            gss, note = (
+                "E06000059",
+                "IoD2019 has no figure for Dorset county: the 2019 Dorset unitary's score (E06000059)",
+            )
         score = round(float(iod[gss]["IDACI - Average score "]), 3)
-        out.append(dict(la_code=la["la_code"], la_name=la["la_name"],
-                        child_population_0_17=int(u["Mid2009Pop0-17"]),
-                        cla_31_march_2010=u["MarTotal_2010"],
-                        idaci_average_score=f"{score:.3f}", idaci_gss_code=gss, note=note,
-                        source="Population and CLA: DfE SFR27/2010 underlying data SFR27_2010_March.csv "
-                               "(Mid2009Pop0-17, MarTotal_2010); IDACI: MHCLG IoD2019 File 11, sheet IDACI "
-                               "(upper-tier LAs, 2019 boundaries)"))
+        out.append(
+            dict(
+                la_code=la["la_code"],
+                la_name=la["la_name"],
+                child_population_0_17=int(u["Mid2009Pop0-17"]),
+                cla_31_march_2010=u["MarTotal_2010"],
+                idaci_average_score=f"{score:.3f}",
+                idaci_gss_code=gss,
+                note=note,
+                source="Population and CLA: DfE SFR27/2010 underlying data SFR27_2010_March.csv "
+                "(Mid2009Pop0-17, MarTotal_2010); IDACI: MHCLG IoD2019 File 11, sheet IDACI "
+                "(upper-tier LAs, 2019 boundaries)",
+            )
+        )
     return out
 
 

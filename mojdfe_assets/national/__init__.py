@@ -24,5 +24,16 @@ from .measures import MEASURES, measure
 from .published import load_published
 from .tables import ComparisonTables
 
-__all__ = ["MEASURES", "ComparisonTables", "compare", "compute", "draw", "load_published", "measure",
-           "national_assets", "national_comparison", "national_comparison_chart", "summary"]
+__all__ = [
+    "MEASURES",
+    "ComparisonTables",
+    "compare",
+    "compute",
+    "draw",
+    "load_published",
+    "measure",
+    "national_assets",
+    "national_comparison",
+    "national_comparison_chart",
+    "summary",
+]

@@ -26,34 +26,39 @@ def compare(x: ComparisonTables, published: pd.DataFrame | None = None) -> pd.Da
     base = pd.Series([b for _, b in values], dtype="Int64")
     value = pub["value"].astype(float).reset_index(drop=True)
     tol = pub["tolerance"].astype(float).reset_index(drop=True)
-    rel = (pub["tolerance_type"].reset_index(drop=True) == "relative")
+    rel = pub["tolerance_type"].reset_index(drop=True) == "relative"
     half = np.where(rel, value.abs() * tol, tol)
     finite = np.isfinite(extract.to_numpy()) & (base.fillna(0).to_numpy() > 0)
-    within = pd.array(np.where(finite, (extract >= value - half - 1e-9) & (extract <= value + half + 1e-9), False),
-                      dtype="boolean")
+    within = pd.array(
+        np.where(finite, (extract >= value - half - 1e-9) & (extract <= value + half + 1e-9), False), dtype="boolean"
+    )
     within[~finite] = pd.NA
-    out = pd.DataFrame({
-        "figure_id": pub["figure_id"].astype("string").reset_index(drop=True),
-        "target": pub["target"].astype("string").reset_index(drop=True),
-        "figure": pub["figure"].astype("string").reset_index(drop=True),
-        "year": pub["year"].astype("string").reset_index(drop=True),
-        "unit": pub["unit"].astype("string").reset_index(drop=True),
-        "published": value,
-        "tolerance": tol,
-        "tolerance_type": pd.Categorical(pub["tolerance_type"].reset_index(drop=True),
-                                         categories=["absolute", "relative"]),
-        "low": value - half,
-        "high": value + half,
-        "extract_value": extract.where(finite).astype("Float64"),
-        "difference": (extract - value).where(finite).astype("Float64"),
-        "within_tolerance": within,
-        "status": pd.Categorical(np.where(~finite, "not_computable", np.where(within.fillna(False), "within",
-                                                                                "outside")),
-                                 categories=["within", "outside", "not_computable"]),
-        "base": base,
-        "source": pub["source"].astype("string").reset_index(drop=True),
-        "comparability": pub["comparability"].astype("string").reset_index(drop=True),
-    })
+    out = pd.DataFrame(
+        {
+            "figure_id": pub["figure_id"].astype("string").reset_index(drop=True),
+            "target": pub["target"].astype("string").reset_index(drop=True),
+            "figure": pub["figure"].astype("string").reset_index(drop=True),
+            "year": pub["year"].astype("string").reset_index(drop=True),
+            "unit": pub["unit"].astype("string").reset_index(drop=True),
+            "published": value,
+            "tolerance": tol,
+            "tolerance_type": pd.Categorical(
+                pub["tolerance_type"].reset_index(drop=True), categories=["absolute", "relative"]
+            ),
+            "low": value - half,
+            "high": value + half,
+            "extract_value": extract.where(finite).astype("Float64"),
+            "difference": (extract - value).where(finite).astype("Float64"),
+            "within_tolerance": within,
+            "status": pd.Categorical(
+                np.where(~finite, "not_computable", np.where(within.fillna(False), "within", "outside")),
+                categories=["within", "outside", "not_computable"],
+            ),
+            "base": base,
+            "source": pub["source"].astype("string").reset_index(drop=True),
+            "comparability": pub["comparability"].astype("string").reset_index(drop=True),
+        }
+    )
     for c in ("figure_id", "target", "figure", "year", "unit", "source", "comparability"):
         out[c] = out[c].astype(pd.StringDtype("pyarrow"))
     return out
@@ -62,10 +67,14 @@ def compare(x: ComparisonTables, published: pd.DataFrame | None = None) -> pd.Da
 def summary(table: pd.DataFrame) -> dict:
     computed = table["status"] != "not_computable"
     within = int((table["status"] == "within").sum())
-    return {"figures": len(table), "compared": int(computed.sum()), "within_tolerance": within,
-            "share_within": round(within / int(computed.sum()), 4) if computed.any() else 0.0,
-            "outside": table.loc[table["status"] == "outside", "figure_id"].astype(str).tolist(),
-            "not_computable": table.loc[~computed, "figure_id"].astype(str).tolist()}
+    return {
+        "figures": len(table),
+        "compared": int(computed.sum()),
+        "within_tolerance": within,
+        "share_within": round(within / int(computed.sum()), 4) if computed.any() else 0.0,
+        "outside": table.loc[table["status"] == "outside", "figure_id"].astype(str).tolist(),
+        "not_computable": table.loc[~computed, "figure_id"].astype(str).tolist(),
+    }
 
 
 def draw(table: pd.DataFrame, synthetic: bool = False) -> bytes:
@@ -87,7 +96,10 @@ def draw(table: pd.DataFrame, synthetic: bool = False) -> bytes:
     ax.set_ylim(-1, len(t))
     ax.set_xlabel("(extract − published) / tolerance   (clipped at ±4; red = outside tolerance)")
     s = summary(table)
-    ax.set_title(f"Extract vs England's published statistics: {s['within_tolerance']} of {s['compared']} "
-                 f"figures within tolerance", fontsize=10)
+    ax.set_title(
+        f"Extract vs England's published statistics: {s['within_tolerance']} of {s['compared']} "
+        f"figures within tolerance",
+        fontsize=10,
+    )
     plots.mark_synthetic(fig, synthetic)
     return plots.render(fig)

@@ -212,8 +212,12 @@ def _exclusion_share(x: ComparisonTables, category: str, group: str, yf: int, yt
     e = x.exclusions
     pos = x.positions["exclusions"]
     year = floats(e["academic_year_end"])
-    keep = (by_value(e["exc_category"], lambda v: v.astype("string") == category, False, bool)
-            & (year >= yf) & (year <= yt) & (pos >= 0))
+    keep = (
+        by_value(e["exc_category"], lambda v: v.astype("string") == category, False, bool)
+        & (year >= yf)
+        & (year <= yt)
+        & (pos >= 0)
+    )
     keep[keep] &= mask[pos[keep]]
     pupil, year = pos[keep], year[keep]
     cohort = x.cohort[pupil].astype(np.int32)  # _NO_YEAR: never in school
@@ -253,8 +257,11 @@ def cla_offending_in_year(x: ComparisonTables, arg, yf, yt):
     o = x.offending
     # only these children's disposals matter (an Arrow set lookup: no Python string per id)
     o = o[arrowops.isin(o["moj_uid"], base["moj_uid"]).to_numpy()]
-    off = pd.DataFrame({"moj_uid": o["moj_uid"],
-                        "year": floats(years.collection_year(o["pnc_disposal_date"]))}).dropna().drop_duplicates()
+    off = (
+        pd.DataFrame({"moj_uid": o["moj_uid"], "year": floats(years.collection_year(o["pnc_disposal_date"]))})
+        .dropna()
+        .drop_duplicates()
+    )
     hit = base.merge(off, on=["moj_uid", "year"], how="left", indicator=True)["_merge"] == "both"
     return pct(int(hit.sum()), len(base)), len(base)
 
@@ -280,8 +287,7 @@ def custody(x: ComparisonTables, group, yf, yt):
 @measure
 def noncustodial_or_caution(x: ComparisonTables, group, yf, yt):
     d, base = _disposal(x, yf, yt)
-    return share((d == SEVERITY.index("caution")) | (d == SEVERITY.index("non_custodial")),
-                  base & x.level_mask(group))
+    return share((d == SEVERITY.index("caution")) | (d == SEVERITY.index("non_custodial")), base & x.level_mask(group))
 
 
 @measure

@@ -11,8 +11,21 @@ from pathlib import Path
 import pandas as pd
 
 PUBLISHED_CSV = Path(__file__).resolve().parents[1] / "data" / "published_statistics.csv"
-PUBLISHED_COLUMNS = ["figure_id", "target", "figure", "measure", "year", "year_from", "year_to", "value",
-                     "tolerance", "tolerance_type", "unit", "source", "comparability"]
+PUBLISHED_COLUMNS = [
+    "figure_id",
+    "target",
+    "figure",
+    "measure",
+    "year",
+    "year_from",
+    "year_to",
+    "value",
+    "tolerance",
+    "tolerance_type",
+    "unit",
+    "source",
+    "comparability",
+]
 # The synthetic generator's national scale: a world of 10 million spine pupils has England's
 # numbers of children looked after and in need (README, calibration). Counts of a smaller world
 # are multiplied by NATIONAL_SCALE_PUPILS / spine pupils unless `count_scale` is given.

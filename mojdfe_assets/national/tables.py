@@ -75,14 +75,14 @@ class ComparisonTables:
     Row attributes the measures share (years, flags, codes, positions) are numpy arrays worked out
     once per extract; a measure is then a few boolean operations on them."""
 
-    cla: pd.DataFrame          # cla_clean
-    cin: pd.DataFrame          # cin_clean
-    outcomes: pd.DataFrame     # pupil_outcomes (level, sex, fsm, ks4_year, education and offending)
-    spine: pd.DataFrame        # spine_clean (birth year/month, moj_uid)
-    absence: pd.DataFrame      # absence_clean
-    exclusions: pd.DataFrame   # exclusions_clean
-    offending: pd.DataFrame    # offending_clean
-    la_context: pd.DataFrame   # la_context_clean
+    cla: pd.DataFrame  # cla_clean
+    cin: pd.DataFrame  # cin_clean
+    outcomes: pd.DataFrame  # pupil_outcomes (level, sex, fsm, ks4_year, education and offending)
+    spine: pd.DataFrame  # spine_clean (birth year/month, moj_uid)
+    absence: pd.DataFrame  # absence_clean
+    exclusions: pd.DataFrame  # exclusions_clean
+    offending: pd.DataFrame  # offending_clean
+    la_context: pd.DataFrame  # la_context_clean
     count_scale: float = 1.0
 
     # --- CLA -------------------------------------------------------------------------------
@@ -126,8 +126,10 @@ class ComparisonTables:
     def cpp_category(self) -> pd.Series:
         """Initial category of abuse, else the older single category, else the latest (a categorical:
         chosen on category codes, no text per row)."""
-        cols = [pd.Categorical(self.cin[c]) for c in ("cin_initial_category_of_abuse", "cin_category_of_abuse",
-                                                      "cin_latest_category_of_abuse")]
+        cols = [
+            pd.Categorical(self.cin[c])
+            for c in ("cin_initial_category_of_abuse", "cin_category_of_abuse", "cin_latest_category_of_abuse")
+        ]
         cats = cols[0].categories.union(cols[1].categories).union(cols[2].categories)
         initial, older, latest = (c.set_categories(cats).codes for c in cols)
         codes = np.where(initial >= 0, initial, np.where(older >= 0, older, latest))
@@ -156,11 +158,15 @@ class ComparisonTables:
         tables' ids go through one Arrow lookup, so the hash table of the outcome ids is built once,
         not once per table."""
         pupils = _arrow_text(self.outcomes["pupil_id"])
-        tables = {"spine": self.spine, "cla": self.cla, "cin": self.cin, "absence": self.absence,
-                  "exclusions": self.exclusions}
+        tables = {
+            "spine": self.spine,
+            "cla": self.cla,
+            "cin": self.cin,
+            "absence": self.absence,
+            "exclusions": self.exclusions,
+        }
         ids = {k: _arrow_text(t["pupil_id"]).cast(pupils.type) for k, t in tables.items()}
-        out = {k: np.arange(len(a), dtype=np.int32) for k, a in ids.items()
-               if a.null_count == 0 and a.equals(pupils)}
+        out = {k: np.arange(len(a), dtype=np.int32) for k, a in ids.items() if a.null_count == 0 and a.equals(pupils)}
         rest = [k for k in ids if k not in out]
         if rest:
             chunks = pa.chunked_array([c for k in rest for c in ids[k].chunks], type=pupils.type)
@@ -177,7 +183,7 @@ class ComparisonTables:
     def birth_month(self) -> np.ndarray:
         """Months since year 0 of each pupil's birth (month precision, from the spine), NaN if unknown."""
         s = self.spine
-        months = (s["ks4_year_of_birth"].astype("Float64") * 12 + s["ks4_month_of_birth"].astype("Float64") - 1)
+        months = s["ks4_year_of_birth"].astype("Float64") * 12 + s["ks4_month_of_birth"].astype("Float64") - 1
         pos = self.positions["spine"]
         out = np.full(len(self.outcomes), np.nan)
         ok = pos >= 0
@@ -199,23 +205,27 @@ class ComparisonTables:
     @cached_property
     def level_code(self) -> np.ndarray:
         """Ordered level as 0..4 (index into LEVELS), -1 if missing or unknown, one per outcomes row."""
-        return by_value(self.outcomes["level"], lambda v: pd.Categorical(v, categories=list(LEVELS)).codes, -1,
-                         np.int8)
+        return by_value(self.outcomes["level"], lambda v: pd.Categorical(v, categories=list(LEVELS)).codes, -1, np.int8)
 
     @cached_property
     def disposal(self) -> np.ndarray:
         """Most severe disposal as an index into SEVERITY (len(SEVERITY) for any other text), -1 when
         the pupil has no linked offending record, one per outcomes row."""
-        return by_value(self.outcomes["most_severe_disposal"],
-                         lambda v: [SEVERITY.index(d) if d in SEVERITY else len(SEVERITY) for d in v.astype("string")],
-                         -1, np.int8)
+        return by_value(
+            self.outcomes["most_severe_disposal"],
+            lambda v: [SEVERITY.index(d) if d in SEVERITY else len(SEVERITY) for d in v.astype("string")],
+            -1,
+            np.int8,
+        )
 
     @cached_property
     def absence_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """KS4 year, sessions missed (authorised + unauthorised) and possible, per absence row."""
         a = self.absence
-        missed = (a["ab_sessions_authorised"].astype("Float64").fillna(0)
-                  + a["ab_sessions_unauthorised"].astype("Float64").fillna(0)).to_numpy(dtype=float)
+        missed = (
+            a["ab_sessions_authorised"].astype("Float64").fillna(0)
+            + a["ab_sessions_unauthorised"].astype("Float64").fillna(0)
+        ).to_numpy(dtype=float)
         return _years(a["academic_year"]), missed, floats(a["ab_sessions_possible"])
 
     @cached_property
@@ -239,8 +249,10 @@ class ComparisonTables:
     def la_rates(self, counts: pd.Series) -> pd.Series:
         """Counts by LA code -> per 10,000 children (LA context population), every LA with a population."""
         la = self.la_context
-        pop = pd.Series(la["child_population_0_17"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-                        index=la["la_code"].astype(object))
+        pop = pd.Series(
+            la["child_population_0_17"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+            index=la["la_code"].astype(object),
+        )
         pop = pop[pop > 0]
         n = counts.reindex(pop.index).fillna(0).astype(float)
         return n / pop * 10_000

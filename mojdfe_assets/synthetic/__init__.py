@@ -71,7 +71,8 @@ def check_may_write(folder: str | Path) -> None:
             f"{folder} holds {'delivered extracts' if delivered else 'files'} (e.g. {(delivered or found)[0]}) and "
             "is not a synthetic world: refusing to generate synthetic extracts over them. To read this folder as "
             "real extracts, set `synthetic: false` for raw_extracts (or MOJDFE_RAW_DIR, or `mojdfe run --raw`); "
-            "to generate a synthetic world, choose an empty folder.")
+            "to generate a synthetic world, choose an empty folder."
+        )
 
 
 def _ids(keys: np.ndarray, prefix: str) -> pa.Array:
@@ -115,8 +116,9 @@ def _drop(rng, col: pa.Array, share: float, where=None) -> pa.Array:
     return pc.if_else(pa.array(m), pa.scalar(None, pa.string()), col)
 
 
-def _write(rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share: float = 0.0,
-           minimal_quotes: bool = False) -> int:
+def _write(
+    rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share: float = 0.0, minimal_quotes: bool = False
+) -> int:
     table = pa.table({c: _blank(rng, cols[c]) for c in extract.columns})
     if order is not None:
         table = table.take(pa.array(order))
@@ -136,8 +138,9 @@ def _write(rng, out: Path, extract: X.Extract, cols: dict, order=None, dup_share
     return table.num_rows
 
 
-def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str = "latest",
-             params: WorldParams = DEFAULT) -> dict:
+def generate(
+    out: str | Path, pupils: int = 50_000, seed: int = 1, release: str = "latest", params: WorldParams = DEFAULT
+) -> dict:
     """Generate a world of `pupils` spine pupils into folder `out`; returns the manifest."""
     if pupils < 100:
         raise ValueError("pupils must be at least 100")
@@ -211,17 +214,18 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
         "CIN_CIN_AT31MARCH": _drop(rng, _flag(r["at31"]), 0.01, early),
         # CategoryOfAbuse is well filled to 2011/12; Initial/Latest take over from 2012/13.
         "CIN_CategoryOfAbuse": _drop(
-            rng, _text(np.where(plan & ((y <= 2012) | (rng.random(len(s)) < 0.3)), category, None)), 0.08),
+            rng, _text(np.where(plan & ((y <= 2012) | (rng.random(len(s)) < 0.3)), category, None)), 0.08
+        ),
         "CIN_InitialCategoryOfAbuse": _drop(rng, _text(np.where(plan & (y >= 2013), category, None)), 0.04),
         "CIN_LatestCategoryOfAbuse": _drop(
-            rng, _text(np.where(plan & (y >= 2013), sp["latest_category"][s], None)), 0.04),
+            rng, _text(np.where(plan & (y >= 2013), sp["latest_category"][s], None)), 0.04
+        ),
         "CIN_NumberOfPreviousCPP": _drop(rng, _text(sp["prev_cpp"][s], plan), 0.03),
         "CIN_PrimaryNeedCode": _drop(rng, _text(need), 0.08, early),
         "CIN_ReferralNFA": _drop(rng, _flag(sp["nfa"][s]), 0.05, early),
         "CIN_ReasonForClosure": _drop(rng, _text(np.where(r["closed"], sp["closure"][s], None)), 0.10, early),
         "CIN_AgeStartOfCINPeriod": _drop(rng, _text(tl.age_years(birth, r["start"])), 0.05, early),
-        "CIN_AgeEndOfCINPeriod": _text(tl.age_years(birth, np.where(r["closed"], r["end"], r["start"])),
-                                       r["closed"]),
+        "CIN_AgeEndOfCINPeriod": _text(tl.age_years(birth, np.where(r["closed"], r["end"], r["start"])), r["closed"]),
     }
     order = np.lexsort((r["start"], ch.pupil_key[c], y))
     counts["cin_rows"] = _write(rng, out, X.CIN, cols, order, dup_share=0.0002)
@@ -233,8 +237,11 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     pid, moj = pupil_id.take(pa.array(spine)), moj_uid.take(pa.array(spine))
     bdt = ch.birth[spine].astype("datetime64[D]")
     cols = {
-        "MoJUID": moj, "KS4_PupilMatchingRefAnonymous": pid, "KS4_ACADYR": tl.year_label(ch.ks4_year[spine]),
-        "KS4_LA": _text(la_code[ch.la[spine]]), "KS4_GENDER": _text(np.where(ch.male[spine], "M", "F").astype(object)),
+        "MoJUID": moj,
+        "KS4_PupilMatchingRefAnonymous": pid,
+        "KS4_ACADYR": tl.year_label(ch.ks4_year[spine]),
+        "KS4_LA": _text(la_code[ch.la[spine]]),
+        "KS4_GENDER": _text(np.where(ch.male[spine], "M", "F").astype(object)),
         "KS4_YEAR_OF_BIRTH": _text(bdt.astype("datetime64[Y]").astype(int) + 1970),
         "KS4_MONTH_OF_BIRTH": _text(bdt.astype("datetime64[M]").astype(int) % 12 + 1),
         "KS4_FSM_EVER6": _flag(ch.fsm[spine]),
@@ -242,52 +249,83 @@ def generate(out: str | Path, pupils: int = 50_000, seed: int = 1, release: str 
     counts["spine_rows"] = _write(rng, out, X.SPINE, cols)
 
     k = outcomes.ks4(rng, params, ch, spine)
-    cols = {"MoJUID": moj, "KS4_PupilMatchingRefAnonymous": pid, "KS4_ACADYR": tl.year_label(k["year"]),
-            "KS4_LEVEL2_EM": _text(np.where(k["level2_em"], "1", "0").astype(object), k["sat"]),
-            "KS4_ATT8": _text(k["att8"], k["att8_valid"])}
+    cols = {
+        "MoJUID": moj,
+        "KS4_PupilMatchingRefAnonymous": pid,
+        "KS4_ACADYR": tl.year_label(k["year"]),
+        "KS4_LEVEL2_EM": _text(np.where(k["level2_em"], "1", "0").astype(object), k["sat"]),
+        "KS4_ATT8": _text(k["att8"], k["att8_valid"]),
+    }
     counts["ks4_rows"] = _write(rng, out, X.KS4, cols)
 
     a = outcomes.absence(rng, params, ch, spine)
-    cols = {"MoJUID": moj, "AB_PupilMatchingRefAnonymous": pid, "AB_KS4_ACADYR": tl.year_label(a["year"]),
-            "AB_SESSIONS_POSSIBLE": _text(a["possible"]), "AB_SESSIONS_UNAUTHORISED": _text(a["unauth"]),
-            "AB_SESSIONS_AUTHORISED": _text(a["auth"])}
+    cols = {
+        "MoJUID": moj,
+        "AB_PupilMatchingRefAnonymous": pid,
+        "AB_KS4_ACADYR": tl.year_label(a["year"]),
+        "AB_SESSIONS_POSSIBLE": _text(a["possible"]),
+        "AB_SESSIONS_UNAUTHORISED": _text(a["unauth"]),
+        "AB_SESSIONS_AUTHORISED": _text(a["auth"]),
+    }
     counts["absence_rows"] = _write(rng, out, X.ABSENCE, cols)
 
     x = outcomes.exclusions(rng, params, ch, spine)
     xi = pa.array(x["idx"])
-    cols = {"MoJUID": moj_uid.take(xi), "EXC_PupilMatchingRefAnonymous": pupil_id.take(xi),
-            "EXC_ACADYR": tl.year_label(x["year"]), "EXC_CATEGORY": _text(x["kind"]),
-            "EXC_SESSIONS": _text(x["sessions"], x["kind"] == "FIXD"),
-            "EXC_START_DATE": tl.format_dates(x["start"], None, "dmy")}
+    cols = {
+        "MoJUID": moj_uid.take(xi),
+        "EXC_PupilMatchingRefAnonymous": pupil_id.take(xi),
+        "EXC_ACADYR": tl.year_label(x["year"]),
+        "EXC_CATEGORY": _text(x["kind"]),
+        "EXC_SESSIONS": _text(x["sessions"], x["kind"] == "FIXD"),
+        "EXC_START_DATE": tl.format_dates(x["start"], None, "dmy"),
+    }
     counts["exclusion_rows"] = _write(rng, out, X.EXCLUSIONS, cols)
 
     o = outcomes.offending(rng, params, ch, las, spine)
-    cols = {"MoJUID": moj_uid.take(pa.array(o["idx"])), "PNC_OFFENCE_DATE": tl.format_dates(o["offence"], None, "dmy"),
-            "PNC_DISPOSAL_DATE": tl.format_dates(o["disposal_date"], None, "dmy"),
-            "PNC_DISPOSAL": _text(o["disposal"])}
+    cols = {
+        "MoJUID": moj_uid.take(pa.array(o["idx"])),
+        "PNC_OFFENCE_DATE": tl.format_dates(o["offence"], None, "dmy"),
+        "PNC_DISPOSAL_DATE": tl.format_dates(o["disposal_date"], None, "dmy"),
+        "PNC_DISPOSAL": _text(o["disposal"]),
+    }
     counts["offending_rows"] = _write(rng, out, X.PNC, cols)
 
     lc = outcomes.la_context(rng, params, las, n)
-    cols = {"LA_CODE": _text(lc["code"].astype(object)),
-            "LA_NAME": _text(np.asarray(lc["name"], dtype=object)),
-            "CHILD_POPULATION_0_17": _text(lc["pop"]), "IDACI_AVERAGE_SCORE": _text(lc["idaci"]),
-            "RECORDED_CRIME_RATE_PER_1000": _text(lc["crime"])}
+    cols = {
+        "LA_CODE": _text(lc["code"].astype(object)),
+        "LA_NAME": _text(np.asarray(lc["name"], dtype=object)),
+        "CHILD_POPULATION_0_17": _text(lc["pop"]),
+        "IDACI_AVERAGE_SCORE": _text(lc["idaci"]),
+        "RECORDED_CRIME_RATE_PER_1000": _text(lc["crime"]),
+    }
     counts["la_context_rows"] = _write(rng, out, X.LA_CONTEXT, cols, minimal_quotes=True)
 
     # --- Truth (for tests and calibration only) -----------------------------------------------
     hidden = np.zeros(n, bool)
     hk = (sp["kind"] == 3) & (sp["cpp_start"] >= 0) & (sp["end"] - sp["start"] < 70)
     hidden[sp["child"][hk]] = True
-    truth = pa.table({
-        "pupil_id": pupil_id, "moj_uid": moj_uid, "in_spine": pa.array(in_spine),
-        "level": pa.array(np.asarray(LEVELS, dtype=object)[ch.level], pa.string()),
-        "la": pa.array(la_code[ch.la], pa.string()), "fsm": pa.array(ch.fsm), "male": pa.array(ch.male),
-        "cpp_hidden_by_latest_release": pa.array(hidden),
-    })
+    truth = pa.table(
+        {
+            "pupil_id": pupil_id,
+            "moj_uid": moj_uid,
+            "in_spine": pa.array(in_spine),
+            "level": pa.array(np.asarray(LEVELS, dtype=object)[ch.level], pa.string()),
+            "la": pa.array(la_code[ch.la], pa.string()),
+            "fsm": pa.array(ch.fsm),
+            "male": pa.array(ch.male),
+            "cpp_hidden_by_latest_release": pa.array(hidden),
+        }
+    )
     pq.write_table(truth, out / TRUTH_DIR / "truth.parquet")
-    manifest = {"generator": "mojdfe_assets.synthetic", "pupils": pupils, "seed": seed, "release": release,
-                "children": int(n), "rows": counts,
-                "declared_level_shares": dict(zip(LEVELS, params.level_shares)),
-                "files": [e.file for e in X.ALL]}
+    manifest = {
+        "generator": "mojdfe_assets.synthetic",
+        "pupils": pupils,
+        "seed": seed,
+        "release": release,
+        "children": int(n),
+        "rows": counts,
+        "declared_level_shares": dict(zip(LEVELS, params.level_shares)),
+        "files": [e.file for e in X.ALL],
+    }
     (out / TRUTH_DIR / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest

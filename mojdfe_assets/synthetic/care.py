@@ -21,13 +21,20 @@ OPEN = np.int32(2**31 - 1)  # end of an episode or spell that had not ended when
 PLACEMENT_CODES = {
     "foster": (("U4", 0.25), ("U5", 0.05), ("U6", 0.70)),
     "kinship": (("U1", 0.40), ("U2", 0.05), ("U3", 0.55)),
-    "residential": (("K1", 0.05), ("K2", 0.55), ("H5", 0.25), ("R1", 0.04), ("R2", 0.02), ("R3", 0.03),
-                    ("R5", 0.03), ("S1", 0.03)),
+    "residential": (
+        ("K1", 0.05),
+        ("K2", 0.55),
+        ("H5", 0.25),
+        ("R1", 0.04),
+        ("R2", 0.02),
+        ("R3", 0.03),
+        ("R5", 0.03),
+        ("S1", 0.03),
+    ),
     "with_parents": (("P1", 1.0),),
     "adoption": (("A3", 0.15), ("A4", 0.35), ("A5", 0.15), ("A6", 0.35)),
     "independent_living": (("P2", 1.0),),
-    "other": (("Z1", 0.70), ("P3", 0.05), ("T0", 0.05), ("T1", 0.05), ("T2", 0.05), ("T3", 0.05),
-              ("T4", 0.05)),
+    "other": (("Z1", 0.70), ("P3", 0.05), ("T0", 0.05), ("T1", 0.05), ("T2", 0.05), ("T3", 0.05), ("T4", 0.05)),
 }
 
 
@@ -70,8 +77,9 @@ def simulate_cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children
             start = prev_end + 120 + rng.exponential(420, len(kids)).astype(np.int64)
             alive &= start < np.minimum(b18 - 30, CLA_END)
         short = rng.random(len(kids)) < p.cla_short_share
-        dur = np.where(short, 3 + rng.exponential(45, len(kids)),
-                       rng.lognormal(np.log(p.cla_long_median_days), 0.85, len(kids)))
+        dur = np.where(
+            short, 3 + rng.exponential(45, len(kids)), rng.lognormal(np.log(p.cla_long_median_days), 0.85, len(kids))
+        )
         end = start + dur.astype(np.int64)
         at18 = end >= b18
         end = np.minimum(end, b18)
@@ -135,9 +143,15 @@ def simulate_cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children
         u = rng.random(len(i))
         young = age[i] < 10
         progressed = np.select(
-            [pl == "C1", (pl == "V2") & (u < p.legal_v2_to_c1), np.isin(pl, ["L1", "L2", "L3"]),
-             (pl == "C2") & young & (u < p.legal_c2_to_e1_under10)],
-            ["C2", "C1", np.where(u < 0.6, "C1", "V2"), "E1"], pl)
+            [
+                pl == "C1",
+                (pl == "V2") & (u < p.legal_v2_to_c1),
+                np.isin(pl, ["L1", "L2", "L3"]),
+                (pl == "C2") & young & (u < p.legal_c2_to_e1_under10),
+            ],
+            ["C2", "C1", np.where(u < 0.6, "C1", "V2"), "E1"],
+            pl,
+        )
         changes_legal = np.isin(rne[i], ["L", "B", "U"]) | (rng.random(len(i)) < p.legal_change)
         legal[i] = np.where(changes_legal, progressed, pl)
     adopt = np.char.startswith(placement.astype(str), "A")
@@ -148,9 +162,28 @@ def simulate_cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children
     rec = np.full(ne, "X1", dtype=object)
     last = np.flatnonzero(is_last)
     pr = ep_period[last]
-    general = _pick(rng, (("E4A", 0.21), ("E4B", 0.05), ("E13", 0.04), ("E41", 0.06), ("E43", 0.065),
-                          ("E44", 0.055), ("E8", 0.09), ("E3", 0.03), ("E9", 0.09), ("E5", 0.09), ("E6", 0.05),
-                          ("E11", 0.09), ("E12", 0.07), ("E2", 0.002), ("E14", 0.01), ("E16", 0.003)), len(last))
+    general = _pick(
+        rng,
+        (
+            ("E4A", 0.21),
+            ("E4B", 0.05),
+            ("E13", 0.04),
+            ("E41", 0.06),
+            ("E43", 0.065),
+            ("E44", 0.055),
+            ("E8", 0.09),
+            ("E3", 0.03),
+            ("E9", 0.09),
+            ("E5", 0.09),
+            ("E6", 0.05),
+            ("E11", 0.09),
+            ("E12", 0.07),
+            ("E2", 0.002),
+            ("E14", 0.01),
+            ("E16", 0.003),
+        ),
+        len(last),
+    )
     teen = tl.age_years(ch.birth[e_child[last]], e_end[last]) >= 16
     general = np.where(~teen & np.isin(general, ["E5", "E6", "E9", "E14"]), "E4A", general)
     general = np.where(teen & np.isin(general, ["E11", "E12"]), "E8", general)
@@ -162,14 +195,40 @@ def simulate_cla_episodes(rng: np.random.Generator, p: WorldParams, ch: Children
     # the move began (the generator's reading of the requested item).
     moved_in = (rank > 0) & np.isin(rne, ["P", "T", "B", "U"])
     rpc = np.full(ne, None, dtype=object)
-    rpc[moved_in] = _pick(rng, (("CARPL", 0.35), ("CREQB", 0.12), ("CREQO", 0.10), ("LAREQ", 0.10),
-                                ("CHILD", 0.08), ("STAND", 0.05), ("CLOSE", 0.05), ("ALLEG", 0.03),
-                                ("APPRR", 0.02), ("PLACE", 0.05), ("OTHER", 0.05)), moved_in.sum())
+    rpc[moved_in] = _pick(
+        rng,
+        (
+            ("CARPL", 0.35),
+            ("CREQB", 0.12),
+            ("CREQO", 0.10),
+            ("LAREQ", 0.10),
+            ("CHILD", 0.08),
+            ("STAND", 0.05),
+            ("CLOSE", 0.05),
+            ("ALLEG", 0.03),
+            ("APPRR", 0.02),
+            ("PLACE", 0.05),
+            ("OTHER", 0.05),
+        ),
+        moved_in.sum(),
+    )
     ended = e_end <= CLA_END
-    return dict(child=e_child, period=ep_period, poc_start=pstart[ep_period], start=e_start,
-                end=np.where(ended, e_end, OPEN), need=need[ep_period], legal=legal, placement=placement,
-                rec=np.where(ended, rec, None), rpc=rpc, rne=rne,
-                period_start=pstart, period_end=np.where(pend <= CLA_END, pend, OPEN), period_child=child)
+    return dict(
+        child=e_child,
+        period=ep_period,
+        poc_start=pstart[ep_period],
+        start=e_start,
+        end=np.where(ended, e_end, OPEN),
+        need=need[ep_period],
+        legal=legal,
+        placement=placement,
+        rec=np.where(ended, rec, None),
+        rpc=rpc,
+        rne=rne,
+        period_start=pstart,
+        period_end=np.where(pend <= CLA_END, pend, OPEN),
+        period_child=child,
+    )
 
 
 def cla_rows(ep: dict, release: str) -> dict:
@@ -190,8 +249,16 @@ def cla_rows(ep: dict, release: str) -> dict:
     m31 = tl.march31(year)
     start, end = ep["start"][e], ep["end"][e]
     ceased = end <= m31
-    return dict(episode=e, child=ep["child"][e], year=year, start=start, ceased=ceased,
-                end=end, m31=m31, poc_start=ep["poc_start"][e])
+    return dict(
+        episode=e,
+        child=ep["child"][e],
+        year=year,
+        start=start,
+        ceased=ceased,
+        end=end,
+        m31=m31,
+        poc_start=ep["poc_start"][e],
+    )
 
 
 def cin_spells(rng: np.random.Generator, p: WorldParams, ch: Children, cla: dict) -> dict:
@@ -204,10 +271,16 @@ def cin_spells(rng: np.random.Generator, p: WorldParams, ch: Children, cla: dict
 
     def spells(kids, start, end, cpp_start=None, cpp_end=None, kind=0):
         n = len(kids)
-        parts.append(dict(child=kids, start=start.astype(np.int64), end=end.astype(np.int64),
-                          cpp_start=np.full(n, -1, np.int64) if cpp_start is None else cpp_start.astype(np.int64),
-                          cpp_end=np.full(n, -1, np.int64) if cpp_end is None else cpp_end.astype(np.int64),
-                          kind=np.full(n, kind, np.int8)))
+        parts.append(
+            dict(
+                child=kids,
+                start=start.astype(np.int64),
+                end=end.astype(np.int64),
+                cpp_start=np.full(n, -1, np.int64) if cpp_start is None else cpp_start.astype(np.int64),
+                cpp_end=np.full(n, -1, np.int64) if cpp_end is None else cpp_end.astype(np.int64),
+                kind=np.full(n, kind, np.int8),
+            )
+        )
 
     def anchored(kids, median_after):
         """A spell open on a 31 March inside the window (so the child is 'in need' that year)."""
@@ -273,15 +346,23 @@ def cin_spells(rng: np.random.Generator, p: WorldParams, ch: Children, cla: dict
     need = np.where((out["kind"] == 1) & (rng.random(n) < 0.3), "N0", need)
     need = np.where((lvl >= 3) & (rng.random(n) < p.cin_need_n1_if_cpp), "N1", need)
     nfa = np.where(out["kind"] == 1, rng.random(n) < p.referral_only_nfa, rng.random(n) < 0.01)
-    closure = np.where(nfa, "RC8", _pick(rng, (("RC7", 0.80), ("RC3", 0.05), ("RC4", 0.04), ("RC5", 0.08),
-                                                ("RC6", 0.02), ("RC1", 0.005), ("RC2", 0.005)), n))
+    closure = np.where(
+        nfa,
+        "RC8",
+        _pick(
+            rng,
+            (("RC7", 0.80), ("RC3", 0.05), ("RC4", 0.04), ("RC5", 0.08), ("RC6", 0.02), ("RC1", 0.005), ("RC2", 0.005)),
+            n,
+        ),
+    )
     closure = np.where(out["kind"] == 1, np.where(nfa, "RC8", np.where(rng.random(n) < 0.5, "RC8", "RC7")), closure)
     category = np.array(codelists.codes("cin_category_of_abuse"), dtype=object)[sample_cat(rng, p.cpp_category, n)]
     latest_category = np.where(rng.random(n) < 0.2, category[rng.permutation(n)], category)
     # Plans before the window show only as a previous-plan count.
     prev_cpp = np.where(rng.random(n) < 0.15, 1 + (rng.random(n) < 0.2), 0)
-    out.update(need=need, nfa=nfa, closure=closure, category=category, latest_category=latest_category,
-               prev_cpp=prev_cpp)
+    out.update(
+        need=need, nfa=nfa, closure=closure, category=category, latest_category=latest_category, prev_cpp=prev_cpp
+    )
     return out
 
 
@@ -304,6 +385,14 @@ def cin_rows(sp: dict, release: str) -> dict:
     start, end = sp["start"][s], sp["end"][s]
     cs, ce = sp["cpp_start"][s], sp["cpp_end"][s]
     on_plan = (cs >= 0) & (cs <= m31) & (ce > y0)
-    return dict(spell=s, child=sp["child"][s], year=year, start=start, end=end,
-                at31=(start <= m31) & (end > m31), closed=end <= m31, on_plan=on_plan,
-                plan_first_year=on_plan & (tl.collection_year(np.maximum(cs, 0)) == year))
+    return dict(
+        spell=s,
+        child=sp["child"][s],
+        year=year,
+        start=start,
+        end=end,
+        at31=(start <= m31) & (end > m31),
+        closed=end <= m31,
+        on_plan=on_plan,
+        plan_first_year=on_plan & (tl.collection_year(np.maximum(cs, 0)) == year),
+    )

@@ -15,8 +15,9 @@ from .world import Children, LocalAuthorities, expit, logit
 
 # PNC disposal codes by severity, from the code list `pnc_disposal`.
 _SEVERITY = codelists.groups("pnc_disposal")
-CAUTIONS, NON_CUSTODIAL, CUSTODIAL = (tuple(c for c, g in _SEVERITY.items() if g == group)
-                                      for group in ("caution", "non_custodial", "custodial"))
+CAUTIONS, NON_CUSTODIAL, CUSTODIAL = (
+    tuple(c for c, g in _SEVERITY.items() if g == group) for group in ("caution", "non_custodial", "custodial")
+)
 
 
 def _centred(x: np.ndarray, lvl: np.ndarray) -> np.ndarray:
@@ -69,15 +70,18 @@ def exclusions(rng, p: WorldParams, ch: Children, spine: np.ndarray) -> dict:
     start = tl.sep1(year - 1) + rng.integers(5, 300, len(who))
     sessions = np.where(kind == "FIXD", 1 + rng.geometric(0.3, len(who)), 0)
     order = np.lexsort((start, who))
-    return dict(idx=spine[who][order], year=year[order], kind=kind[order], sessions=sessions[order],
-                start=start[order])
+    return dict(idx=spine[who][order], year=year[order], kind=kind[order], sessions=sessions[order], start=start[order])
 
 
 def offending(rng, p: WorldParams, ch: Children, las: LocalAuthorities, spine: np.ndarray) -> dict:
     lvl, d, male = ch.level[spine], ch.disadvantage[spine], ch.male[spine]
     sex = np.log(np.sqrt(p.male_offending_ratio))
-    lp = (logit(np.asarray(p.offend_any))[lvl] + np.where(male, sex, -sex) + 0.35 * _centred(d, lvl)
-          + las.offending[ch.la[spine]])
+    lp = (
+        logit(np.asarray(p.offend_any))[lvl]
+        + np.where(male, sex, -sex)
+        + 0.35 * _centred(d, lvl)
+        + las.offending[ch.la[spine]]
+    )
     any_ = rng.random(len(spine)) < expit(lp)
     n = np.where(any_, 1 + rng.poisson(np.asarray(p.more_sanctions)[lvl] * _normalised(np.exp(0.2 * d), lvl)), 0)
     who = np.repeat(np.arange(len(spine)), n)
@@ -108,13 +112,13 @@ def offending(rng, p: WorldParams, ch: Children, las: LocalAuthorities, spine: n
     code = np.where((kind == 0) & ~youth, "ADULT_CAUTION", code)
     code = np.where((code == "REFERRAL_ORDER") & ~youth, "COMMUNITY_ORDER", code)
     code = np.where((code == "DETENTION_TRAINING_ORDER") & ~youth, "IMMEDIATE_CUSTODY", code)
-    return dict(idx=spine[who][keep], offence=offence[keep], disposal_date=disposal_date[keep],
-                disposal=code[keep])
+    return dict(idx=spine[who][keep], offence=offence[keep], disposal_date=disposal_date[keep], disposal=code[keep])
 
 
 def la_context(rng, p: WorldParams, las: LocalAuthorities, n_children: int) -> dict:
     """One row per authority of the world (the 2018 geography less the folded ones): real names,
     child populations (mid-2009) and IDACI scores; the recorded crime rate is invented."""
     crime = np.round(60 * np.exp(0.6 * las.offending) + rng.normal(0, 4, len(las.code)), 1)
-    return dict(code=las.code, name=las.name, pop=las.population.astype(np.int64), idaci=np.round(las.poverty, 3),
-                crime=crime)
+    return dict(
+        code=las.code, name=las.name, pop=las.population.astype(np.int64), idaci=np.round(las.poverty, 3), crime=crime
+    )

@@ -99,7 +99,15 @@ class WorldParams:
     # Legal status at start of a period: V2 (s20) 59–63%, ICO 20–23%, police protection ~12% (#18);
     # within a period the status moves towards a care order (see `legal_progression`).
     start_legal: tuple[tuple[str, float], ...] = (
-        ("V2", 0.62), ("C1", 0.22), ("C2", 0.01), ("L1", 0.10), ("L2", 0.02), ("J1", 0.01), ("V3", 0.01), ("J2", 0.01))
+        ("V2", 0.62),
+        ("C1", 0.22),
+        ("C2", 0.01),
+        ("L1", 0.10),
+        ("L2", 0.02),
+        ("J1", 0.01),
+        ("V3", 0.01),
+        ("J2", 0.01),
+    )
     # At a new episode: probability the legal status changes, V2 -> C1, and (under 10) C2 -> E1
     # placement order; so care orders are ~60% and s20 ~28% of children at 31 March (#15-#17).
     legal_change: float = 0.80

@@ -52,13 +52,14 @@ def _mix64(z: np.ndarray) -> np.ndarray:
 @dataclass
 class LocalAuthorities:
     """The children's services authorities of 2018 (real DfE LA numbers, names and figures)."""
-    code: np.ndarray        # 3-digit DfE LA numbers of the 2018 geography, as text
-    name: np.ndarray        # names as in data/local_authorities.csv
+
+    code: np.ndarray  # 3-digit DfE LA numbers of the 2018 geography, as text
+    name: np.ndarray  # names as in data/local_authorities.csv
     population: np.ndarray  # children aged 0-17, mid-2009 (DfE SFR27/2010; real)
-    share: np.ndarray       # population share: each child's LA is drawn in proportion
-    poverty: np.ndarray     # IDACI average score (IoD2019 File 11; real; #57: min 0.056, median 0.177, max 0.327)
-    care_effect: np.ndarray # LA propensity to intervene (on the latent scale; invented, seeded)
-    offending: np.ndarray   # community offending effect (log-odds scale), rises with poverty (invented)
+    share: np.ndarray  # population share: each child's LA is drawn in proportion
+    poverty: np.ndarray  # IDACI average score (IoD2019 File 11; real; #57: min 0.056, median 0.177, max 0.327)
+    care_effect: np.ndarray  # LA propensity to intervene (on the latent scale; invented, seeded)
+    offending: np.ndarray  # community offending effect (log-odds scale), rises with poverty (invented)
     earlier: dict = field(default_factory=dict)  # LA index -> (first year of its own number, number before)
 
     def code_in_year(self, la: np.ndarray, year: np.ndarray) -> np.ndarray:
@@ -93,29 +94,33 @@ def make_las(rng: np.random.Generator, p: WorldParams) -> LocalAuthorities:
     offending = 0.25 * z_pov + rng.normal(0.0, 0.2, n)
     # Authorities created inside the extracts' years carry their predecessor's number before.
     start = geography.local_authorities().set_index("la_code")["valid_from"].reindex(code)
-    earlier = {i: (int(y), str(geography.code_in_year([c], [int(y) - 1])[0]))
-               for i, (c, y) in enumerate(zip(code, start)) if pd.notna(y) and y > CLA_YEARS[0]}
-    return LocalAuthorities(code, names.reindex(code).to_numpy(dtype=object), population, share, poverty,
-                            care_effect, offending, earlier)
+    earlier = {
+        i: (int(y), str(geography.code_in_year([c], [int(y) - 1])[0]))
+        for i, (c, y) in enumerate(zip(code, start))
+        if pd.notna(y) and y > CLA_YEARS[0]
+    }
+    return LocalAuthorities(
+        code, names.reindex(code).to_numpy(dtype=object), population, share, poverty, care_effect, offending, earlier
+    )
 
 
 @dataclass
 class Children:
     """Every child of the world: spine pupils first, then social-care children outside the spine."""
+
     n_spine: int
-    pupil_key: np.ndarray   # uint64, unique
-    moj_key: np.ndarray     # uint64, unique
-    la: np.ndarray          # index into LocalAuthorities
+    pupil_key: np.ndarray  # uint64, unique
+    moj_key: np.ndarray  # uint64, unique
+    la: np.ndarray  # index into LocalAuthorities
     male: np.ndarray
-    birth: np.ndarray       # day number
-    ks4_year: np.ndarray    # end year of the KS4 academic year
+    birth: np.ndarray  # day number
+    ks4_year: np.ndarray  # end year of the KS4 academic year
     fsm: np.ndarray
     disadvantage: np.ndarray
-    level: np.ndarray       # designed highest level within the windows (index into LEVELS)
+    level: np.ndarray  # designed highest level within the windows (index into LEVELS)
 
 
-def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthorities, n_spine: int,
-                  seed: int) -> Children:
+def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthorities, n_spine: int, seed: int) -> Children:
     n_extra = int(round(n_spine * (1 - p.level_shares[0]) * p.non_spine_share))
     n = n_spine + n_extra
     in_spine = np.arange(n) < n_spine
@@ -124,16 +129,26 @@ def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthoritie
     # Spine: KS4 cohorts 2010/11..2017/18; outside the spine: older and younger cohorts.
     lo, hi = p.non_spine_ks4_years
     other = np.setdiff1d(np.arange(lo, hi + 1), np.arange(KS4_YEARS[0], KS4_YEARS[1] + 1))
-    w = np.where(other < KS4_YEARS[0], p.non_spine_oldest_weight,
-                 1 + (p.non_spine_youngest_weight - 1) * np.clip((other - KS4_YEARS[1]) / max(hi - KS4_YEARS[1], 1), 0, 1))
-    ks4 = np.where(in_spine, rng.integers(KS4_YEARS[0], KS4_YEARS[1] + 1, n),
-                   other[sample_cat(rng, w, n)]).astype(np.int32)
+    w = np.where(
+        other < KS4_YEARS[0],
+        p.non_spine_oldest_weight,
+        1 + (p.non_spine_youngest_weight - 1) * np.clip((other - KS4_YEARS[1]) / max(hi - KS4_YEARS[1], 1), 0, 1),
+    )
+    ks4 = np.where(in_spine, rng.integers(KS4_YEARS[0], KS4_YEARS[1] + 1, n), other[sample_cat(rng, w, n)]).astype(
+        np.int32
+    )
     birth = tl.sep1(ks4 - 17) + rng.integers(0, 365, n).astype(np.int32)
     d = rng.standard_normal(n)
     z_pov = (las.poverty[la] - p.poverty_centre) / p.poverty_scale
     fsm = rng.random(n) < expit(-1.85 + 0.95 * d + 0.35 * z_pov)
-    risk = (0.85 * d + p.fsm_risk * fsm + p.male_risk * male + p.poverty_risk * z_pov + las.care_effect[la]
-            + 0.55 * rng.standard_normal(n))
+    risk = (
+        0.85 * d
+        + p.fsm_risk * fsm
+        + p.male_risk * male
+        + p.poverty_risk * z_pov
+        + las.care_effect[la]
+        + 0.55 * rng.standard_normal(n)
+    )
     # Thresholds are the spine's own quantiles, so level shares are as declared.
     cuts = np.quantile(risk[in_spine], np.cumsum(p.level_shares)[:-1])
     level = np.searchsorted(cuts, risk).astype(np.int8)
@@ -141,8 +156,7 @@ def make_children(rng: np.random.Generator, p: WorldParams, las: LocalAuthoritie
     level[~in_spine] = 1 + sample_cat(rng, p.non_spine_levels, n_extra)
     base = np.uint64(seed) << np.uint64(40)
     keys = np.arange(n, dtype=np.uint64) + base
-    return Children(n_spine, _mix64(keys), _mix64(keys ^ np.uint64(0x5DEECE66D)), la, male, birth, ks4,
-                    fsm, d, level)
+    return Children(n_spine, _mix64(keys), _mix64(keys ^ np.uint64(0x5DEECE66D)), la, male, birth, ks4, fsm, d, level)
 
 
 def level_name(level: np.ndarray) -> np.ndarray:
