@@ -529,24 +529,14 @@ def area_table_output(
             + (f"; {added_totals} totals suppressed for the same reason" if added_totals else ""),
             cells(secondary),
         ),
-        _class_check(
-            "PresenceOfZeroCheck",
-            "zero",
-            policy.zeros,
-            cells(zero_flag),
-            cells(forced_zero),
-            _n(zero_flag),
-            _n(forced_zero),
-            _n(cls["structural"] & cls["zero"]),
-        ),
-        _class_check(
-            "FullCellCheck",
-            "full",
-            policy.full_cells,
-            cells(full_flag & ~cls["zero"]),
-            cells(forced_full),
-            _n(full_flag & ~cls["zero"]),
-            _n(forced_full),
+        *_class_checks(
+            cells,
+            policy,
+            zero_flag,
+            forced_zero,
+            cls["structural"] & cls["zero"],
+            full_flag & ~cls["zero"],
+            forced_full,
         ),
         *file_rule_checks(df, ["pupils", "cj_contact"], threshold, base),
         Check(
@@ -566,17 +556,45 @@ def area_table_output(
         f"(la_aggregates.protect_areas), zeros and full cells: {policy.describe()}; attacker found {leaks} "
         "recoverable cells in this table; rates and ratios from published counts"
     )
+    return _frequency_table(
+        name,
+        df,
+        checks,
+        comment,
+        "la_aggregates.protect_areas",
+        "la_aggregates.publishable_areas(la_aggregates, region_aggregates)",
+        acro,
+        threshold,
+        base,
+        policy,
+    )
+
+
+def _frequency_table(
+    name: str,
+    df: pd.DataFrame,
+    checks: list,
+    comment: str,
+    method: str,
+    command: str,
+    acro: dict | None,
+    threshold: int,
+    base: int,
+    policy: Policy,
+) -> ExportOutput:
+    """The record of a protected frequency table (suppression and rounding, ACRO's statbarn
+    Frequencies)."""
     return ExportOutput(
         name,
         "table",
         df,
         checks,
         comment,
-        method="la_aggregates.protect_areas",
+        method=method,
         statbarn="Frequencies",
         risks=["ClassDisclosure", "Differencing", "LowCount"],
         acro=acro,
-        command="la_aggregates.publishable_areas(la_aggregates, region_aggregates)",
+        command=command,
         properties={
             "mitigation": "suppress+round",
             "round_base": base,
@@ -584,6 +602,35 @@ def area_table_output(
             "policy": policy.describe(),
         },
     )
+
+
+def _class_checks(
+    cells, policy: Policy, zero_flagged, zero_forced, zero_structural, full_flagged, full_forced
+) -> list[Check]:
+    """The zero and full-cell checks of a frequency table: `cells(mask)` lists a mask's cells
+    (row, column) in the published file; the masks are the cells flagged, suppressed because of
+    the policy (forced) and structural."""
+    return [
+        _class_check(
+            "PresenceOfZeroCheck",
+            "zero",
+            policy.zeros,
+            cells(zero_flagged),
+            cells(zero_forced),
+            _n(zero_flagged),
+            _n(zero_forced),
+            _n(zero_structural),
+        ),
+        _class_check(
+            "FullCellCheck",
+            "full",
+            policy.full_cells,
+            cells(full_flagged),
+            cells(full_forced),
+            _n(full_flagged),
+            _n(full_forced),
+        ),
+    ]
 
 
 def _class_check(
@@ -670,24 +717,14 @@ def summary_output(p, acro: dict | None = None, extra_checks: list | None = None
             "LA table's England totals (linked_sums.protect_sums)",
             cells(p.secondary),
         ),
-        _class_check(
-            "PresenceOfZeroCheck",
-            "zero",
-            p.policy.zeros,
-            cells(p.flagged & p.zero),
-            cells(forced_zero),
-            _n(p.flagged & p.zero),
-            _n(forced_zero),
-            _n(p.structural & p.zero),
-        ),
-        _class_check(
-            "FullCellCheck",
-            "full",
-            p.policy.full_cells,
-            cells(p.flagged & p.full & ~p.zero),
-            cells(forced_full),
-            _n(p.flagged & p.full & ~p.zero),
-            _n(forced_full),
+        *_class_checks(
+            cells,
+            p.policy,
+            p.flagged & p.zero,
+            forced_zero,
+            p.structural & p.zero,
+            p.flagged & p.full & ~p.zero,
+            forced_full,
         ),
         *file_rule_checks(df, ["n", "events"], p.threshold, p.base),
         Check(
@@ -714,23 +751,17 @@ def summary_output(p, acro: dict | None = None, extra_checks: list | None = None
         f"{p.policy.describe()}; attacker found {len(rec)} recoverable cells; rates and Wilson CIs from "
         "published counts; medians with their n"
     )
-    return ExportOutput(
+    return _frequency_table(
         "intervention_outcome_summary_export",
-        "table",
         df,
         checks,
         comment,
-        method="exports.protect_summary",
-        statbarn="Frequencies",
-        risks=["ClassDisclosure", "Differencing", "LowCount"],
-        acro=acro,
-        command="exports.protect_summary(export_frame(pupil_outcomes), la_aggregates_publishable)",
-        properties={
-            "mitigation": "suppress+round",
-            "round_base": p.base,
-            "threshold": p.threshold,
-            "policy": p.policy.describe(),
-        },
+        "exports.protect_summary",
+        "exports.protect_summary(export_frame(pupil_outcomes), la_aggregates_publishable)",
+        acro,
+        p.threshold,
+        p.base,
+        p.policy,
     )
 
 

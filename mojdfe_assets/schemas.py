@@ -200,6 +200,11 @@ LEGAL_GROUPS = codelists.group_names("cla_legal_status")
 Bool = Series[bool]
 
 
+def _poisson_ci(ratio: str, end: str, expected: str):
+    """A bound of the exact Poisson 95% CI of an observed / expected ratio (LA and region tables)."""
+    return pa.Field(nullable=True, ge=0, description=f"Exact Poisson 95% CI of {ratio}, {end} ← cj_contact, {expected}")
+
+
 class _Derived(pa.DataFrameModel):
     class Config:
         strict = True
@@ -826,12 +831,8 @@ class LaAggregates(_Derived):
     oe_ratio: Series[float] = pa.Field(
         nullable=True, ge=0, description="Observed / expected: cj_contact / expected ← cj_contact, expected"
     )
-    oe_ci_low: Series[float] = pa.Field(
-        nullable=True, ge=0, description="Exact Poisson 95% CI of oe_ratio, lower ← cj_contact, expected"
-    )
-    oe_ci_high: Series[float] = pa.Field(
-        nullable=True, ge=0, description="Exact Poisson 95% CI of oe_ratio, upper ← cj_contact, expected"
-    )
+    oe_ci_low: Series[float] = _poisson_ci("oe_ratio", "lower", "expected")
+    oe_ci_high: Series[float] = _poisson_ci("oe_ratio", "upper", "expected")
     la_non_sc_rate: Series[float] = pa.Field(
         ge=0,
         le=1,
@@ -865,16 +866,8 @@ class LaAggregates(_Derived):
             "← cj_contact, adjusted_expected"
         ),
     )
-    adjusted_ci_low: Series[float] = pa.Field(
-        nullable=True,
-        ge=0,
-        description=("Exact Poisson 95% CI of adjusted_ratio, lower ← cj_contact, adjusted_expected"),
-    )
-    adjusted_ci_high: Series[float] = pa.Field(
-        nullable=True,
-        ge=0,
-        description=("Exact Poisson 95% CI of adjusted_ratio, upper ← cj_contact, adjusted_expected"),
-    )
+    adjusted_ci_low: Series[float] = _poisson_ci("adjusted_ratio", "lower", "adjusted_expected")
+    adjusted_ci_high: Series[float] = _poisson_ci("adjusted_ratio", "upper", "adjusted_expected")
     funnel_95_low: Series[float] = pa.Field(
         nullable=True,
         description=("Funnel-plot 95% control limit for the ratio at this expected count, lower ← adjusted_expected"),
@@ -980,16 +973,8 @@ class RegionAggregates(_Derived):
         ge=0,
         description=("The region's standardised ratio: cj_contact / adjusted_expected ← cj_contact, adjusted_expected"),
     )
-    adjusted_ci_low: Series[float] = pa.Field(
-        nullable=True,
-        ge=0,
-        description=("Exact Poisson 95% CI of adjusted_ratio, lower ← cj_contact, adjusted_expected"),
-    )
-    adjusted_ci_high: Series[float] = pa.Field(
-        nullable=True,
-        ge=0,
-        description=("Exact Poisson 95% CI of adjusted_ratio, upper ← cj_contact, adjusted_expected"),
-    )
+    adjusted_ci_low: Series[float] = _poisson_ci("adjusted_ratio", "lower", "adjusted_expected")
+    adjusted_ci_high: Series[float] = _poisson_ci("adjusted_ratio", "upper", "adjusted_expected")
     outlier: Code = pa.Field(
         isin=list(OUTLIER_FLAGS),
         description=(

@@ -134,6 +134,22 @@ def _like(value: str, date: dt.date) -> str:
     return date.strftime("%d/%m/%Y") if "/" in value else date.isoformat()
 
 
+def _rewrite_cla_dates(t: Table, rewrite) -> list[int]:
+    """Each CLA date (stripped) given to `rewrite`, which returns the new text or None to leave
+    it; the 1-based data rows where any date changed."""
+    rows = []
+    for i, r in enumerate(t.rows):
+        hit = False
+        for c in CLA_DATES:
+            new = rewrite(t.get(r, c).strip())
+            if new is not None:
+                t.set(r, c, new)
+                hit = True
+        if hit:
+            rows.append(i + 1)
+    return rows
+
+
 def _describe(kind, files, rows, pupils, spine, note, file_error=False, expected_levels=None) -> dict:
     return {
         "kind": kind,
@@ -315,17 +331,14 @@ def cla_month_first(clean, out, seed=0, zero_pad=False) -> dict:
     out = _copy(clean, out)
     spine = _spine(out)
     t = Table(out / CLA)
-    rows = []
-    for i, r in enumerate(t.rows):
-        hit = False
-        for c in CLA_DATES:
-            v = t.get(r, c).strip()
-            if "/" in v:
-                d = _parse(v)
-                t.set(r, c, d.strftime("%m/%d/%Y") if zero_pad else f"{d.month}/{d.day}/{d.year}")
-                hit = True
-        if hit:
-            rows.append(i + 1)
+
+    def month_first(v: str) -> str | None:
+        if "/" not in v:
+            return None
+        d = _parse(v)
+        return d.strftime("%m/%d/%Y") if zero_pad else f"{d.month}/{d.day}/{d.year}"
+
+    rows = _rewrite_cla_dates(t, month_first)
     t.write()
     return _describe(
         "cla_month_first",
@@ -386,18 +399,14 @@ def dates_with_time(clean, out, seed=0, style="iso") -> dict:
     out = _copy(clean, out)
     spine = _spine(out)
     t = Table(out / CLA)
-    rows = []
-    for i, r in enumerate(t.rows):
-        hit = False
-        for c in CLA_DATES:
-            v = t.get(r, c).strip()
-            d = _parse(v) if v else None
-            if d is None:
-                continue
-            t.set(r, c, f"{d.isoformat()} 00:00:00" if style == "iso" else f"{v} 00:00")
-            hit = True
-        if hit:
-            rows.append(i + 1)
+
+    def with_time(v: str) -> str | None:
+        d = _parse(v) if v else None
+        if d is None:
+            return None
+        return f"{d.isoformat()} 00:00:00" if style == "iso" else f"{v} 00:00"
+
+    rows = _rewrite_cla_dates(t, with_time)
     t.write()
     return _describe(
         f"dates_with_time[{style}]",
