@@ -444,10 +444,10 @@ def acro_area_precheck(pupil_outcomes: pd.DataFrame, unit: str = "la") -> dict:
     # the area as a categorical of the areas present (ACRO tabulates it as it would the text,
     # at a fraction of the cost at national scale)
     la = pd.Categorical(sub["la"].astype(str))
-    if unit != "la":
-        regions = pd.Series(region_of(list(la.categories)), dtype=object)
-        la = pd.Categorical(regions.to_numpy(object)[la.codes])
-    area = pd.Series(la.remove_unused_categories(), name=unit)
+    if unit != "la":  # each LA's region, worked out once per LA and placed by its code
+        names, per_la = np.unique(np.asarray(region_of(list(la.categories)), dtype=object), return_inverse=True)
+        la = pd.Categorical.from_codes(per_la[la.codes], categories=names)
+    area = pd.Series(la, name=unit)
     level = sub["level"].astype(pd.CategoricalDtype(list(LEVELS))).rename("level").reset_index(drop=True)
     cj = sub["first_cj_contact_date"].notna().rename("cj_contact").reset_index(drop=True)
     session.crosstab(area, [level, cj])
