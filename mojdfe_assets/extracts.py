@@ -15,9 +15,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from . import years
+from . import arrowops, years
 
 LA_CODE_PATTERN = r"^\d{3}$"  # the DfE three-digit LA number ("old LA code")
 EARLIEST_DATE = pd.Timestamp("1980-01-01")  # no date of these extracts can be earlier
@@ -171,10 +172,16 @@ def not_open_in_its_year(c: pd.DataFrame) -> pd.Series:
 
 
 def _conflicts(c: pd.DataFrame, key: list[str]) -> pd.Series:
-    keyed = c[key].notna().all(axis=1)
-    content = pd.util.hash_pandas_object(c.drop(columns=["source_row"]), index=False)
-    versions = content[keyed].groupby([c.loc[keyed, k] for k in key], sort=False).transform("nunique")
-    return (versions > 1).reindex(c.index, fill_value=False).astype(bool)
+    out = np.zeros(len(c), dtype=bool)
+    # Only rows whose key may repeat can conflict: found by one hash per row (few rows), and the
+    # rows' contents hashed and compared among those alone.
+    rows = np.flatnonzero(c[key].notna().all(axis=1).to_numpy(dtype=bool) & arrowops.repeated(*(c[k] for k in key)))
+    if len(rows):
+        sub = c.iloc[rows]
+        content = pd.util.hash_pandas_object(sub.drop(columns=["source_row"]), index=False)
+        versions = content.groupby([sub[k] for k in key], sort=False, observed=True).transform("nunique")
+        out[rows] = (versions > 1).to_numpy(dtype=bool)
+    return pd.Series(out, index=c.index)
 
 
 CLA = Extract(

@@ -103,14 +103,31 @@ def interval_union_days(pupil: pd.Series, start: pd.Series, end: pd.Series) -> p
     return ((b["e"] - b["s"]).dt.days).groupby(b["p"], sort=False).sum()
 
 
+def _sorted_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's pupil as an integer 0..n-1 in pupil order, and each pupil's first row, for rows
+    already sorted by pupil (present): a comparison of neighbours, no hashing of the text ids."""
+    a = arrowops.as_arrow(ids)
+    a = pa.array(ids.astype(object).to_numpy()) if a is None else a
+    if len(a) < 2:
+        return np.zeros(len(a), dtype=np.int64), np.arange(min(len(a), 1))
+    new = np.asarray(pc.not_equal(a[1:], a[:-1]).to_numpy(zero_copy_only=False), dtype=bool)
+    code = np.concatenate([[0], np.cumsum(new)]).astype(np.int64)
+    return code, np.flatnonzero(np.concatenate([[True], new]))
+
+
 def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
-    ep = episodes.sort_values(["pupil_id", "episode_start"], kind="stable")
-    g = ep.groupby("pupil_id", sort=True)
+    ep = episodes[episodes["pupil_id"].notna()].sort_values(["pupil_id", "episode_start"], kind="stable")
+    ep = ep.reset_index(drop=True)
+    # every per-pupil figure is grouped on integer codes in pupil order (the summary's row order)
+    pid, first_rows = _sorted_codes(ep["pupil_id"])
+    n = len(first_rows)
+    last_rows = np.append(first_rows[1:] - 1, len(ep) - 1) if n else first_rows
+    g = ep.groupby(pid, sort=True)
     # In care at the end of the data: the pupil's latest episode (by start) has no ceased date and
     # was delivered in the extract's last collection year. (An open episode of an earlier year
     # whose end was never delivered, as the one-row-per-year release leaves many, does not count.)
     last_year_of_data = cla["academic_year_end"].max() if len(cla) else None
-    latest = ep.drop_duplicates("pupil_id", keep="last").set_index("pupil_id")
+    latest = ep.iloc[last_rows].reset_index(drop=True)
     open_at_end = latest["censored"].fillna(False).astype(bool) & (latest["last_year"] == last_year_of_data).fillna(
         False
     )
@@ -121,26 +138,33 @@ def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
             "episodes": g.size().astype("Int64"),
         }
     )
-    out.insert(2, "in_care_at_end_of_data", open_at_end.reindex(out.index).astype("boolean"))
-    out["days_in_care"] = interval_union_days(ep["pupil_id"], ep["episode_start"], ep["episode_end"]).astype("Int64")
-    years = cla[cla["pupil_id"].notna()].groupby("pupil_id")["academic_year_end"].nunique()
-    out["academic_years_in_care"] = years.reindex(out.index).astype("Int64")
+    out.insert(2, "in_care_at_end_of_data", open_at_end.astype("boolean"))
+    codes = pd.Series(pid)
+    out["days_in_care"] = interval_union_days(codes, ep["episode_start"], ep["episode_end"]).astype("Int64")
+    # academic years with a CLA row: distinct (pupil, year) pairs of the clean rows
+    rows = cla[cla["pupil_id"].notna() & cla["academic_year_end"].notna()]
+    at = pd.Index(ep["pupil_id"].iloc[first_rows]).get_indexer(rows["pupil_id"])
+    pairs = pd.DataFrame({"p": at, "y": rows["academic_year_end"].to_numpy()})[at >= 0].drop_duplicates()
+    out["academic_years_in_care"] = pairs.groupby("p").size().reindex(out.index).astype("Int64")
     for fam in PLACEMENT_FAMILIES:
-        m = ep["placement_family"] == fam
-        days = interval_union_days(ep.loc[m, "pupil_id"], ep.loc[m, "episode_start"], ep.loc[m, "episode_end"])
+        m = (ep["placement_family"] == fam).to_numpy(dtype=bool)
+        days = interval_union_days(codes[m], ep.loc[m, "episode_start"], ep.loc[m, "episode_end"])
         out[f"days_{fam}"] = days.reindex(out.index).fillna(0).astype("Int64")
-        out[f"ever_{fam}"] = (out[f"days_{fam}"] > 0) | ep[m].groupby("pupil_id").size().reindex(out.index).notna()
+        out[f"ever_{fam}"] = (out[f"days_{fam}"] > 0) | (np.bincount(pid[m], minlength=n) > 0)
         out[f"ever_{fam}"] = out[f"ever_{fam}"].astype("boolean")
-    place = ep["cla_placement"].astype("object")
-    prev = place.groupby(ep["pupil_id"], sort=False).shift()
-    change = prev.notna() & place.notna() & (place != prev)
-    out["placement_changes"] = change.groupby(ep["pupil_id"]).sum().reindex(out.index).astype("Int64")
+    # a change is a placement code other than the pupil's previous episode's (both recorded)
+    place = pd.factorize(ep["cla_placement"])[0]
+    change = np.zeros(len(ep), dtype=bool)
+    change[1:] = (pid[1:] == pid[:-1]) & (place[1:] >= 0) & (place[:-1] >= 0) & (place[1:] != place[:-1])
+    out["placement_changes"] = pd.array(np.bincount(pid[change], minlength=n), dtype="Int64")
     for lg in LEGAL_GROUPS:
-        out[f"ever_{lg}"] = (ep["legal_group"] == lg).groupby(ep["pupil_id"]).any().reindex(out.index).astype("boolean")
-    first = ep.drop_duplicates("pupil_id", keep="first").set_index("pupil_id")
-    out["first_cat_need"] = first["cla_cat_need"].reindex(out.index)
-    out["la_first"] = first["la"].reindex(out.index)
-    return out.rename_axis("pupil_id").reset_index()
+        held = (ep["legal_group"] == lg).fillna(False).to_numpy(dtype=bool)
+        out[f"ever_{lg}"] = pd.array(np.bincount(pid[held], minlength=n) > 0, dtype="boolean")
+    first = ep.iloc[first_rows].reset_index(drop=True)
+    out["first_cat_need"] = first["cla_cat_need"]
+    out["la_first"] = first["la"]
+    out.insert(0, "pupil_id", first["pupil_id"])
+    return out.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
