@@ -23,6 +23,17 @@ def as_arrow(x) -> pa.Array | pa.ChunkedArray | None:
     return None
 
 
+def rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """`frame.loc[keep].reset_index(drop=True)`, exactly (same columns, dtypes and values), each
+    column's array indexed by the boolean mask itself: Arrow columns filtered by Arrow, numpy,
+    masked and categorical ones by boolean indexing. pandas' frame indexing turns the mask into
+    row numbers and takes them, several times slower for text (7M CIN rows: 2.2 s -> ~0.4 s)."""
+    keep = np.asarray(keep, dtype=bool)
+    if frame.columns.has_duplicates or not len(frame.columns):
+        return frame.loc[keep].reset_index(drop=True)
+    return pd.DataFrame({c: frame[c].array[keep] for c in frame.columns}, columns=frame.columns, copy=False)
+
+
 def _value_set(v: pa.Array | pa.ChunkedArray, type_: pa.DataType) -> pa.Array:
     """The lookup side of a pyarrow set kernel: one contiguous array of the probed column's type."""
     if isinstance(v, pa.ChunkedArray):

@@ -299,7 +299,7 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
         if f.kind == "date":
             date_cols.append(f.name)
         out[f.name] = val
-    clean = pd.DataFrame(out)
+    clean = pd.DataFrame(out, copy=False)  # no copy: no column is written into in place below
     strays = _la_not_in_force(clean, extract, fails, unreadable)
     if extract.years is not None:
         first, last = extract.years
@@ -493,7 +493,7 @@ def split(
         else pd.Series(pd.NA, index=quarantine.index, dtype=pd.StringDtype("pyarrow"))
     )
     return Cleaned(
-        clean.loc[~any_bad].reset_index(drop=True),
+        arrowops.rows(clean, ~any_bad),
         quarantine,
         reasons,
         rows_by_column={k: int(m.sum()) for k, m in by_column.items()},

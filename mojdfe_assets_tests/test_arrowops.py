@@ -78,3 +78,26 @@ def test_occurs_once_and_the_unique_values_check():
 
     cols = {c.name: c for c in table_schema(InterventionLevel).columns}
     assert cols["pupil_id"].constraints.unique and not cols["level"].constraints.unique
+
+
+def test_rows_is_loc_of_the_mask_with_a_fresh_index():
+    # every column kind a clean table holds, on a non-default index, with missing values
+    df = pd.DataFrame(
+        {
+            "text": pd.array(["a", None, "c", "d"], dtype=S),
+            "count": pd.array([1, None, 3, 4], dtype="Int64"),
+            "year": pd.array([2012, 2013, None, 2015], dtype="Int16"),
+            "flag": pd.array([True, None, False, True], dtype="boolean"),
+            "code": pd.Categorical(["x", None, "y", "x"], categories=["y", "x"], ordered=True),
+            "date": pd.to_datetime(["2020-01-01", None, "2021-01-01", "2022-01-01"]).astype("datetime64[ms]"),
+            "row": np.arange(1, 5),
+            "value": [1.5, np.nan, 3.0, 4.0],
+        },
+        index=[5, 6, 7, 8],
+    )
+    keep = np.array([True, False, True, True])
+    got = arrowops.rows(df, keep)
+    pd.testing.assert_frame_equal(got, df.loc[keep].reset_index(drop=True))
+    assert got["text"].tolist()[:2] == ["a", "c"] and got["row"].tolist() == [1, 3, 4]
+    assert got["code"].cat.ordered and list(got["code"].cat.categories) == ["y", "x"]
+    assert len(arrowops.rows(df, np.zeros(4, dtype=bool))) == 0
