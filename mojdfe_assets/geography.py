@@ -167,6 +167,12 @@ def _counts(values: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> dict[str, 
     return {str(values[i]): int(c[i]) for i in np.argsort(values.astype(str)) if c[i]}
 
 
+def _pupils_at(pupil_id: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The pupil references of some rows (few) as Python values: only those rows are converted,
+    never the whole (10M-row) column."""
+    return pupil_id.iloc[rows].astype(object).to_numpy()
+
+
 def harmonise_to_year(
     pupil_id: pd.Series, end_year: pd.Series, la: pd.Series, target: int = GEOGRAPHY_YEAR
 ) -> tuple[pd.Series, dict]:
@@ -192,21 +198,21 @@ def harmonise_to_year(
     out_idx = idx.copy()
     resolved = np.zeros(n, dtype=bool)
     if is_multi.any():
-        pid = pupil_id.astype(object).to_numpy()
         year = _years(end_year)
         rows = np.flatnonzero(is_multi)
-        ask = pd.unique(pid[rows])
+        pid_rows = _pupils_at(pupil_id, rows)
+        ask = pd.unique(pid_rows)
         succ_v = np.isin(values.astype(str), pairs["successor"].to_numpy(dtype=str))
         cand_rows = np.flatnonzero(present & succ_v[safe])
-        cand_rows = cand_rows[pd.Series(pid[cand_rows]).isin(ask).to_numpy() & pd.notna(pid[cand_rows])]
+        pid_cand = _pupils_at(pupil_id, cand_rows)
+        asked = pd.Series(pid_cand).isin(ask).to_numpy() & pd.notna(pid_cand)
+        cand_rows, pid_cand = cand_rows[asked], pid_cand[asked]
         # The same pupil's rows with a successor code, latest last; one row per (pupil, predecessor).
-        cand = pd.DataFrame(
-            {"pid": pid[cand_rows], "la": values[idx[cand_rows]], "year": year[cand_rows], "pos": cand_rows}
-        )
+        cand = pd.DataFrame({"pid": pid_cand, "la": values[idx[cand_rows]], "year": year[cand_rows], "pos": cand_rows})
         cand = cand.merge(pairs[pairs["predecessor"].isin(multi)], left_on="la", right_on="successor")
         cand = cand.sort_values(["year", "pos"], na_position="first", kind="stable")
         latest = cand.drop_duplicates(["pid", "predecessor"], keep="last").set_index(["pid", "predecessor"])["la"]
-        hit = latest.index.get_indexer(pd.MultiIndex.from_arrays([pid[rows], values[idx[rows]]]))
+        hit = latest.index.get_indexer(pd.MultiIndex.from_arrays([pid_rows, values[idx[rows]]]))
         ok = hit >= 0
         successors = latest.to_numpy(dtype=object)[hit[ok]]
         extra = pd.unique(successors)  # successor numbers, appended to the dictionary
@@ -227,7 +233,7 @@ def harmonise_to_year(
         "mapped": {f"{a}->{b}": int(c) for (a, b), c in mapped.items()},
         "rows_unresolved": int(unresolved.sum()),
         "unresolved_by_code": _counts(values, idx, unresolved),
-        "pupils_unresolved": int(pd.Series(pupil_id.to_numpy()[unresolved]).nunique()),
+        "pupils_unresolved": int(pd.Series(_pupils_at(pupil_id, np.flatnonzero(unresolved))).nunique()),
         "rows_unresolved_without_pupil_id": int((unresolved & pupil_id.isna().to_numpy()).sum()),
         "rows_not_in_target_geography": _counts(dictionary, out_idx, not_known),
         "rows_missing_la": int((~present).sum()),
