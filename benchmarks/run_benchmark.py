@@ -197,14 +197,12 @@ def child_materialise(a) -> int:
     from mojdfe_assets.definitions import defs
     from mojdfe_assets.resources import (
         ParquetIOManager,
-        freeze_loaded_code,
         quick_event_log,
         small_pages,
         write_behind,
     )
 
     asset_job()
-    freeze_loaded_code()  # as `mojdfe run` does
     quick_event_log()
     small_pages()
     import_secs = time.perf_counter() - t_import
