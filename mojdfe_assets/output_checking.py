@@ -386,6 +386,106 @@ def _flagged(outcome: pd.DataFrame, check: str) -> list[tuple]:
     return out
 
 
+@functools.cache
+def _details():
+    """acro's TableModelDetails with its count table worked out once. For a frequency table or a
+    median, ACRO tabulates every pupil row four times or more, the same crosstab or pivot_table
+    each time: the table itself, the count table of the threshold and zero checks, and an
+    all-false mask of that table's shape for the required-zero and linked-table checks."""
+    from acro.tablemodeldetails import TableModelDetails  # noqa: PLC0415
+
+    class Details(TableModelDetails):
+        def get_count_table(self) -> pd.DataFrame:
+            if "_count" not in vars(self):
+                self._count = super().get_count_table()
+            return self._count.copy()
+
+        def get_allfalse_table(self) -> pd.DataFrame:
+            if self.model_type != "table":
+                return super().get_allfalse_table()
+            mask = self.get_count_table().astype(bool)  # the same call as ACRO's, then cleared
+            mask[:] = False
+            return mask
+
+    return Details
+
+
+def _acro_crosstab(session, index, columns, command: str) -> None:
+    """`session.crosstab(index, columns)` (a frequency table), with ACRO's pieces: the table is
+    its count table, tabulated once. `command` is the line ACRO would record."""
+    from acro.table_utils import axis_to_list, get_redacted_table  # noqa: PLC0415
+
+    kwargs = {
+        "values": None,
+        "rownames": None,
+        "colnames": None,
+        "aggfunc": None,
+        "margins": False,
+        "margins_name": "All",
+        "dropna": False,
+        "normalize": False,
+    }
+    details = _details()(
+        index=axis_to_list(index, prefix="row"),
+        columns=axis_to_list(columns, prefix="col"),
+        values=None,
+        thekwargs=kwargs,
+        risk_appetite=session.sdc_checks.risk_appetite,
+        command="crosstab",
+    )
+    session._process_table_output(
+        method="crosstab",
+        command=command,
+        table=details.get_count_table(),
+        model_details=details,
+        aggfunc=None,
+        margins=False,
+        margins_name="All",
+        get_redacted_func=get_redacted_table,
+    )
+
+
+def _acro_pivot_table(session, data: pd.DataFrame, values: str, index: str, aggfunc: list, command: str) -> None:
+    """`session.pivot_table(data, values=values, index=index, aggfunc=aggfunc)`, with ACRO's
+    pieces: its count table tabulated once. `command` is the line ACRO would record."""
+    from acro.table_utils import get_redacted_pivottable  # noqa: PLC0415
+
+    kwargs = {
+        "values": values,
+        "index": [index],
+        "columns": [],
+        "aggfunc": aggfunc,
+        "fill_value": None,
+        "margins": False,
+        "dropna": False,
+        "margins_name": "All",
+        "observed": False,
+        "sort": True,
+    }
+    details = _details()(
+        index=[data[index]],
+        columns=[],
+        values=data[values],
+        thekwargs=kwargs,
+        risk_appetite=session.sdc_checks.risk_appetite,
+        command="pivot_table",
+    )
+    session._process_table_output(
+        method="pivot_table",
+        command=command,
+        table=pd.pivot_table(data, **kwargs),
+        model_details=details,
+        aggfunc=aggfunc,
+        margins=False,
+        margins_name="All",
+        get_redacted_func=get_redacted_pivottable,
+    )
+
+
+def _cells(flags: pd.DataFrame) -> list[tuple]:
+    return [(r, c, chk) for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck") for r, c in _flagged(flags, chk)]
+
+
 @_quiet
 def acro_summary_precheck(frame: pd.DataFrame) -> dict:
     """ACRO on the pupil rows behind the RQ1 summary: per binary and ordinal outcome a crosstab
@@ -401,31 +501,35 @@ def acro_summary_precheck(frame: pd.DataFrame) -> dict:
     out = {}
     for name in [*BINARY, *ORDINAL]:
         rec = frame[name].notna().to_numpy()
-        values = frame.loc[rec, name]
+        values = frame.loc[rec, name].reset_index(drop=True)  # a range index: nothing to align
         if name in BINARY:
             values = values.astype(bool)
         else:  # categories in text order, as ACRO would tabulate the text (no text per pupil)
             values = values.astype("category").cat.remove_unused_categories()
             values = values.cat.rename_categories([str(c) for c in values.cat.categories])
             values = values.cat.reorder_categories(sorted(values.cat.categories), ordered=False)
-        session.crosstab(level[rec].rename("level"), values.rename(name))
+        _acro_crosstab(
+            session,
+            level[rec].reset_index(drop=True).rename("level"),
+            values.rename(name),
+            'session.crosstab(level[rec].rename("level"), values.rename(name))',
+        )
         verdict, flags = _acro_record(session)
-        verdict["cells"] = [
-            (str(r), str(c), chk)
-            for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
-            for r, c in _flagged(flags, chk)
-        ]
+        verdict["cells"] = [(str(r), str(c), chk) for r, c, chk in _cells(flags)]
         out[name] = verdict
     for name in COUNTS:
         rec = frame[name].notna().to_numpy()
         data = pd.DataFrame({"level": level[rec], name: frame.loc[rec, name].astype(float).to_numpy()})
-        session.pivot_table(data, values=name, index="level", aggfunc=["median", "count"])
+        _acro_pivot_table(
+            session,
+            data,
+            name,
+            "level",
+            ["median", "count"],
+            'session.pivot_table(data, values=name, index="level", aggfunc=["median", "count"])',
+        )
         verdict, flags = _acro_record(session)
-        verdict["cells"] = [
-            (str(r), str(c), chk)
-            for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
-            for r, c in _flagged(flags, chk)
-        ]
+        verdict["cells"] = [(str(r), str(c), chk) for r, c, chk in _cells(flags)]
         out[name] = verdict
     return out
 
@@ -440,23 +544,25 @@ def acro_area_precheck(pupil_outcomes: pd.DataFrame, unit: str = "la") -> dict:
     acro = _acro()
     session = acro.ACRO(suppress=False)
     linked = (pupil_outcomes["most_severe_disposal"].notna() & pupil_outcomes["la"].notna()).to_numpy()
-    sub = pupil_outcomes.loc[linked]
-    # the area as a categorical of the areas present (ACRO tabulates it as it would the text,
-    # at a fraction of the cost at national scale)
-    la = pd.Categorical(sub["la"].astype(str))
+    sub = pupil_outcomes.loc[linked, ["la", "level", "first_cj_contact_date"]]
+    # the area as a categorical of the areas present, in text order (ACRO tabulates it as it
+    # would the text, at a fraction of the cost at national scale): the LAs found by Arrow's
+    # dictionary, each written as text once
+    codes, present = pd.factorize(sub["la"])
+    names, order = np.unique(np.asarray(present.astype(str), dtype=object), return_inverse=True)
+    la = pd.Categorical.from_codes(order[codes], categories=names)
     if unit != "la":  # each LA's region, worked out once per LA and placed by its code
         names, per_la = np.unique(np.asarray(region_of(list(la.categories)), dtype=object), return_inverse=True)
         la = pd.Categorical.from_codes(per_la[la.codes], categories=names)
     area = pd.Series(la, name=unit)
     level = sub["level"].astype(pd.CategoricalDtype(list(LEVELS))).rename("level").reset_index(drop=True)
     cj = sub["first_cj_contact_date"].notna().rename("cj_contact").reset_index(drop=True)
-    session.crosstab(area, [level, cj])
+    _acro_crosstab(session, area, [level, cj], "session.crosstab(area, [level, cj])")
     verdict, flags = _acro_record(session)
     cells = []
-    for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck"):
-        for r, c in _flagged(flags, chk):
-            lv, value = c if isinstance(c, tuple) else (c, None)
-            cells.append((str(r), str(lv), str(value), chk))
+    for r, c, chk in _cells(flags):
+        lv, value = c if isinstance(c, tuple) else (c, None)
+        cells.append((str(r), str(lv), str(value), chk))
     verdict["cells"] = cells
     return verdict
 

@@ -367,6 +367,47 @@ def test_acro_defaults_and_why_its_own_suppression_is_not_enough():
     assert 53 - table.loc["cin", "no"] == 6
 
 
+def _acro_record_of(session) -> dict:
+    rec = session.results.get(f"output_{session.results.output_id - 1}")
+    return {
+        "status": rec.status,
+        "summary": rec.summary,
+        "sdc": rec.sdc,
+        "fair": rec.fair,
+        "outcome": rec.outcome.to_dict(),
+        "table": rec.output[0].fillna(-1).to_dict(),  # (NaN is not equal to itself)
+        "properties": rec.properties,
+    }
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.SettingWithCopyWarning", "ignore::FutureWarning")  # in acro
+def test_acro_pieces_record_what_its_crosstab_and_pivot_table_record():
+    """The prechecks call ACRO's pieces with each table tabulated once: the same record (status,
+    summary, checks, flagged cells, table) as session.crosstab and session.pivot_table, with small
+    cells, zeros and a level with no pupils."""
+    acro = O._acro()
+    rng = np.random.default_rng(5)
+    level = pd.Series(pd.Categorical(rng.choice(["none", "cin", "cla"], 400, p=[0.8, 0.17, 0.03]), list(LEVELS)))
+    area = pd.Series(pd.Categorical(rng.choice(["301", "302", "303", "304"], 400, p=[0.5, 0.3, 0.18, 0.02])))
+    cj = pd.Series(rng.random(400) < 0.1)
+    value = pd.Series(rng.poisson(2.0, 400).astype(float))
+    value[rng.random(400) < 0.1] = np.nan
+    for index, columns in (
+        (area.rename("la"), [level.rename("level"), cj.rename("cj_contact")]),
+        (level.rename("level"), cj.rename("custodial")),
+    ):
+        ref, ours = acro.ACRO(suppress=False), acro.ACRO(suppress=False)
+        ref.crosstab(index, columns)
+        O._acro_crosstab(ours, index, columns, "the command")
+        assert _acro_record_of(ours) == _acro_record_of(ref)
+        assert ours.results.get("output_0").command == "the command"
+    data = pd.DataFrame({"level": level, "sessions": value}).dropna()
+    ref, ours = acro.ACRO(suppress=False), acro.ACRO(suppress=False)
+    ref.pivot_table(data, values="sessions", index="level", aggfunc=["median", "count"])
+    O._acro_pivot_table(ours, data, "sessions", "level", ["median", "count"], "the command")
+    assert _acro_record_of(ours) == _acro_record_of(ref)
+
+
 def test_acro_logit_on_pupil_rows_matches_the_cell_model():
     """The models are fitted on covariate cells; ACRO's logit on the pupil rows has the
     residual df the export reports (pupils - parameters) and the same estimates."""
