@@ -121,21 +121,24 @@ def dominance(values, groups, n: int = NK_N, k: float = NK_K, p: float = P_RATIO
     NK (the `n` largest hold at least `k` of the total) and p-ratio ((total - largest - second) /
     largest < `p`). One row per group: contributors, the two rules and `dominated` (either)."""
     df = pd.DataFrame({"g": np.asarray(groups), "v": np.asarray(values, dtype=float)}).dropna()
-    rows = {}
-    for g, v in df.groupby("g", observed=True)["v"]:
-        top = np.sort(v.to_numpy())[::-1]
-        total = top.sum()
-        if (top < 0).any():
-            nk = pr = True  # dominance is not defined with negative values: treat as failing, as ACRO reviews them
-        elif total <= 0:
-            nk = pr = False
-        else:
-            nk = top[:n].sum() / total >= k
-            pr = (total - top[:2].sum()) / top[0] < p
-        rows[g] = {"contributors": int((top != 0).sum()), "nk_rule": bool(nk), "p_ratio": bool(pr)}
+    rows = {g: dominance_rules(v.to_numpy(), n, k, p) for g, v in df.groupby("g", observed=True)["v"]}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["contributors", "nk_rule", "p_ratio"])
     out["dominated"] = out["nk_rule"] | out["p_ratio"]
     return out
+
+
+def dominance_rules(values: np.ndarray, n: int = NK_N, k: float = NK_K, p: float = P_RATIO) -> dict:
+    """`dominance` of one group's contributions (no missing values)."""
+    top = np.sort(values)[::-1]
+    total = top.sum()
+    if (top < 0).any():
+        nk = pr = True  # dominance is not defined with negative values: treat as failing, as ACRO reviews them
+    elif total <= 0:
+        nk = pr = False
+    else:
+        nk = top[:n].sum() / total >= k
+        pr = (total - top[:2].sum()) / top[0] < p
+    return {"contributors": int((top != 0).sum()), "nk_rule": bool(nk), "p_ratio": bool(pr)}
 
 
 @dataclass

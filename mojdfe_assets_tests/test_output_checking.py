@@ -587,6 +587,54 @@ def test_models_export(world):
     assert kept["cells_at_least_threshold"].all() and len(kept) > 40
 
 
+def test_model_term_cells_counted_in_place_match_the_pupil_rows(world):
+    """The term cells protect_models counts over codes and masks are those of the model's pupil
+    rows read through pandas (the reference): per term, the smallest cell and dominance."""
+    frame = world["frame"].copy()
+    frame["sex"] = frame["sex"].astype("string[pyarrow]")  # a covariate as text, not a categorical
+    covariates = {name: E._coded(frame[name]) for name in ("level", "sex", "ks4_year")}
+    for outcome, part in world["models"].groupby("outcome", sort=False):
+        sample = E._model_sample(frame, outcome)
+        keep = E._model_rows(frame, outcome)
+        coded = {name: (codes[keep], texts) for name, (codes, texts) in covariates.items()}
+        fsm = frame["fsm"].to_numpy(dtype=bool, na_value=False)[keep]
+        y = E._outcome_values(frame, outcome)[keep]
+        for term in part["term"]:
+            var, _, value = term.partition(":")
+            m = sample["fsm"].to_numpy() if term == "fsm" else (sample[var].astype(str) == value).to_numpy()
+            v = sample.loc[m, outcome]
+            if outcome in effects.BINARY:
+                want = (min(int(v.sum()), len(v) - int(v.sum())), False)
+            elif outcome in effects.ORDINAL:
+                codes = pd.Categorical(v, categories=list(effects.ORDINAL[outcome][1])).codes
+                want = (
+                    min(
+                        min(int((codes <= k).sum()), len(v) - int((codes <= k).sum()))
+                        for k in range(len(effects.ORDINAL[outcome][1]) - 1)
+                    ),
+                    False,
+                )
+            else:
+                f = v.astype(float).to_numpy()
+                dom = bool(dominance(f, np.zeros(len(f)))["dominated"].iloc[0]) if len(f) else False
+                want = (min(int((f > 0).sum()), len(f)), dom)
+            assert E.term_cells(y, E._term_mask(term, coded, fsm), outcome) == want, (outcome, term)
+
+
+def test_codes_by_text_match_a_categorical_of_the_text():
+    cats = ["none", "caution", "custodial"]
+    values = ["caution", None, "custodial", "other", "none", "caution"]
+    for column in (
+        pd.Series(pd.Categorical(values, categories=["other", "custodial", "caution", "none"])),
+        pd.Series(pd.Categorical(values)),
+        pd.Series(values, dtype="string[pyarrow]"),
+        pd.Series(values, dtype=object),
+    ):
+        want = pd.Categorical(column.astype("string"), categories=cats).codes
+        assert E._codes(column, cats).tolist() == want.tolist()
+    assert E._codes(pd.Series(pd.Categorical([], categories=[])), cats).tolist() == []
+
+
 def test_attacker_cannot_recover_any_suppressed_cell_from_all_exported_tables(world):
     """Every exported count stacked: the LA and region tables' pupils, cautioned or convicted and
     not per area x level with their area and England totals (a region is the sum of its LAs), and
