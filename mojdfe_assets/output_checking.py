@@ -349,11 +349,16 @@ def _acro():
 
 
 def _quiet(fn):
-    """ACRO's own pandas calls raise FutureWarnings (observed=False): not ours to act on."""
+    """ACRO's own pandas calls raise FutureWarnings (observed=False): not ours to act on. It also
+    formats every table and mask it checks into debug messages (f-strings, formatted with the
+    level off, never kept): printed one cell wide, they cost nothing."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
+        with (
+            warnings.catch_warnings(),
+            pd.option_context("display.max_rows", 1, "display.min_rows", 1, "display.max_columns", 1),
+        ):
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", pd.errors.SettingWithCopyWarning)
             return fn(*args, **kwargs)
