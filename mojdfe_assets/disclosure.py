@@ -180,8 +180,10 @@ def memoised(compute, *frames: pd.DataFrame, **params):
 
     digest = hashlib.sha256(repr((compute.__module__, compute.__qualname__, sorted(params.items()))).encode())
     for f in frames:
-        digest.update(repr(list(f.columns)).encode())
-        digest.update(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes())
+        digest.update(repr((list(f.columns), len(f))).encode())
+        for name in f.columns:
+            for part in _column_bytes(f[name]):
+                digest.update(part)
     key = digest.hexdigest()
     if key not in _MEMO:
         value = compute(*frames, **params)
@@ -192,6 +194,21 @@ def memoised(compute, *frames: pd.DataFrame, **params):
 
 
 _MEMO: dict = {}
+
+
+def _column_bytes(column: pd.Series) -> list:
+    """A column's values as bytes for `memoised`'s hash, its dtype first: a categorical's
+    categories and codes, a masked column's mask and values (0 where missing), a NumPy column's
+    buffer; anything else by pandas' row hashes (slower: a hash per value, then combined)."""
+    a, head, dtype = column.array, repr(str(column.dtype)).encode(), column.dtype
+    if isinstance(a, pd.Categorical):
+        return [head, repr((list(a.categories), a.ordered)).encode(), np.ascontiguousarray(a.codes)]
+    values = getattr(dtype, "numpy_dtype", dtype)  # a masked (or Arrow) column's values as NumPy holds them
+    if isinstance(values, np.dtype) and values.kind in "biufmM":  # (never object: its bytes are addresses)
+        if values is dtype:
+            return [head, np.ascontiguousarray(column.to_numpy())]
+        return [head, column.isna().to_numpy(), column.to_numpy(dtype=values, na_value=0)]
+    return [head, pd.util.hash_pandas_object(column, index=False).to_numpy()]
 
 
 def round_to_base(x, base: int = BASE):

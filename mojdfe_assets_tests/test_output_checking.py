@@ -338,6 +338,44 @@ def test_dominance_rules_as_acro():
     assert d.loc["c", "nk_rule"] and d.loc["c", "p_ratio"]
 
 
+def test_memoised_recomputes_for_any_change_in_the_frames_values():
+    from mojdfe_assets import disclosure as D
+
+    calls = []
+
+    def compute(frame, k=1):
+        calls.append(1)
+        return len(calls)
+
+    base = pd.DataFrame(
+        {
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "b": pd.array([True, None, False], dtype="boolean"),
+            "level": pd.Categorical(["a", "b", "a"], categories=["a", "b"]),
+            "text": pd.array(["x", None, "y"], dtype="string[pyarrow]"),
+            "when": np.array(["2020-01-01", "NaT", "2021-01-01"], dtype="datetime64[ms]"),
+            "x": [0.5, 1.5, 2.5],
+        }
+    )
+    first = D.memoised(compute, base)
+    assert D.memoised(compute, base.copy()) == first and len(calls) == 1  # equal values: remembered
+    changed = [
+        base.assign(n=pd.array([1, 0, 3], dtype="Int64")),  # missing is not 0
+        base.assign(b=pd.array([True, False, False], dtype="boolean")),
+        base.assign(level=pd.Categorical(["a", "b", "a"], categories=["b", "a"])),
+        base.assign(level=pd.Categorical(["a", "b", "a"], categories=["a", "b"], ordered=True)),
+        base.assign(text=pd.array(["x", None, "z"], dtype="string[pyarrow]")),
+        base.assign(when=np.array(["2020-01-01", "2020-01-02", "2021-01-01"], dtype="datetime64[ms]")),
+        base.assign(x=[0.5, 1.5, 2.0]),
+        base.assign(x=pd.array([0.5, 1.5, 2.5], dtype="Float64")),  # another dtype
+        base.rename(columns={"x": "y"}),
+        base.iloc[:2],
+    ]
+    for i, frame in enumerate(changed, start=2):
+        assert D.memoised(compute, frame) == i
+    assert D.memoised(compute, base, k=2) == len(changed) + 2  # parameters are part of the key
+
+
 # ---------------------------------------------------------------------------------------------
 # ACRO itself
 
