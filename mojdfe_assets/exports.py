@@ -79,13 +79,15 @@ def _codes(column: pd.Series, categories) -> np.ndarray:
     return place[column.cat.codes.to_numpy()].astype(np.int64)
 
 
-def export_frame(pupil_outcomes: pd.DataFrame) -> pd.DataFrame:
-    """outcome_frame (the RQ1 outcomes, no identifier) with whether the pupil has a KS4 LA. The
-    offending outcomes are kept only for pupils with an LA: la_aggregates_publishable counts linked
-    pupils with an LA, so the two exports then count the same pupils and their England totals
-    agree exactly (otherwise the difference, the few linked pupils without an LA, would be a small
-    count published by subtraction, and hiding it costs most of the offending rows)."""
-    df = outcome_frame(pupil_outcomes)
+def export_frame(pupil_outcomes: pd.DataFrame, outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """outcome_frame (the RQ1 outcomes, no identifier; `outcomes` when already made) with whether
+    the pupil has a KS4 LA. The offending outcomes are kept only for pupils with an LA:
+    la_aggregates_publishable counts linked pupils with an LA, so the two exports then count the
+    same pupils and their England totals agree exactly (otherwise the difference, the few linked
+    pupils without an LA, would be a small count published by subtraction, and hiding it costs
+    most of the offending rows)."""
+    # (a shallow copy: its columns are replaced, never written into)
+    df = outcome_frame(pupil_outcomes) if outcomes is None else outcomes.copy(deep=False)
     df["la_known"] = pupil_outcomes["la"].notna().to_numpy()
     no_la = ~df["la_known"].to_numpy()
     if no_la.any():

@@ -1115,7 +1115,8 @@ def request_outputs(
         timings[name] = timings.get(name, 0.0) + now - clock
         clock = now
 
-    frame = export_frame(pupil_outcomes)
+    outcomes = outcome_frame(pupil_outcomes)
+    frame = export_frame(pupil_outcomes, outcomes)
     # the protections the tables were made with (the same calls as their assets: remembered when
     # they ran in this process)
     la_again, _, region_again, _, areas = memoised(
@@ -1131,7 +1132,7 @@ def request_outputs(
         base=base,
         policy=policy,
     )
-    m_table, m_checks = memoised(protect_models, models, outcome_frame(pupil_outcomes), threshold=threshold, base=base)
+    m_table, m_checks = memoised(protect_models, models, outcomes, threshold=threshold, base=base)
     lap("protection")
     cross = cross_table_attack(la_aggregates, la_published, region_published, p, threshold)
     cross_check = Check(

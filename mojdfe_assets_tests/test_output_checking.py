@@ -625,6 +625,15 @@ def test_models_export(world):
     assert kept["cells_at_least_threshold"].all() and len(kept) > 40
 
 
+def test_export_frame_from_outcomes_already_made_leaves_them_as_they_were(world):
+    outcomes = effects.outcome_frame(world["pupils"])
+    before = outcomes.copy(deep=True)
+    frame = E.export_frame(world["pupils"], outcomes)
+    pd.testing.assert_frame_equal(frame, E.export_frame(world["pupils"]), check_exact=True)
+    pd.testing.assert_frame_equal(outcomes, before, check_exact=True)
+    assert frame["cj_contact"].isna().sum() > outcomes["cj_contact"].isna().sum()  # pupils without an LA masked
+
+
 def test_model_term_cells_counted_in_place_match_the_pupil_rows(world):
     """The term cells protect_models counts over codes and masks are those of the model's pupil
     rows read through pandas (the reference): per term, the smallest cell and dominance."""
