@@ -107,8 +107,7 @@ def fine_cells(df: pd.DataFrame) -> pd.DataFrame:
     dims = [("level", _codes(df["level"], LEVELS), list(LEVELS))]
     off_parts = {}
     for name in BINARY:
-        v = df[name].astype("boolean")
-        code = np.where(v.isna(), 0, np.where(v.fillna(False), 1, 2)).astype(np.int64)
+        code = 2 - df[name].astype("boolean").to_numpy(dtype=np.int64, na_value=2)  # missing 0, yes 1, no 2
         if name in OFFENDING:
             off_parts[name] = code
         else:
