@@ -415,9 +415,33 @@ def _details():
     return Details
 
 
+def _distinct_rows(keys: list) -> tuple[list, np.ndarray] | None:
+    """The distinct rows of a crosstab's keys (categoricals and booleans, no value missing), each
+    with how many pupils it stands for, found by a count per code; None for other keys."""
+    if not all(isinstance(k.dtype, pd.CategoricalDtype) or k.dtype == np.dtype(bool) for k in keys):
+        return None
+    codes = [k.cat.codes.to_numpy() if isinstance(k.dtype, pd.CategoricalDtype) else k.to_numpy() for k in keys]
+    sizes = [len(k.cat.categories) if isinstance(k.dtype, pd.CategoricalDtype) else 2 for k in keys]
+    if any((c < 0).any() for c in codes):
+        return None
+    counts = np.bincount(np.ravel_multi_index(codes, sizes), minlength=int(np.prod(sizes)))
+    present = np.flatnonzero(counts)
+    rows = [
+        pd.Series(
+            pd.Categorical.from_codes(c, dtype=k.dtype) if isinstance(k.dtype, pd.CategoricalDtype) else c.astype(bool),
+            name=k.name,
+        )
+        for k, c in zip(keys, np.unravel_index(present, sizes))
+    ]
+    return rows, counts[present]
+
+
 def _acro_crosstab(session, index, columns, command: str) -> None:
     """`session.crosstab(index, columns)` (a frequency table), with ACRO's pieces: the table is
-    its count table, tabulated once. `command` is the line ACRO would record."""
+    its count table, tabulated once. Keys of categoricals and booleans are given to ACRO as their
+    distinct rows: the same values present (what ACRO reads of each key) and, by pd.crosstab
+    summing how many pupils each row stands for, the same count table (unobserved cells 0) as
+    pd.crosstab of every row. `command` is the line ACRO would record."""
     from acro.table_utils import axis_to_list, get_redacted_table  # noqa: PLC0415
 
     kwargs = {
@@ -430,14 +454,22 @@ def _acro_crosstab(session, index, columns, command: str) -> None:
         "dropna": False,
         "normalize": False,
     }
+    index, columns = axis_to_list(index, prefix="row"), axis_to_list(columns, prefix="col")
+    distinct = _distinct_rows([*index, *columns])
+    if distinct is not None:
+        rows, pupils = distinct
+        index, columns = rows[: len(index)], rows[len(index) :]
     details = _details()(
-        index=axis_to_list(index, prefix="row"),
-        columns=axis_to_list(columns, prefix="col"),
+        index=index,
+        columns=columns,
         values=None,
         thekwargs=kwargs,
         risk_appetite=session.sdc_checks.risk_appetite,
         command="crosstab",
     )
+    if distinct is not None:
+        counted = pd.crosstab(index, columns, **{**kwargs, "values": pupils, "aggfunc": "sum"})
+        details._count = counted.fillna(0).astype(np.int64)
     session._process_table_output(
         method="crosstab",
         command=command,
@@ -505,17 +537,22 @@ def acro_summary_precheck(frame: pd.DataFrame) -> dict:
     level = frame["level"].astype(pd.CategoricalDtype(list(LEVELS)))
     out = {}
     for name in [*BINARY, *ORDINAL]:
+        # the pupils with it recorded, built from codes (a range index: nothing to align)
         rec = frame[name].notna().to_numpy()
-        values = frame.loc[rec, name].reset_index(drop=True)  # a range index: nothing to align
         if name in BINARY:
-            values = values.astype(bool)
-        else:  # categories in text order, as ACRO would tabulate the text (no text per pupil)
-            values = values.astype("category").cat.remove_unused_categories()
-            values = values.cat.rename_categories([str(c) for c in values.cat.categories])
-            values = values.cat.reorder_categories(sorted(values.cat.categories), ordered=False)
+            values = pd.Series(frame[name].to_numpy(dtype=bool, na_value=False)[rec])
+        else:  # the categories present in text order, as ACRO would tabulate the text (no text per pupil)
+            column = frame[name].astype("category")
+            codes = column.cat.codes.to_numpy()[rec]
+            texts = np.asarray([str(c) for c in column.cat.categories], dtype=object)
+            present = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+            order = np.argsort(texts[present], kind="stable")
+            place = np.empty(len(texts), dtype=np.int64)
+            place[present[order]] = np.arange(len(present))
+            values = pd.Series(pd.Categorical.from_codes(place[codes], categories=list(texts[present][order])))
         _acro_crosstab(
             session,
-            level[rec].reset_index(drop=True).rename("level"),
+            pd.Series(pd.Categorical.from_codes(level.cat.codes.to_numpy()[rec], dtype=level.dtype), name="level"),
             values.rename(name),
             'session.crosstab(level[rec].rename("level"), values.rename(name))',
         )

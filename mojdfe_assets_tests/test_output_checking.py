@@ -420,25 +420,34 @@ def _acro_record_of(session) -> dict:
 
 @pytest.mark.filterwarnings("ignore::pandas.errors.SettingWithCopyWarning", "ignore::FutureWarning")  # in acro
 def test_acro_pieces_record_what_its_crosstab_and_pivot_table_record():
-    """The prechecks call ACRO's pieces with each table tabulated once: the same record (status,
-    summary, checks, flagged cells, table) as session.crosstab and session.pivot_table, with small
-    cells, zeros and a level with no pupils."""
+    """The prechecks call ACRO's pieces with each table tabulated once (a crosstab's keys given as
+    their distinct rows, with the pupils each stands for): the same record (status, summary, checks, flagged cells, table) as session.crosstab and
+    session.pivot_table, with small cells, zeros, levels with no pupils and a value alone."""
     acro = O._acro()
     rng = np.random.default_rng(5)
-    level = pd.Series(pd.Categorical(rng.choice(["none", "cin", "cla"], 400, p=[0.8, 0.17, 0.03]), list(LEVELS)))
+    level = pd.Series(
+        pd.Categorical(rng.choice(["none", "child_in_need", "looked_after"], 400, p=[0.8, 0.17, 0.03]), list(LEVELS))
+    )
     area = pd.Series(pd.Categorical(rng.choice(["301", "302", "303", "304"], 400, p=[0.5, 0.3, 0.18, 0.02])))
     cj = pd.Series(rng.random(400) < 0.1)
     value = pd.Series(rng.poisson(2.0, 400).astype(float))
     value[rng.random(400) < 0.1] = np.nan
+    everyone = pd.Series(np.ones(400, dtype=bool), name="fsm")  # one value only
+    missing = pd.Series(pd.Categorical(rng.choice(["a", "b", None], 400)), name="sex")  # (ACRO's own count table)
     for index, columns in (
         (area.rename("la"), [level.rename("level"), cj.rename("cj_contact")]),
         (level.rename("level"), cj.rename("custodial")),
+        (level.rename("level"), [everyone, cj.rename("cj_contact")]),
+        (cj.rename("cj_contact"), missing),
     ):
         ref, ours = acro.ACRO(suppress=False), acro.ACRO(suppress=False)
         ref.crosstab(index, columns)
         O._acro_crosstab(ours, index, columns, "the command")
         assert _acro_record_of(ours) == _acro_record_of(ref)
         assert ours.results.get("output_0").command == "the command"
+        assert (O._distinct_rows([index, *(columns if isinstance(columns, list) else [columns])]) is None) == (
+            index.name == "cj_contact"  # (a value missing: every row given to ACRO then)
+        )
     data = pd.DataFrame({"level": level, "sessions": value}).dropna()
     ref, ours = acro.ACRO(suppress=False), acro.ACRO(suppress=False)
     ref.pivot_table(data, values="sessions", index="level", aggfunc=["median", "count"])
