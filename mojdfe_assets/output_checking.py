@@ -441,7 +441,8 @@ def _acro_crosstab(session, index, columns, command: str) -> None:
     its count table, tabulated once. Keys of categoricals and booleans are given to ACRO as their
     distinct rows: the same values present (what ACRO reads of each key) and, by pd.crosstab
     summing how many pupils each row stands for, the same count table (unobserved cells 0) as
-    pd.crosstab of every row. `command` is the line ACRO would record."""
+    pd.crosstab of every row. `command` is the line ACRO records (the prechecks keep the lines it
+    recorded when they called session.crosstab, so the request's records are unchanged)."""
     from acro.table_utils import axis_to_list, get_redacted_table  # noqa: PLC0415
 
     kwargs = {
