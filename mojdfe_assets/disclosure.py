@@ -121,21 +121,24 @@ def dominance(values, groups, n: int = NK_N, k: float = NK_K, p: float = P_RATIO
     NK (the `n` largest hold at least `k` of the total) and p-ratio ((total - largest - second) /
     largest < `p`). One row per group: contributors, the two rules and `dominated` (either)."""
     df = pd.DataFrame({"g": np.asarray(groups), "v": np.asarray(values, dtype=float)}).dropna()
-    rows = {}
-    for g, v in df.groupby("g", observed=True)["v"]:
-        top = np.sort(v.to_numpy())[::-1]
-        total = top.sum()
-        if (top < 0).any():
-            nk = pr = True  # dominance is not defined with negative values: treat as failing, as ACRO reviews them
-        elif total <= 0:
-            nk = pr = False
-        else:
-            nk = top[:n].sum() / total >= k
-            pr = (total - top[:2].sum()) / top[0] < p
-        rows[g] = {"contributors": int((top != 0).sum()), "nk_rule": bool(nk), "p_ratio": bool(pr)}
+    rows = {g: dominance_rules(v.to_numpy(), n, k, p) for g, v in df.groupby("g", observed=True)["v"]}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["contributors", "nk_rule", "p_ratio"])
     out["dominated"] = out["nk_rule"] | out["p_ratio"]
     return out
+
+
+def dominance_rules(values: np.ndarray, n: int = NK_N, k: float = NK_K, p: float = P_RATIO) -> dict:
+    """`dominance` of one group's contributions (no missing values)."""
+    top = np.sort(values)[::-1]
+    total = top.sum()
+    if (top < 0).any():
+        nk = pr = True  # dominance is not defined with negative values: treat as failing, as ACRO reviews them
+    elif total <= 0:
+        nk = pr = False
+    else:
+        nk = top[:n].sum() / total >= k
+        pr = (total - top[:2].sum()) / top[0] < p
+    return {"contributors": int((top != 0).sum()), "nk_rule": bool(nk), "p_ratio": bool(pr)}
 
 
 @dataclass
@@ -177,8 +180,10 @@ def memoised(compute, *frames: pd.DataFrame, **params):
 
     digest = hashlib.sha256(repr((compute.__module__, compute.__qualname__, sorted(params.items()))).encode())
     for f in frames:
-        digest.update(repr(list(f.columns)).encode())
-        digest.update(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes())
+        digest.update(repr((list(f.columns), len(f))).encode())
+        for name in f.columns:
+            for part in _column_bytes(f[name]):
+                digest.update(part)
     key = digest.hexdigest()
     if key not in _MEMO:
         value = compute(*frames, **params)
@@ -189,6 +194,21 @@ def memoised(compute, *frames: pd.DataFrame, **params):
 
 
 _MEMO: dict = {}
+
+
+def _column_bytes(column: pd.Series) -> list:
+    """A column's values as bytes for `memoised`'s hash, its dtype first: a categorical's
+    categories and codes, a masked column's mask and values (0 where missing), a NumPy column's
+    buffer; anything else by pandas' row hashes (slower: a hash per value, then combined)."""
+    a, head, dtype = column.array, repr(str(column.dtype)).encode(), column.dtype
+    if isinstance(a, pd.Categorical):
+        return [head, repr((list(a.categories), a.ordered)).encode(), np.ascontiguousarray(a.codes)]
+    values = getattr(dtype, "numpy_dtype", dtype)  # a masked (or Arrow) column's values as NumPy holds them
+    if isinstance(values, np.dtype) and values.kind in "biufmM":  # (never object: its bytes are addresses)
+        if values is dtype:
+            return [head, np.ascontiguousarray(column.to_numpy())]
+        return [head, column.isna().to_numpy(), column.to_numpy(dtype=values, na_value=0)]
+    return [head, pd.util.hash_pandas_object(column, index=False).to_numpy()]
 
 
 def round_to_base(x, base: int = BASE):

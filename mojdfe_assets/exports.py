@@ -46,7 +46,7 @@ from .disclosure import (
     THRESHOLD,
     DisclosureRules,
     Policy,
-    dominance,
+    dominance_rules,
     memoised,
     one_blas_thread,
     round_to_base,
@@ -69,13 +69,25 @@ MISSING = ""
 OFFENDING = ("cj_contact", "custodial", "conviction_group", "most_severe_disposal")
 
 
-def export_frame(pupil_outcomes: pd.DataFrame) -> pd.DataFrame:
-    """outcome_frame (the RQ1 outcomes, no identifier) with whether the pupil has a KS4 LA. The
-    offending outcomes are kept only for pupils with an LA: la_aggregates_publishable counts linked
-    pupils with an LA, so the two exports then count the same pupils and their England totals
-    agree exactly (otherwise the difference, the few linked pupils without an LA, would be a small
-    count published by subtraction, and hiding it costs most of the offending rows)."""
-    df = outcome_frame(pupil_outcomes)
+def _codes(column: pd.Series, categories) -> np.ndarray:
+    """Each value's position in `categories` by its text, -1 when missing or not one of them (the
+    codes of pd.Categorical(column.astype("string"), categories)); a categorical's categories are
+    looked up once, not a text per pupil."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical(column.astype("string"), categories=list(categories)).codes.astype(np.int64)
+    place = np.append(pd.Index(list(categories)).get_indexer(column.cat.categories.astype(str)), -1)
+    return place[column.cat.codes.to_numpy()].astype(np.int64)
+
+
+def export_frame(pupil_outcomes: pd.DataFrame, outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """outcome_frame (the RQ1 outcomes, no identifier; `outcomes` when already made) with whether
+    the pupil has a KS4 LA. The offending outcomes are kept only for pupils with an LA:
+    la_aggregates_publishable counts linked pupils with an LA, so the two exports then count the
+    same pupils and their England totals agree exactly (otherwise the difference, the few linked
+    pupils without an LA, would be a small count published by subtraction, and hiding it costs
+    most of the offending rows)."""
+    # (a shallow copy: its columns are replaced, never written into)
+    df = outcome_frame(pupil_outcomes) if outcomes is None else outcomes.copy(deep=False)
     df["la_known"] = pupil_outcomes["la"].notna().to_numpy()
     no_la = ~df["la_known"].to_numpy()
     if no_la.any():
@@ -92,19 +104,16 @@ def fine_cells(df: pd.DataFrame) -> pd.DataFrame:
     the same PNC records: custodial implies cautioned or convicted, and so on, and a reader knows
     it); the other outcomes are crossed in full, so the attacker is not told which combinations
     of independent outcomes happen to be empty. Vectorised: one mixed-radix code per pupil."""
-    dims = [
-        ("level", pd.Categorical(df["level"].astype(str), categories=list(LEVELS)).codes.astype(np.int64), list(LEVELS))
-    ]
+    dims = [("level", _codes(df["level"], LEVELS), list(LEVELS))]
     off_parts = {}
     for name in BINARY:
-        v = df[name].astype("boolean")
-        code = np.where(v.isna(), 0, np.where(v.fillna(False), 1, 2)).astype(np.int64)
+        code = 2 - df[name].astype("boolean").to_numpy(dtype=np.int64, na_value=2)  # missing 0, yes 1, no 2
         if name in OFFENDING:
             off_parts[name] = code
         else:
             dims.append((name, code, [MISSING, "yes", "no"]))
     for name, (_, cats) in ORDINAL.items():
-        off_parts[name] = pd.Categorical(df[name].astype("string"), categories=list(cats)).codes.astype(np.int64) + 1
+        off_parts[name] = _codes(df[name], cats) + 1
     for name in COUNTS:
         dims.append((name, df[name].notna().to_numpy().astype(np.int64), [MISSING, "rec"]))
     dims.append(("la_known", df["la_known"].to_numpy().astype(np.int64), ["no", "yes"]))
@@ -114,7 +123,11 @@ def fine_cells(df: pd.DataFrame) -> pd.DataFrame:
     for name in OFFENDING:
         joint += off_parts[name] * radix
         radix *= len(labels[name])
-    combos, off_code = np.unique(joint, return_inverse=True)
+    # the combinations present, in order, and each pupil's (np.unique's, by a count per code: no sort)
+    combos = np.flatnonzero(np.bincount(joint, minlength=radix))
+    rank = np.zeros(radix, dtype=np.int64)
+    rank[combos] = np.arange(len(combos))
+    off_code = rank[joint]
     if not len(combos):  # no pupil at all: one (empty) combination, nothing recorded
         combos = np.zeros(1, dtype=np.int64)
     dims.append(("offending", off_code.astype(np.int64), list(range(len(combos)))))
@@ -392,7 +405,7 @@ def median_row(values: np.ndarray, threshold: int) -> tuple[float, float, float]
     """Median and its order-statistic 95% interval (the ranks stats.median_ci uses), each end
     published only with at least `threshold` pupils at or beyond it on both sides; all missing
     when n < threshold."""
-    x = np.sort(values[~np.isnan(values)])
+    x = values[~np.isnan(values)]
     n = len(x)
     if n < threshold or n == 0:
         return np.nan, np.nan, np.nan
@@ -400,18 +413,20 @@ def median_row(values: np.ndarray, threshold: int) -> tuple[float, float, float]
 
     lo = int(max(stats.binom.ppf(0.025, n, 0.5), 1))
     hi = int(min(stats.binom.ppf(0.975, n, 0.5) + 1, n))
+    ranked = np.partition(x, [lo - 1, hi - 1])  # the two order statistics where a sort puts them (no full sort)
     return (
         float(np.median(x)),
-        float(x[lo - 1]) if _order_stat_ok(lo, n, threshold) else np.nan,
-        float(x[hi - 1]) if _order_stat_ok(hi, n, threshold) else np.nan,
+        float(ranked[lo - 1]) if _order_stat_ok(lo, n, threshold) else np.nan,
+        float(ranked[hi - 1]) if _order_stat_ok(hi, n, threshold) else np.nan,
     )
 
 
 def summary_table(frame, s: Sums, flagged, zero, full, threshold: int, base: int) -> pd.DataFrame:
-    level = frame["level"].astype(str).to_numpy()
+    level = _codes(frame["level"], LEVELS)
+    counts = {o: frame[o].astype("Float64").to_numpy(dtype=float, na_value=np.nan) for o in COUNTS}
     rows = []
     for lv in [*LEVELS, ALL]:
-        at = np.ones(len(frame), dtype=bool) if lv == ALL else level == lv
+        at = np.ones(len(frame), dtype=bool) if lv == ALL else level == LEVELS.index(lv)
         for o, measure, cat in _rows():
             n_i = s.index[("n", o, None, lv)]
             e_i = s.index.get(("events", o, cat, lv))
@@ -436,9 +451,8 @@ def summary_table(frame, s: Sums, flagged, zero, full, threshold: int, base: int
                 "flag": ", ".join(sorted(flags)) or None,
             }
             if measure == "median":
-                values = frame.loc[at, o].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
                 if n_pub:
-                    row["estimate"], row["ci_low"], row["ci_high"] = median_row(values, threshold)
+                    row["estimate"], row["ci_low"], row["ci_high"] = median_row(counts[o][at], threshold)
                 row["suppressed"] = not n_pub or np.isnan(row["estimate"])
             else:
                 events = int(round_to_base([s.values[e_i]], base)[0]) if e_pub else pd.NA
@@ -465,61 +479,73 @@ def summary_table(frame, s: Sums, flagged, zero, full, threshold: int, base: int
 # Models
 
 
-def _model_sample(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
+def _model_rows(df: pd.DataFrame, outcome: str) -> np.ndarray:
     """The pupils a model of effects.fit_models uses: outcome and covariates recorded (and, for
     a count with an exposure, the exposure recorded and positive)."""
     keep = df[outcome].notna() & df[["level", *COVARIATES]].notna().all(axis=1)
     exposure = COUNTS.get(outcome, (None, None))[1]
     if exposure:
         keep &= df[exposure].notna() & (df[exposure] > 0)
-    sub = df.loc[keep, ["level", *COVARIATES, outcome]]
+    return keep.to_numpy(dtype=bool)
+
+
+def _model_sample(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The model's pupils (`_model_rows`) with its covariates and outcome."""
+    sub = df.loc[_model_rows(df, outcome), ["level", *COVARIATES, outcome]]
     return sub.assign(fsm=sub["fsm"].astype(bool))
 
 
-def _term_mask(sample: pd.DataFrame, term: str) -> np.ndarray:
-    if term == "fsm":
-        return sample["fsm"].to_numpy(bool)
-    var, _, value = term.partition(":")
-    if var not in sample:
-        return np.zeros(len(sample), dtype=bool)
-    column = sample[var]
-    if isinstance(column.dtype, pd.CategoricalDtype):  # compare the codes: no text per pupil
-        cats = list(column.cat.categories.astype(str))
-        return column.cat.codes.to_numpy() == cats.index(value) if value in cats else np.zeros(len(column), bool)
-    if not isinstance(column.dtype, pd.StringDtype):
-        column = column.astype("string[pyarrow]")
-    return (column == value).fillna(False).to_numpy(dtype=bool)  # Arrow's compare: no Python string per pupil
-
-
-def _present(column: pd.Series) -> list[str]:
-    """The distinct values present in a column, as text (a categorical's used categories: no
-    text per pupil)."""
+def _coded(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A column as codes (-1 missing) and the text of each code: a categorical's own codes (no
+    text per pupil), other columns factorised."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)))
-        return [str(c) for c in column.cat.categories[used]]
-    return [str(v) for v in column.dropna().unique()]
+        return column.cat.codes.to_numpy(), [str(c) for c in column.cat.categories]
+    codes, uniques = pd.factorize(column)
+    return codes, [str(u) for u in uniques]
 
 
-def term_cells(sample: pd.DataFrame, outcome: str, term: str) -> tuple[int, bool]:
-    """(the smallest cell the term rests on, whether its sum is dominated). Binary: pupils with
+def _distinct(codes: np.ndarray, texts: list[str]) -> list[str]:
+    """The texts of the codes present (a compare per code: they are few)."""
+    return [t for i, t in enumerate(texts) if (codes == i).any()]
+
+
+def _outcome_values(df: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The outcome per pupil, where recorded: yes or no (binary), the position of its category
+    (ordinal, -1 for none of them) or the count."""
+    if outcome in BINARY:
+        return df[outcome].to_numpy(dtype=bool, na_value=False)
+    if outcome in ORDINAL:
+        return _codes(df[outcome], ORDINAL[outcome][1])
+    return df[outcome].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _term_mask(term: str, coded: dict, fsm: np.ndarray) -> np.ndarray:
+    """The model's pupils with the term's value: FSM, or a covariate's value (`coded`: each
+    covariate's codes over the pupils and their texts)."""
+    if term == "fsm":
+        return fsm
+    var, _, value = term.partition(":")
+    codes, texts = coded.get(var, (None, []))
+    return codes == texts.index(value) if value in texts else np.zeros(len(fsm), dtype=bool)
+
+
+def term_cells(y: np.ndarray, m: np.ndarray, outcome: str) -> tuple[int, bool]:
+    """(the smallest cell a term rests on, whether its sum is dominated), from the model's pupils'
+    outcome values `y` (`_outcome_values`) and the term's mask `m` over them. Binary: pupils with
     the term's value with and without the outcome; ordinal: each cumulative split (at or below a
     category, above it); count: pupils with the term's value and those of them with a count
     above 0 (the contributors to the sum), whose sum is checked for dominance."""
-    m = _term_mask(sample, term)
-    y = sample.loc[m, outcome]
+    n = int(np.count_nonzero(m))  # (counted in place: no copy of the term's pupils)
     if outcome in BINARY:
-        yes = int(y.astype(bool).sum())
-        return min(yes, len(y) - yes), False
+        yes = int(np.count_nonzero(y & m))
+        return min(yes, n - yes), False
     if outcome in ORDINAL:
-        cats = list(ORDINAL[outcome][1])
-        codes = pd.Categorical(y, categories=cats).codes
-        splits = [int((codes <= k).sum()) for k in range(len(cats) - 1)]
-        return min([min(a, len(y) - a) for a in splits] or [0]), False
-    v = y.astype(float).to_numpy()
-    contributors = int((v > 0).sum())
-    dom = bool(dominance(v, np.zeros(len(v)))["dominated"].iloc[0]) if len(v) else False
-    return min(contributors, len(v)), dom
+        splits = [int(np.count_nonzero(m & (y <= k))) for k in range(len(ORDINAL[outcome][1]) - 1)]
+        return min([min(a, n - a) for a in splits] or [0]), False
+    y = y[m]
+    contributors = int((y > 0).sum())
+    rules = dominance_rules(y) if len(y) else {"nk_rule": False, "p_ratio": False}
+    return min(contributors, len(y)), rules["nk_rule"] or rules["p_ratio"]
 
 
 def protect_models(
@@ -528,22 +554,28 @@ def protect_models(
     """intervention_outcome_models for export, and per outcome the checks behind it
     (residual df, smallest cell, dominated terms)."""
     rows, checks = [], {}
+    covariates = {name: _coded(frame[name]) for name in ("level", "sex", "ks4_year")}
+    fsm = frame["fsm"].to_numpy(dtype=bool, na_value=False)
     for outcome, part in models.groupby("outcome", sort=False):
-        sample = _model_sample(frame, outcome)
+        keep = _model_rows(frame, outcome)
+        coded = {name: (codes[keep], texts) for name, (codes, texts) in covariates.items()}
+        has_fsm = fsm[keep]
+        y = _outcome_values(frame, outcome)[keep]
         n = int(part["n"].max())
         fitted = part["note"].fillna("").str.startswith("model not fitted").sum() < len(part)
         # Parameters of the fitted design (effects.design: treatment dummies of the levels,
         # sexes and cohorts present, FSM, and a constant or, for the ordinal model, thresholds),
         # counted from the sample (a term the data cannot identify is still a parameter).
-        present = set(_present(sample["level"]))
+        present = set(_distinct(*coded["level"]))
         slopes = (
             sum(lv in present for lv in LEVELS[1:])
-            + max(sample["sex"].nunique() - 1, 0)
-            + max(sample["ks4_year"].nunique() - 1, 0)
-            + int(sample["fsm"].nunique() > 1)
+            + max(len(_distinct(*coded["sex"])) - 1, 0)
+            + max(len(_distinct(*coded["ks4_year"])) - 1, 0)
+            + int(has_fsm.any() and not has_fsm.all())
         )
         if outcome in ORDINAL:
-            params = slopes + max(sample[outcome].nunique() - 1, 0)
+            codes, texts = _coded(frame[outcome])
+            params = slopes + max(len(_distinct(codes[keep], texts)) - 1, 0)
         else:
             params = slopes + 1
         n_pub = int(round_to_base([n], base)[0])
@@ -551,7 +583,8 @@ def protect_models(
         dof_ok = dof is not None and dof >= threshold
         info = {"dof_ok": dof_ok, "parameters": params, "terms": {}}
         for r in part.itertuples():
-            smallest, dom = term_cells(sample, outcome, r.term) if fitted else (0, False)
+            m = _term_mask(r.term, coded, has_fsm)
+            smallest, dom = term_cells(y, m, outcome) if fitted else (0, False)
             ok = smallest >= threshold
             note = r.note if isinstance(r.note, str) else None
             suppress = False

@@ -349,11 +349,16 @@ def _acro():
 
 
 def _quiet(fn):
-    """ACRO's own pandas calls raise FutureWarnings (observed=False): not ours to act on."""
+    """ACRO's own pandas calls raise FutureWarnings (observed=False): not ours to act on. It also
+    formats every table and mask it checks into debug messages (f-strings, formatted with the
+    level off, never kept): printed one cell wide, they cost nothing."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
+        with (
+            warnings.catch_warnings(),
+            pd.option_context("display.max_rows", 1, "display.min_rows", 1, "display.max_columns", 1),
+        ):
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", pd.errors.SettingWithCopyWarning)
             return fn(*args, **kwargs)
@@ -386,6 +391,139 @@ def _flagged(outcome: pd.DataFrame, check: str) -> list[tuple]:
     return out
 
 
+@functools.cache
+def _details():
+    """acro's TableModelDetails with its count table worked out once. For a frequency table or a
+    median, ACRO tabulates every pupil row four times or more, the same crosstab or pivot_table
+    each time: the table itself, the count table of the threshold and zero checks, and an
+    all-false mask of that table's shape for the required-zero and linked-table checks."""
+    from acro.tablemodeldetails import TableModelDetails  # noqa: PLC0415
+
+    class Details(TableModelDetails):
+        def get_count_table(self) -> pd.DataFrame:
+            if "_count" not in vars(self):
+                self._count = super().get_count_table()
+            return self._count.copy()
+
+        def get_allfalse_table(self) -> pd.DataFrame:
+            if self.model_type != "table":
+                return super().get_allfalse_table()
+            mask = self.get_count_table().astype(bool)  # the same call as ACRO's, then cleared
+            mask[:] = False
+            return mask
+
+    return Details
+
+
+def _distinct_rows(keys: list) -> tuple[list, np.ndarray] | None:
+    """The distinct rows of a crosstab's keys (categoricals and booleans, no value missing), each
+    with how many pupils it stands for, found by a count per code; None for other keys."""
+    if not all(isinstance(k.dtype, pd.CategoricalDtype) or k.dtype == np.dtype(bool) for k in keys):
+        return None
+    codes = [k.cat.codes.to_numpy() if isinstance(k.dtype, pd.CategoricalDtype) else k.to_numpy() for k in keys]
+    sizes = [len(k.cat.categories) if isinstance(k.dtype, pd.CategoricalDtype) else 2 for k in keys]
+    if any((c < 0).any() for c in codes):
+        return None
+    counts = np.bincount(np.ravel_multi_index(codes, sizes), minlength=int(np.prod(sizes)))
+    present = np.flatnonzero(counts)
+    rows = [
+        pd.Series(
+            pd.Categorical.from_codes(c, dtype=k.dtype) if isinstance(k.dtype, pd.CategoricalDtype) else c.astype(bool),
+            name=k.name,
+        )
+        for k, c in zip(keys, np.unravel_index(present, sizes))
+    ]
+    return rows, counts[present]
+
+
+def _acro_crosstab(session, index, columns, command: str) -> None:
+    """`session.crosstab(index, columns)` (a frequency table), with ACRO's pieces: the table is
+    its count table, tabulated once. Keys of categoricals and booleans are given to ACRO as their
+    distinct rows: the same values present (what ACRO reads of each key) and, by pd.crosstab
+    summing how many pupils each row stands for, the same count table (unobserved cells 0) as
+    pd.crosstab of every row. `command` is the line ACRO records (the prechecks keep the lines it
+    recorded when they called session.crosstab, so the request's records are unchanged)."""
+    from acro.table_utils import axis_to_list, get_redacted_table  # noqa: PLC0415
+
+    kwargs = {
+        "values": None,
+        "rownames": None,
+        "colnames": None,
+        "aggfunc": None,
+        "margins": False,
+        "margins_name": "All",
+        "dropna": False,
+        "normalize": False,
+    }
+    index, columns = axis_to_list(index, prefix="row"), axis_to_list(columns, prefix="col")
+    distinct = _distinct_rows([*index, *columns])
+    if distinct is not None:
+        rows, pupils = distinct
+        index, columns = rows[: len(index)], rows[len(index) :]
+    details = _details()(
+        index=index,
+        columns=columns,
+        values=None,
+        thekwargs=kwargs,
+        risk_appetite=session.sdc_checks.risk_appetite,
+        command="crosstab",
+    )
+    if distinct is not None:
+        counted = pd.crosstab(index, columns, **{**kwargs, "values": pupils, "aggfunc": "sum"})
+        details._count = counted.fillna(0).astype(np.int64)
+    session._process_table_output(
+        method="crosstab",
+        command=command,
+        table=details.get_count_table(),
+        model_details=details,
+        aggfunc=None,
+        margins=False,
+        margins_name="All",
+        get_redacted_func=get_redacted_table,
+    )
+
+
+def _acro_pivot_table(session, data: pd.DataFrame, values: str, index: str, aggfunc: list, command: str) -> None:
+    """`session.pivot_table(data, values=values, index=index, aggfunc=aggfunc)`, with ACRO's
+    pieces: its count table tabulated once. `command` is the line ACRO would record."""
+    from acro.table_utils import get_redacted_pivottable  # noqa: PLC0415
+
+    kwargs = {
+        "values": values,
+        "index": [index],
+        "columns": [],
+        "aggfunc": aggfunc,
+        "fill_value": None,
+        "margins": False,
+        "dropna": False,
+        "margins_name": "All",
+        "observed": False,
+        "sort": True,
+    }
+    details = _details()(
+        index=[data[index]],
+        columns=[],
+        values=data[values],
+        thekwargs=kwargs,
+        risk_appetite=session.sdc_checks.risk_appetite,
+        command="pivot_table",
+    )
+    session._process_table_output(
+        method="pivot_table",
+        command=command,
+        table=pd.pivot_table(data, **kwargs),
+        model_details=details,
+        aggfunc=aggfunc,
+        margins=False,
+        margins_name="All",
+        get_redacted_func=get_redacted_pivottable,
+    )
+
+
+def _cells(flags: pd.DataFrame) -> list[tuple]:
+    return [(r, c, chk) for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck") for r, c in _flagged(flags, chk)]
+
+
 @_quiet
 def acro_summary_precheck(frame: pd.DataFrame) -> dict:
     """ACRO on the pupil rows behind the RQ1 summary: per binary and ordinal outcome a crosstab
@@ -400,32 +538,41 @@ def acro_summary_precheck(frame: pd.DataFrame) -> dict:
     level = frame["level"].astype(pd.CategoricalDtype(list(LEVELS)))
     out = {}
     for name in [*BINARY, *ORDINAL]:
+        # the pupils with it recorded, built from codes (a range index: nothing to align)
         rec = frame[name].notna().to_numpy()
-        values = frame.loc[rec, name]
         if name in BINARY:
-            values = values.astype(bool)
-        else:  # categories in text order, as ACRO would tabulate the text (no text per pupil)
-            values = values.astype("category").cat.remove_unused_categories()
-            values = values.cat.rename_categories([str(c) for c in values.cat.categories])
-            values = values.cat.reorder_categories(sorted(values.cat.categories), ordered=False)
-        session.crosstab(level[rec].rename("level"), values.rename(name))
+            values = pd.Series(frame[name].to_numpy(dtype=bool, na_value=False)[rec])
+        else:  # the categories present in text order, as ACRO would tabulate the text (no text per pupil)
+            column = frame[name].astype("category")
+            codes = column.cat.codes.to_numpy()[rec]
+            texts = np.asarray([str(c) for c in column.cat.categories], dtype=object)
+            present = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+            order = np.argsort(texts[present], kind="stable")
+            place = np.empty(len(texts), dtype=np.int64)
+            place[present[order]] = np.arange(len(present))
+            values = pd.Series(pd.Categorical.from_codes(place[codes], categories=list(texts[present][order])))
+        _acro_crosstab(
+            session,
+            pd.Series(pd.Categorical.from_codes(level.cat.codes.to_numpy()[rec], dtype=level.dtype), name="level"),
+            values.rename(name),
+            'session.crosstab(level[rec].rename("level"), values.rename(name))',
+        )
         verdict, flags = _acro_record(session)
-        verdict["cells"] = [
-            (str(r), str(c), chk)
-            for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
-            for r, c in _flagged(flags, chk)
-        ]
+        verdict["cells"] = [(str(r), str(c), chk) for r, c, chk in _cells(flags)]
         out[name] = verdict
     for name in COUNTS:
         rec = frame[name].notna().to_numpy()
         data = pd.DataFrame({"level": level[rec], name: frame.loc[rec, name].astype(float).to_numpy()})
-        session.pivot_table(data, values=name, index="level", aggfunc=["median", "count"])
+        _acro_pivot_table(
+            session,
+            data,
+            name,
+            "level",
+            ["median", "count"],
+            'session.pivot_table(data, values=name, index="level", aggfunc=["median", "count"])',
+        )
         verdict, flags = _acro_record(session)
-        verdict["cells"] = [
-            (str(r), str(c), chk)
-            for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck")
-            for r, c in _flagged(flags, chk)
-        ]
+        verdict["cells"] = [(str(r), str(c), chk) for r, c, chk in _cells(flags)]
         out[name] = verdict
     return out
 
@@ -440,23 +587,25 @@ def acro_area_precheck(pupil_outcomes: pd.DataFrame, unit: str = "la") -> dict:
     acro = _acro()
     session = acro.ACRO(suppress=False)
     linked = (pupil_outcomes["most_severe_disposal"].notna() & pupil_outcomes["la"].notna()).to_numpy()
-    sub = pupil_outcomes.loc[linked]
-    # the area as a categorical of the areas present (ACRO tabulates it as it would the text,
-    # at a fraction of the cost at national scale)
-    la = pd.Categorical(sub["la"].astype(str))
+    sub = pupil_outcomes.loc[linked, ["la", "level", "first_cj_contact_date"]]
+    # the area as a categorical of the areas present, in text order (ACRO tabulates it as it
+    # would the text, at a fraction of the cost at national scale): the LAs found by Arrow's
+    # dictionary, each written as text once
+    codes, present = pd.factorize(sub["la"])
+    names, order = np.unique(np.asarray(present.astype(str), dtype=object), return_inverse=True)
+    la = pd.Categorical.from_codes(order[codes], categories=names)
     if unit != "la":  # each LA's region, worked out once per LA and placed by its code
         names, per_la = np.unique(np.asarray(region_of(list(la.categories)), dtype=object), return_inverse=True)
         la = pd.Categorical.from_codes(per_la[la.codes], categories=names)
     area = pd.Series(la, name=unit)
     level = sub["level"].astype(pd.CategoricalDtype(list(LEVELS))).rename("level").reset_index(drop=True)
     cj = sub["first_cj_contact_date"].notna().rename("cj_contact").reset_index(drop=True)
-    session.crosstab(area, [level, cj])
+    _acro_crosstab(session, area, [level, cj], "session.crosstab(area, [level, cj])")
     verdict, flags = _acro_record(session)
     cells = []
-    for chk in ("MinimumThresholdCheck", "PresenceOfZeroCheck"):
-        for r, c in _flagged(flags, chk):
-            lv, value = c if isinstance(c, tuple) else (c, None)
-            cells.append((str(r), str(lv), str(value), chk))
+    for r, c, chk in _cells(flags):
+        lv, value = c if isinstance(c, tuple) else (c, None)
+        cells.append((str(r), str(lv), str(value), chk))
     verdict["cells"] = cells
     return verdict
 
@@ -1004,7 +1153,8 @@ def request_outputs(
         timings[name] = timings.get(name, 0.0) + now - clock
         clock = now
 
-    frame = export_frame(pupil_outcomes)
+    outcomes = outcome_frame(pupil_outcomes)
+    frame = export_frame(pupil_outcomes, outcomes)
     # the protections the tables were made with (the same calls as their assets: remembered when
     # they ran in this process)
     la_again, _, region_again, _, areas = memoised(
@@ -1020,7 +1170,7 @@ def request_outputs(
         base=base,
         policy=policy,
     )
-    m_table, m_checks = memoised(protect_models, models, outcome_frame(pupil_outcomes), threshold=threshold, base=base)
+    m_table, m_checks = memoised(protect_models, models, outcomes, threshold=threshold, base=base)
     lap("protection")
     cross = cross_table_attack(la_aggregates, la_published, region_published, p, threshold)
     cross_check = Check(

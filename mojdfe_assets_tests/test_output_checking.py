@@ -338,6 +338,44 @@ def test_dominance_rules_as_acro():
     assert d.loc["c", "nk_rule"] and d.loc["c", "p_ratio"]
 
 
+def test_memoised_recomputes_for_any_change_in_the_frames_values():
+    from mojdfe_assets import disclosure as D
+
+    calls = []
+
+    def compute(frame, k=1):
+        calls.append(1)
+        return len(calls)
+
+    base = pd.DataFrame(
+        {
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "b": pd.array([True, None, False], dtype="boolean"),
+            "level": pd.Categorical(["a", "b", "a"], categories=["a", "b"]),
+            "text": pd.array(["x", None, "y"], dtype="string[pyarrow]"),
+            "when": np.array(["2020-01-01", "NaT", "2021-01-01"], dtype="datetime64[ms]"),
+            "x": [0.5, 1.5, 2.5],
+        }
+    )
+    first = D.memoised(compute, base)
+    assert D.memoised(compute, base.copy()) == first and len(calls) == 1  # equal values: remembered
+    changed = [
+        base.assign(n=pd.array([1, 0, 3], dtype="Int64")),  # missing is not 0
+        base.assign(b=pd.array([True, False, False], dtype="boolean")),
+        base.assign(level=pd.Categorical(["a", "b", "a"], categories=["b", "a"])),
+        base.assign(level=pd.Categorical(["a", "b", "a"], categories=["a", "b"], ordered=True)),
+        base.assign(text=pd.array(["x", None, "z"], dtype="string[pyarrow]")),
+        base.assign(when=np.array(["2020-01-01", "2020-01-02", "2021-01-01"], dtype="datetime64[ms]")),
+        base.assign(x=[0.5, 1.5, 2.0]),
+        base.assign(x=pd.array([0.5, 1.5, 2.5], dtype="Float64")),  # another dtype
+        base.rename(columns={"x": "y"}),
+        base.iloc[:2],
+    ]
+    for i, frame in enumerate(changed, start=2):
+        assert D.memoised(compute, frame) == i
+    assert D.memoised(compute, base, k=2) == len(changed) + 2  # parameters are part of the key
+
+
 # ---------------------------------------------------------------------------------------------
 # ACRO itself
 
@@ -365,6 +403,56 @@ def test_acro_defaults_and_why_its_own_suppression_is_not_enough():
     # Primary suppression only: the n of 53 in need, published by any other table over the same
     # pupils (the England totals of the LA table, another outcome's n), gives the 6 back.
     assert 53 - table.loc["cin", "no"] == 6
+
+
+def _acro_record_of(session) -> dict:
+    rec = session.results.get(f"output_{session.results.output_id - 1}")
+    return {
+        "status": rec.status,
+        "summary": rec.summary,
+        "sdc": rec.sdc,
+        "fair": rec.fair,
+        "outcome": rec.outcome.to_dict(),
+        "table": rec.output[0].fillna(-1).to_dict(),  # (NaN is not equal to itself)
+        "properties": rec.properties,
+    }
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.SettingWithCopyWarning", "ignore::FutureWarning")  # in acro
+def test_acro_pieces_record_what_its_crosstab_and_pivot_table_record():
+    """The prechecks call ACRO's pieces with each table tabulated once (a crosstab's keys given as
+    their distinct rows, with the pupils each stands for): the same record (status, summary, checks, flagged cells, table) as session.crosstab and
+    session.pivot_table, with small cells, zeros, levels with no pupils and a value alone."""
+    acro = O._acro()
+    rng = np.random.default_rng(5)
+    level = pd.Series(
+        pd.Categorical(rng.choice(["none", "child_in_need", "looked_after"], 400, p=[0.8, 0.17, 0.03]), list(LEVELS))
+    )
+    area = pd.Series(pd.Categorical(rng.choice(["301", "302", "303", "304"], 400, p=[0.5, 0.3, 0.18, 0.02])))
+    cj = pd.Series(rng.random(400) < 0.1)
+    value = pd.Series(rng.poisson(2.0, 400).astype(float))
+    value[rng.random(400) < 0.1] = np.nan
+    everyone = pd.Series(np.ones(400, dtype=bool), name="fsm")  # one value only
+    missing = pd.Series(pd.Categorical(rng.choice(["a", "b", None], 400)), name="sex")  # (ACRO's own count table)
+    for index, columns in (
+        (area.rename("la"), [level.rename("level"), cj.rename("cj_contact")]),
+        (level.rename("level"), cj.rename("custodial")),
+        (level.rename("level"), [everyone, cj.rename("cj_contact")]),
+        (cj.rename("cj_contact"), missing),
+    ):
+        ref, ours = acro.ACRO(suppress=False), acro.ACRO(suppress=False)
+        ref.crosstab(index, columns)
+        O._acro_crosstab(ours, index, columns, "the command")
+        assert _acro_record_of(ours) == _acro_record_of(ref)
+        assert ours.results.get("output_0").command == "the command"
+        assert (O._distinct_rows([index, *(columns if isinstance(columns, list) else [columns])]) is None) == (
+            index.name == "cj_contact"  # (a value missing: every row given to ACRO then)
+        )
+    data = pd.DataFrame({"level": level, "sessions": value}).dropna()
+    ref, ours = acro.ACRO(suppress=False), acro.ACRO(suppress=False)
+    ref.pivot_table(data, values="sessions", index="level", aggfunc=["median", "count"])
+    O._acro_pivot_table(ours, data, "sessions", "level", ["median", "count"], "the command")
+    assert _acro_record_of(ours) == _acro_record_of(ref)
 
 
 def test_acro_logit_on_pupil_rows_matches_the_cell_model():
@@ -544,6 +632,63 @@ def test_models_export(world):
     ].any()
     kept = table[~table["suppressed"] & table["estimate"].notna()]
     assert kept["cells_at_least_threshold"].all() and len(kept) > 40
+
+
+def test_export_frame_from_outcomes_already_made_leaves_them_as_they_were(world):
+    outcomes = effects.outcome_frame(world["pupils"])
+    before = outcomes.copy(deep=True)
+    frame = E.export_frame(world["pupils"], outcomes)
+    pd.testing.assert_frame_equal(frame, E.export_frame(world["pupils"]), check_exact=True)
+    pd.testing.assert_frame_equal(outcomes, before, check_exact=True)
+    assert frame["cj_contact"].isna().sum() > outcomes["cj_contact"].isna().sum()  # pupils without an LA masked
+
+
+def test_model_term_cells_counted_in_place_match_the_pupil_rows(world):
+    """The term cells protect_models counts over codes and masks are those of the model's pupil
+    rows read through pandas (the reference): per term, the smallest cell and dominance."""
+    frame = world["frame"].copy()
+    frame["sex"] = frame["sex"].astype("string[pyarrow]")  # a covariate as text, not a categorical
+    covariates = {name: E._coded(frame[name]) for name in ("level", "sex", "ks4_year")}
+    for outcome, part in world["models"].groupby("outcome", sort=False):
+        sample = E._model_sample(frame, outcome)
+        keep = E._model_rows(frame, outcome)
+        coded = {name: (codes[keep], texts) for name, (codes, texts) in covariates.items()}
+        fsm = frame["fsm"].to_numpy(dtype=bool, na_value=False)[keep]
+        y = E._outcome_values(frame, outcome)[keep]
+        for term in part["term"]:
+            var, _, value = term.partition(":")
+            m = sample["fsm"].to_numpy() if term == "fsm" else (sample[var].astype(str) == value).to_numpy()
+            v = sample.loc[m, outcome]
+            if outcome in effects.BINARY:
+                want = (min(int(v.sum()), len(v) - int(v.sum())), False)
+            elif outcome in effects.ORDINAL:
+                codes = pd.Categorical(v, categories=list(effects.ORDINAL[outcome][1])).codes
+                want = (
+                    min(
+                        min(int((codes <= k).sum()), len(v) - int((codes <= k).sum()))
+                        for k in range(len(effects.ORDINAL[outcome][1]) - 1)
+                    ),
+                    False,
+                )
+            else:
+                f = v.astype(float).to_numpy()
+                dom = bool(dominance(f, np.zeros(len(f)))["dominated"].iloc[0]) if len(f) else False
+                want = (min(int((f > 0).sum()), len(f)), dom)
+            assert E.term_cells(y, E._term_mask(term, coded, fsm), outcome) == want, (outcome, term)
+
+
+def test_codes_by_text_match_a_categorical_of_the_text():
+    cats = ["none", "caution", "custodial"]
+    values = ["caution", None, "custodial", "other", "none", "caution"]
+    for column in (
+        pd.Series(pd.Categorical(values, categories=["other", "custodial", "caution", "none"])),
+        pd.Series(pd.Categorical(values)),
+        pd.Series(values, dtype="string[pyarrow]"),
+        pd.Series(values, dtype=object),
+    ):
+        want = pd.Categorical(column.astype("string"), categories=cats).codes
+        assert E._codes(column, cats).tolist() == want.tolist()
+    assert E._codes(pd.Series(pd.Categorical([], categories=[])), cats).tolist() == []
 
 
 def test_attacker_cannot_recover_any_suppressed_cell_from_all_exported_tables(world):
