@@ -190,3 +190,29 @@ def test_written_behind_tables_are_complete_before_they_are_read(tmp_path):
     with pytest.raises(OSError), R.write_behind():
         R._WRITE_BEHIND.submit(table, tmp_path / "not_a_folder.txt" / "t.parquet")
     assert not R._WRITE_BEHIND.enabled
+
+
+def test_per_code_aggregates_placed_by_position_equal_reindex():
+    from mojdfe_assets.outcomes import _to_pupils
+
+    rng = np.random.default_rng(15)
+    for trial in range(30):
+        n = int(rng.integers(1, 40))
+        per = rng.choice(np.arange(-1, n), int(rng.integers(0, n + 2)), replace=False)  # -1: the missing key
+        m = len(per)
+        per_code = pd.DataFrame(
+            {
+                "count": rng.integers(0, 9, m),
+                "rank": np.where(rng.random(m) < 0.2, np.nan, rng.integers(0, 4, m).astype(float)),
+                "sum": pd.array(np.where(rng.random(m) < 0.2, None, rng.integers(0, 50, m)).tolist(), dtype="Int64"),
+                "flag": rng.random(m) < 0.5,
+                "first": pd.Series(np.datetime64("2015-01-01", "ms") + rng.integers(0, 999, m).astype("m8[D]")).array,
+                "text": pd.array(rng.choice(["a", "b", None], m).tolist(), dtype=TEXT),
+            },
+            index=per,
+        )
+        # every key present, or any key of -1..n-1 (some with no aggregate)
+        pool = per if trial % 3 == 0 and m else np.arange(-1, n)
+        pupils = rng.choice(pool, int(rng.integers(0, 60)))
+        want = per_code.reindex(pupils).reset_index(drop=True)
+        pd.testing.assert_frame_equal(_to_pupils(per_code, pupils, n), want, check_exact=True)
