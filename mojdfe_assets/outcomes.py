@@ -30,6 +30,14 @@ def _to_pupils(per_code: pd.DataFrame, pupil_codes: np.ndarray, n: int) -> pd.Da
     return pd.DataFrame({c: pd.api.extensions.take(per_code[c]._values, rows, allow_fill=True) for c in per_code})
 
 
+def _per_pupil(codes: np.ndarray, pupil_codes: np.ndarray, n: int, weights=None) -> np.ndarray:
+    """Per pupil, how many of a table's rows carry its key code (codes -1..n-1), or the sum of
+    `weights` over them: a bincount (float sums of integers, exact below 2**53). Slot n holds
+    code -1: missing matches missing, as in pandas."""
+    counts = np.bincount(np.where(codes >= 0, codes, n), weights, n + 1)
+    return counts[np.where(pupil_codes >= 0, pupil_codes, n)]
+
+
 def _spread(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Per group code (0..n-1), whether its values differ (smallest != largest): one pass of
     ufunc.at each, no sort (at national scale the pairs number tens of millions)."""
@@ -85,16 +93,21 @@ def derive_pupil_outcomes(
     ks = _to_pupils(latest, p_lv, n)
     df["gcse_level2_em"] = ks["ks4_level2_em"].astype("boolean").array
     df["attainment8"] = ks["ks4_att8"].astype("Float64").array
-    # Several absence rows of a pupil (pupils who changed school) are summed: that is the rule.
-    a = absence[["ab_sessions_unauthorised", "ab_sessions_possible"]].groupby(p_ab).sum(min_count=1)
-    a = _to_pupils(a, p_lv, n)
-    df["unauthorised_sessions"] = a["ab_sessions_unauthorised"].astype("Int64").array
-    df["sessions_possible"] = a["ab_sessions_possible"].astype("Int64").array
+    # Several absence rows of a pupil (pupils who changed school) are summed: that is the rule;
+    # missing where none of its rows has a value.
+    for col, out in [
+        ("ab_sessions_unauthorised", "unauthorised_sessions"),
+        ("ab_sessions_possible", "sessions_possible"),
+    ]:
+        v = absence[col].to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(v)
+        total = _per_pupil(p_ab[ok], p_lv, n, v[ok]).astype(np.int64)
+        df[out] = pd.arrays.IntegerArray(total, _per_pupil(p_ab[ok], p_lv, n) == 0)
     fixed = (exclusions["exc_category"] == "FIXD").to_numpy(dtype=bool)
-    g = exclusions.loc[fixed, "exc_sessions"].groupby(p_exc[fixed])
-    fx = _to_pupils(pd.DataFrame({"n": g.size(), "s": g.sum()}), p_lv, n)
-    df["fixed_period_exclusions"] = fx["n"].fillna(0).astype("Int64").array
-    df["fixed_period_sessions"] = fx["s"].fillna(0).astype("Int64").array
+    df["fixed_period_exclusions"] = pd.array(_per_pupil(p_exc[fixed], p_lv, n), dtype="Int64")
+    v = exclusions.loc[fixed, "exc_sessions"].to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(v)
+    df["fixed_period_sessions"] = pd.array(_per_pupil(p_exc[fixed][ok], p_lv, n, v[ok]).astype(np.int64), dtype="Int64")
     perm = (exclusions["exc_category"] == "PERM").to_numpy(dtype=bool)
     df["permanent_exclusion"] = pd.array(keys.member(p_lv, p_exc[perm & (p_exc >= 0)], n), dtype="boolean")
     # Offending, on moj_uid: severity per disposal code, worked out once per code (not per row).

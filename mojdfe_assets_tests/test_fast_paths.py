@@ -216,3 +216,25 @@ def test_per_code_aggregates_placed_by_position_equal_reindex():
         pupils = rng.choice(pool, int(rng.integers(0, 60)))
         want = per_code.reindex(pupils).reset_index(drop=True)
         pd.testing.assert_frame_equal(_to_pupils(per_code, pupils, n), want, check_exact=True)
+
+
+def test_per_pupil_counts_and_sums_equal_pandas_group_by():
+    from mojdfe_assets.outcomes import _per_pupil
+
+    rng = np.random.default_rng(16)
+    for _ in range(30):
+        n = int(rng.integers(1, 30))
+        rows = int(rng.integers(0, 80))
+        codes = rng.integers(-1, n, rows)  # -1: a row with no pupil id
+        values = pd.Series(
+            pd.array(np.where(rng.random(rows) < 0.3, None, rng.integers(0, 400, rows)).tolist(), "Int64")
+        )
+        pupils = rng.integers(-1, n, int(rng.integers(0, 50)))
+        want = values.groupby(codes).sum(min_count=1).reindex(pupils)
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(v)
+        total = _per_pupil(codes[ok], pupils, n, v[ok]).astype(np.int64)
+        got = pd.arrays.IntegerArray(total, _per_pupil(codes[ok], pupils, n) == 0)
+        pd.testing.assert_extension_array_equal(got, want.array)
+        sizes = pd.Series(codes).groupby(codes).size().reindex(pupils).fillna(0).astype("int64")
+        np.testing.assert_array_equal(_per_pupil(codes, pupils, n), sizes.to_numpy())
