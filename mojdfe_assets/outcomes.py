@@ -38,13 +38,15 @@ def _per_pupil(codes: np.ndarray, pupil_codes: np.ndarray, n: int, weights=None)
     return counts[np.where(pupil_codes >= 0, pupil_codes, n)]
 
 
-def _spread(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Per group code (0..n-1), whether its values differ (smallest != largest): one pass of
-    ufunc.at each, no sort (at national scale the pairs number tens of millions)."""
+def _spread(pairs: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """Per group code (0..n-1), whether its values differ (smallest != largest) over the
+    (group, value) pairs of several tables: one pass of ufunc.at each, no sort and no
+    concatenation (at national scale the pairs number tens of millions)."""
     lo = np.full(max(n, 1), np.iinfo(np.int64).max, dtype=np.int64)
     hi = np.full(max(n, 1), -1, dtype=np.int64)
-    np.minimum.at(lo, groups, values)
-    np.maximum.at(hi, groups, values)
+    for groups, values in pairs:
+        np.minimum.at(lo, groups, values)
+        np.maximum.at(hi, groups, values)
     return (hi >= 0) & (lo != hi)
 
 
@@ -57,12 +59,15 @@ def moj_links(pupils: list[np.ndarray], mojs: list[np.ndarray]) -> tuple[np.ndar
     first. Integer work: over every (pupil, MoJUID) pair, whether a MoJUID has more than one pupil
     and a pupil more than one MoJUID."""
     n_p, n_m = keys.n_keys(*pupils), keys.n_keys(*mojs)
-    p, m = np.concatenate(pupils), np.concatenate(mojs)
-    both = (p >= 0) & (m >= 0)
-    p, m = p[both], m[both]
-    several_mojs = _spread(p, m, n_p)  # per pupil
-    several_pupils = _spread(m, p, n_m)  # per MoJUID
     sp, sm = pupils[0], mojs[0]
+    pairs = []  # every (pupil, MoJUID) pair with both present
+    for p, m in zip(pupils, mojs):
+        if pairs and len(p) == len(sp) and np.array_equal(p, sp) and np.array_equal(m, sm):
+            continue  # the spine's own pairs row by row (KS4 and absence in spine order): nothing new
+        both = (p >= 0) & (m >= 0)
+        pairs.append((p, m) if both.all() else (p[both], m[both]))
+    several_mojs = _spread(pairs, n_p)  # per pupil
+    several_pupils = _spread([(m, p) for p, m in pairs], n_m)  # per MoJUID
     has = sm >= 0
     shared = has & several_pupils[np.where(has, sm, 0)]
     conflicting = has & several_mojs[np.where(sp >= 0, sp, 0)]

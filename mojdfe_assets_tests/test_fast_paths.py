@@ -238,3 +238,26 @@ def test_per_pupil_counts_and_sums_equal_pandas_group_by():
         pd.testing.assert_extension_array_equal(got, want.array)
         sizes = pd.Series(codes).groupby(codes).size().reindex(pupils).fillna(0).astype("int64")
         np.testing.assert_array_equal(_per_pupil(codes, pupils, n), sizes.to_numpy())
+
+
+def test_moj_links_on_codes_equal_pandas_distinct_counts():
+    from mojdfe_assets.outcomes import moj_links
+
+    rng = np.random.default_rng(18)
+    for _ in range(40):
+        n = int(rng.integers(1, 25))
+        spine = (rng.permutation(n), rng.integers(-1, n, n))
+        tables = [spine]
+        for _ in range(int(rng.integers(0, 4))):
+            rows = int(rng.integers(0, 30))
+            tables.append((rng.integers(-1, n + 5, rows), rng.integers(-1, n + 5, rows)))
+        if rng.random() < 0.5:
+            tables.insert(1, (spine[0].copy(), spine[1].copy()))  # a table in spine order
+        link, counts = moj_links([p for p, _ in tables], [m for _, m in tables])
+        pairs = pd.DataFrame({"p": np.concatenate([p for p, _ in tables]), "m": np.concatenate([m for _, m in tables])})
+        pairs = pairs[(pairs["p"] >= 0) & (pairs["m"] >= 0)]
+        mojs_of = pairs.groupby("p")["m"].nunique().reindex(spine[0]).fillna(0).to_numpy()
+        pupils_of = pairs.groupby("m")["p"].nunique().reindex(spine[1]).fillna(0).to_numpy()
+        want = np.select([spine[1] < 0, pupils_of > 1, mojs_of > 1], [1, 2, 3], 0)
+        np.testing.assert_array_equal(link, want)
+        assert sum(counts.values()) == n and counts["linked"] == int((want == 0).sum())
