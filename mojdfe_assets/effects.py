@@ -165,6 +165,19 @@ def _cell_rows(keys: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return out.astype({"level": str, "sex": str, "ks4_year": str, "fsm": bool})
 
 
+def _integers(s: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s)
+
+
+def _cell_sums(code: np.ndarray, values: np.ndarray, n: int, integers: bool) -> np.ndarray:
+    """Per cell code (0..n-1), the sum of `values`: a bincount when they are integers (exact, in
+    any order, below 2**53), else pandas' compensated group sum in row order (the sum a group-by
+    over the covariates gives, bit for bit)."""
+    if integers:
+        return np.bincount(code, values, n)
+    return pd.Series(values).groupby(pd.Categorical.from_codes(code, range(n)), observed=False).sum().to_numpy()
+
+
 def cells(df: pd.DataFrame, value: str, exposure: str | None = None, cell=None) -> pd.DataFrame:
     """Collapse pupils with the outcome and all covariates recorded to one row per covariate
     cell: n, the sum of the outcome, the summed exposure, and the sum of outcome² / exposure
@@ -173,17 +186,15 @@ def cells(df: pd.DataFrame, value: str, exposure: str | None = None, cell=None) 
     y = df[value].to_numpy(dtype=float, na_value=np.nan)
     t = df[exposure].to_numpy(dtype=float, na_value=np.nan) if exposure else np.ones(len(df))
     keep = (code >= 0) & ~np.isnan(y) & (t > 0)  # t > 0 is false where missing
-    y, t = y[keep], t[keep]
-    # pandas' group sums (compensated, in row order): the same sums as a group-by over the four
-    # covariates gives, bit for bit
-    by = pd.Categorical.from_codes(code[keep], categories=range(len(keys)))
-    sums = pd.DataFrame({"y": y, "y2t": y * y / t, "t": t}).groupby(by, observed=False).sum()
-    n = np.bincount(code[keep], minlength=len(keys))
+    code, y, t = code[keep], y[keep], t[keep]
+    whole_y, whole_t = _integers(df[value]), exposure is None or _integers(df[exposure])
+    n = np.bincount(code, minlength=len(keys))
     rows = np.flatnonzero(n > 0)
     out = _cell_rows(keys, rows)
     out["n"] = n[rows]
-    for c in ("y", "y2t", "t"):
-        out[c] = sums[c].to_numpy()[rows]
+    out["y"] = _cell_sums(code, y, len(keys), whole_y)[rows]
+    out["y2t"] = _cell_sums(code, y * y / t, len(keys), whole_y and exposure is None)[rows]
+    out["t"] = _cell_sums(code, t, len(keys), whole_t)[rows]
     return out
 
 

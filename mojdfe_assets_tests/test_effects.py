@@ -173,7 +173,9 @@ def _with_gaps(n: int, seed: int) -> pd.DataFrame:
     df["unauthorised_sessions"] = df["unauthorised_sessions"].mask(gap())
     df["sessions_possible"] = df["sessions_possible"].mask(gap()).where(~gap(), 0)
     df["most_severe_disposal"] = df["most_severe_disposal"].mask(gap())
-    return effects.outcome_frame(df)
+    df = effects.outcome_frame(df)
+    df["score"] = pd.array(rng.random(n) * 80, dtype="Float64")  # not integers: pandas' sums
+    return df
 
 
 def test_cells_on_integer_codes_equal_a_group_by_over_the_covariates():
@@ -185,6 +187,8 @@ def test_cells_on_integer_codes_equal_a_group_by_over_the_covariates():
             ("cj_contact", None),
             ("unauthorised_sessions", "sessions_possible"),
             ("fixed_period_sessions", None),
+            ("score", None),
+            ("score", "sessions_possible"),
         ]:
             ref = _cells_by_group_by(df, value, exposure)
             pd.testing.assert_frame_equal(effects.cells(df, value, exposure, cell), ref, check_exact=True)
