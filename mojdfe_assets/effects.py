@@ -55,8 +55,11 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
         *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns and c != "fixed_period_exclusion"],
     ]
     df = outcomes[keep].copy()
-    df["sex"] = outcomes["sex"].astype("category")
-    df["ks4_year"] = outcomes["ks4_year"].astype("category")
+    for c in ("sex", "ks4_year"):  # categoricals as read from Parquet's dictionary pages, or typed here
+        cat = outcomes[c].astype("category")
+        # in sorted order, whatever order the dictionary came in: the models' cells follow it
+        sorted_ = cat.cat.categories.is_monotonic_increasing
+        df[c] = cat if sorted_ else cat.cat.reorder_categories(sorted(cat.cat.categories))
     linked = df["most_severe_disposal"].notna()
     df["fixed_period_exclusion"] = (outcomes["fixed_period_exclusions"] > 0).astype("boolean")
     df["cj_contact"] = df["first_cj_contact_date"].notna().astype("boolean").where(linked)
@@ -391,9 +394,11 @@ OUTCOME_COLUMNS = [
 ]
 
 
-@table_asset(
-    InterventionOutcomeSummary, group=GROUP, ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})}
-)
+# sex and cohort as categoricals straight from Parquet's dictionary pages (no text per pupil)
+OUTCOMES_IN = dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS, "dictionary_columns": ["sex", "ks4_year"]})
+
+
+@table_asset(InterventionOutcomeSummary, group=GROUP, ins={"pupil_outcomes": OUTCOMES_IN})
 def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, descriptive: for each level of social-care intervention (none,
     referral only, child in need, child protection plan, looked after), the number of pupils and
@@ -418,7 +423,7 @@ def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     InterventionOutcomeModels,
     group=GROUP,
     kinds={*KINDS, "statsmodels"},
-    ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})},
+    ins={"pupil_outcomes": OUTCOMES_IN},
 )
 def intervention_outcome_models(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, adjusted: each outcome regressed on intervention level (reference:

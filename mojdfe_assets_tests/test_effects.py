@@ -206,3 +206,11 @@ def test_cells_on_integer_codes_equal_a_group_by_over_the_covariates():
                 .astype({"level": str, "sex": str, "ks4_year": str, "cat": str})
             )
             pd.testing.assert_frame_equal(effects.ordinal_cells(df, outcome, cell), ref, check_exact=True)
+
+
+def test_covariates_read_as_categoricals_in_any_order_give_the_same_models():
+    df = pupils(3_000, seed=8)
+    text = effects.fit_models(effects.outcome_frame(df))
+    for c in ("sex", "ks4_year"):  # as from Parquet's dictionary pages: categories in order of appearance
+        df[c] = pd.Categorical(df[c].astype(object), categories=sorted(df[c].unique(), reverse=True))
+    pd.testing.assert_frame_equal(effects.fit_models(effects.outcome_frame(df)), text, check_exact=True)
