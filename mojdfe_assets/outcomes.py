@@ -89,12 +89,19 @@ def derive_pupil_outcomes(
     p_lv, *p_tables = keys.encode(levels["pupil_id"], *(t["pupil_id"] for t in tables))
     p_ks4, p_ab, p_exc = p_tables[:3]
     n = keys.n_keys(p_lv, *p_tables)
-    # KS4: the pupil's latest row (same sort as before: by year, last kept).
-    k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True).sort_values("academic_year_end")
-    latest = pd.DataFrame(
-        {"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array}, index=p_ks4[k.index.to_numpy()]
-    )
-    latest = latest[~latest.index.duplicated(keep="last")]
+    # KS4: the pupil's latest row (same sort as before: by year, last kept). When no pupil has
+    # two rows (the usual delivery), each row is its pupil's latest: no sort.
+    if len(p_ks4) == 0 or np.bincount(p_ks4 + 1).max() <= 1:
+        latest = pd.DataFrame({"ks4_level2_em": ks4["ks4_level2_em"].array, "ks4_att8": ks4["ks4_att8"].array})
+        latest.index = p_ks4
+    else:
+        k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True)
+        k = k.sort_values("academic_year_end")
+        latest = pd.DataFrame(
+            {"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array},
+            index=p_ks4[k.index.to_numpy()],
+        )
+        latest = latest[~latest.index.duplicated(keep="last")]
     ks = _to_pupils(latest, p_lv, n)
     df["gcse_level2_em"] = ks["ks4_level2_em"].astype("boolean").array
     df["attainment8"] = ks["ks4_att8"].astype("Float64").array
