@@ -38,6 +38,14 @@ def _per_pupil(codes: np.ndarray, pupil_codes: np.ndarray, n: int, weights=None)
     return counts[np.where(pupil_codes >= 0, pupil_codes, n)]
 
 
+def _sums(values: pd.Series, codes: np.ndarray, pupil_codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pupil, the sum of a table's integer `values` over its rows, and how many of those
+    rows have a value."""
+    v = values.to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(v)
+    return _per_pupil(codes[ok], pupil_codes, n, v[ok]).astype(np.int64), _per_pupil(codes[ok], pupil_codes, n)
+
+
 def _spread(pairs: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
     """Per group code (0..n-1), whether its values differ (smallest != largest) over the
     (group, value) pairs of several tables: one pass of ufunc.at each, no sort and no
@@ -111,15 +119,12 @@ def derive_pupil_outcomes(
         ("ab_sessions_unauthorised", "unauthorised_sessions"),
         ("ab_sessions_possible", "sessions_possible"),
     ]:
-        v = absence[col].to_numpy(dtype=float, na_value=np.nan)
-        ok = ~np.isnan(v)
-        total = _per_pupil(p_ab[ok], p_lv, n, v[ok]).astype(np.int64)
-        df[out] = pd.arrays.IntegerArray(total, _per_pupil(p_ab[ok], p_lv, n) == 0)
+        total, recorded = _sums(absence[col], p_ab, p_lv, n)
+        df[out] = pd.arrays.IntegerArray(total, recorded == 0)
     fixed = (exclusions["exc_category"] == "FIXD").to_numpy(dtype=bool)
     df["fixed_period_exclusions"] = pd.array(_per_pupil(p_exc[fixed], p_lv, n), dtype="Int64")
-    v = exclusions.loc[fixed, "exc_sessions"].to_numpy(dtype=float, na_value=np.nan)
-    ok = ~np.isnan(v)
-    df["fixed_period_sessions"] = pd.array(_per_pupil(p_exc[fixed][ok], p_lv, n, v[ok]).astype(np.int64), dtype="Int64")
+    sessions, _ = _sums(exclusions.loc[fixed, "exc_sessions"], p_exc[fixed], p_lv, n)
+    df["fixed_period_sessions"] = pd.array(sessions, dtype="Int64")
     perm = (exclusions["exc_category"] == "PERM").to_numpy(dtype=bool)
     df["permanent_exclusion"] = pd.array(keys.member(p_lv, p_exc[perm & (p_exc >= 0)], n), dtype="boolean")
     # Offending, on moj_uid: severity per disposal code, worked out once per code (not per row).
