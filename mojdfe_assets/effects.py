@@ -55,8 +55,11 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
         *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns and c != "fixed_period_exclusion"],
     ]
     df = outcomes[keep].copy()
-    df["sex"] = outcomes["sex"].astype("category")
-    df["ks4_year"] = outcomes["ks4_year"].astype("category")
+    for c in ("sex", "ks4_year"):  # categoricals as read from Parquet's dictionary pages, or typed here
+        cat = outcomes[c].astype("category")
+        # in sorted order, whatever order the dictionary came in: the models' cells follow it
+        sorted_ = cat.cat.categories.is_monotonic_increasing
+        df[c] = cat if sorted_ else cat.cat.reorder_categories(sorted(cat.cat.categories))
     linked = df["most_severe_disposal"].notna()
     df["fixed_period_exclusion"] = (outcomes["fixed_period_exclusions"] > 0).astype("boolean")
     df["cj_contact"] = df["first_cj_contact_date"].notna().astype("boolean").where(linked)
@@ -89,17 +92,25 @@ def _proportions(outcome: str, measure: str, category, events: np.ndarray, n: np
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per level and outcome: n with the outcome recorded, and a rate (binary), median (counts)
     or category share (ordinal) with its 95% confidence interval."""
-    level = df["level"].astype(pd.CategoricalDtype(list(LEVELS), ordered=True))
+    # each pupil's level as 0..4 (-1 missing): the counts below are bincounts over these codes
+    # (sums of 0/1 values and counts: exact in any order)
+    level = pd.Categorical(df["level"], categories=list(LEVELS)).codes.astype(np.int64)
+    known = level >= 0
+
+    def per_level(rows, weights=None):
+        return np.bincount(level[rows], weights, len(LEVELS))
+
     parts = []
     for name in BINARY:
-        y = df[name]
-        g = pd.DataFrame({"level": level, "y": y.astype("Float64")}).groupby("level", observed=False)["y"]
-        parts.append(_proportions(name, "rate", pd.NA, g.sum().to_numpy(float), g.count().to_numpy(float)))
+        y = df[name].to_numpy(dtype=float, na_value=np.nan)
+        ok = known & ~np.isnan(y)
+        parts.append(_proportions(name, "rate", pd.NA, per_level(ok, y[ok]), per_level(ok).astype(float)))
     for name in COUNTS:
-        values = df[name].astype("Float64")
+        values = df[name].to_numpy(dtype=float, na_value=np.nan)
+        ok = known & ~np.isnan(values)
         rows = []
-        for lvl in LEVELS:  # five levels: a sort each, not a loop over pupils
-            x = np.sort(values[(level == lvl) & values.notna()].to_numpy(float))
+        for i, lvl in enumerate(LEVELS):  # five levels: a sort each, not a loop over pupils
+            x = np.sort(values[ok & (level == i)])
             est, lo, hi = median_ci(x) if len(x) else (np.nan, np.nan, np.nan)
             rows.append(
                 {
@@ -116,10 +127,12 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             )
         parts.append(pd.DataFrame(rows))
     for name, (_, cats) in ORDINAL.items():
-        tab = pd.crosstab(level, df[name].astype(pd.CategoricalDtype(list(cats))), dropna=False)
-        tab = tab.reindex(index=list(LEVELS), columns=list(cats), fill_value=0)
-        n = tab.sum(axis=1).to_numpy(float)
-        parts += [_proportions(name, "share", cat, tab[cat].to_numpy(float), n) for cat in cats]
+        cat = pd.Categorical(df[name], categories=list(cats)).codes.astype(np.int64)
+        ok = known & (cat >= 0)
+        tab = np.bincount(level[ok] * len(cats) + cat[ok], minlength=len(LEVELS) * len(cats))
+        tab = tab.reshape(len(LEVELS), len(cats)).astype(float)  # level x category
+        n = tab.sum(axis=1)
+        parts += [_proportions(name, "share", c, tab[:, j], n) for j, c in enumerate(cats)]
     out = pd.concat(parts, ignore_index=True)
     out["level"] = out["level"].astype(pd.CategoricalDtype(list(LEVELS), ordered=True))
     out["outcome"] = out["outcome"].astype("string[pyarrow]")
@@ -135,35 +148,57 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 # Models on cells
 
 
-def cells(df: pd.DataFrame, value: str, exposure: str | None = None) -> pd.DataFrame:
+def cell_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each pupil's covariate cell (level, sex, KS4 cohort, FSM) as one integer, -1 where any of
+    them is missing, and every possible cell's covariates (row = code). Codes follow the category
+    order of each column in turn, the order a sorted group-by over the four gives; worked out once
+    for all the models, so each model's cells are then a count over integers."""
+    cats = [pd.Categorical(df[c]) for c in ["level", *COVARIATES]]
+    code = np.zeros(len(df), dtype=np.int64)
+    for c in cats:
+        code = code * len(c.categories) + c.codes
+    code[np.logical_or.reduce([c.codes < 0 for c in cats])] = -1
+    keys = pd.MultiIndex.from_product([c.categories for c in cats], names=["level", *COVARIATES]).to_frame(index=False)
+    return code, keys
+
+
+def _cell_rows(keys: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The covariates of cells `rows` as the models' design reads them: text, FSM true/false."""
+    out = keys.iloc[rows].reset_index(drop=True)
+    return out.astype({"level": str, "sex": str, "ks4_year": str, "fsm": bool})
+
+
+def _integers(s: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s)
+
+
+def _cell_sums(code: np.ndarray, values: np.ndarray, n: int, integers: bool) -> np.ndarray:
+    """Per cell code (0..n-1), the sum of `values`: a bincount when they are integers (exact, in
+    any order, below 2**53), else pandas' compensated group sum in row order (the sum a group-by
+    over the covariates gives, bit for bit)."""
+    if integers:
+        return np.bincount(code, values, n)
+    return pd.Series(values).groupby(pd.Categorical.from_codes(code, range(n)), observed=False).sum().to_numpy()
+
+
+def cells(df: pd.DataFrame, value: str, exposure: str | None = None, cell=None) -> pd.DataFrame:
     """Collapse pupils with the outcome and all covariates recorded to one row per covariate
     cell: n, the sum of the outcome, the summed exposure, and the sum of outcome² / exposure
-    (what the pupil-level Pearson dispersion needs)."""
-    keep = df[value].notna()
-    for c in ["level", *COVARIATES]:
-        keep &= df[c].notna()
-    if exposure:
-        keep &= df[exposure].notna() & (df[exposure] > 0)
-    y = df.loc[keep, value].astype("float64")
-    t = df.loc[keep, exposure].astype("float64") if exposure else pd.Series(1.0, index=y.index)
-    frame = pd.DataFrame(
-        {
-            "level": df.loc[keep, "level"],
-            "sex": df.loc[keep, "sex"],
-            "ks4_year": df.loc[keep, "ks4_year"],
-            "fsm": df.loc[keep, "fsm"].astype(bool),
-            "y": y,
-            "y2t": y * y / t,
-            "t": t,
-        }
-    )
-    out = (
-        frame.groupby(["level", "sex", "ks4_year", "fsm"], observed=True)
-        .agg(n=("y", "size"), y=("y", "sum"), y2t=("y2t", "sum"), t=("t", "sum"))
-        .reset_index()
-    )
-    out = out[out["n"] > 0].reset_index(drop=True)
-    return out.astype({"level": str, "sex": str, "ks4_year": str})
+    (what the pupil-level Pearson dispersion needs). `cell`: `cell_codes(df)`, if already known."""
+    code, keys = cell_codes(df) if cell is None else cell
+    y = df[value].to_numpy(dtype=float, na_value=np.nan)
+    t = df[exposure].to_numpy(dtype=float, na_value=np.nan) if exposure else np.ones(len(df))
+    keep = (code >= 0) & ~np.isnan(y) & (t > 0)  # t > 0 is false where missing
+    code, y, t = code[keep], y[keep], t[keep]
+    whole_y, whole_t = _integers(df[value]), exposure is None or _integers(df[exposure])
+    n = np.bincount(code, minlength=len(keys))
+    rows = np.flatnonzero(n > 0)
+    out = _cell_rows(keys, rows)
+    out["n"] = n[rows]
+    out["y"] = _cell_sums(code, y, len(keys), whole_y)[rows]
+    out["y2t"] = _cell_sums(code, y * y / t, len(keys), whole_y and exposure is None)[rows]
+    out["t"] = _cell_sums(code, t, len(keys), whole_t)[rows]
+    return out
 
 
 def design(c: pd.DataFrame, constant: bool = True) -> pd.DataFrame:
@@ -231,22 +266,22 @@ def _not_fitted(outcome: str, model: str, measure: str, reason: str) -> pd.DataF
     )
 
 
-def fit_binary(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
+def fit_binary(df: pd.DataFrame, outcome: str, cell=None) -> pd.DataFrame:
     """Logistic regression (binomial GLM on events / non-events per cell): odds ratios."""
     import statsmodels.api as sm
 
-    c = cells(df, outcome)
+    c = cells(df, outcome, cell=cell)
     res = sm.GLM(np.column_stack([c["y"], c["n"] - c["y"]]), design(c), family=sm.families.Binomial()).fit()
     return _tidy(outcome, "logistic (binomial GLM)", "odds ratio", res.params, res.bse, res.pvalues, int(c["n"].sum()))
 
 
-def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None) -> pd.DataFrame:
+def fit_count(df: pd.DataFrame, outcome: str, exposure: str | None, cell=None) -> pd.DataFrame:
     """Log-linear count model: Poisson GLM on the cell sums with log exposure as offset (the same
     estimates as the pupil-level model), standard errors scaled by the pupil-level Pearson
     dispersion (quasi-Poisson), computed from each cell's sum of squares. Rate ratios."""
     import statsmodels.api as sm
 
-    c = cells(df, outcome, exposure)
+    c = cells(df, outcome, exposure, cell)
     x = design(c)
     model = sm.GLM(c["y"], x, family=sm.families.Poisson(), offset=np.log(c["t"]))
     first = model.fit()
@@ -277,25 +312,24 @@ def weighted_ordered_model():
     return WeightedOrderedModel
 
 
-def fit_ordinal(df: pd.DataFrame, outcome: str, categories) -> pd.DataFrame:
+def ordinal_cells(df: pd.DataFrame, outcome: str, cell=None) -> pd.DataFrame:
+    """Pupils with the outcome and all covariates recorded, counted (`w`) per covariate cell and
+    outcome category (`cat`), in the order of a sorted group-by over the five."""
+    code, keys = cell_codes(df) if cell is None else cell
+    cat = pd.Categorical(df[outcome])
+    keep = (code >= 0) & (cat.codes >= 0)
+    n_cat = len(cat.categories)
+    w = np.bincount(code[keep] * n_cat + cat.codes[keep], minlength=len(keys) * n_cat)
+    rows = np.flatnonzero(w > 0)
+    counts = _cell_rows(keys, rows // n_cat)
+    counts["cat"] = np.asarray(cat.categories.astype(str))[rows % n_cat]
+    counts["w"] = w[rows]
+    return counts
+
+
+def fit_ordinal(df: pd.DataFrame, outcome: str, categories, cell=None) -> pd.DataFrame:
     """Proportional-odds logistic model: cumulative odds ratios of a worse category."""
-    sub = df[df[outcome].notna() & df[["level", *COVARIATES]].notna().all(axis=1)]
-    counts = (
-        pd.DataFrame(
-            {
-                "level": sub["level"],
-                "sex": sub["sex"],
-                "ks4_year": sub["ks4_year"],
-                "fsm": sub["fsm"].astype(bool),
-                "cat": sub[outcome],
-            }
-        )
-        .groupby(["level", "sex", "ks4_year", "fsm", "cat"], observed=True)
-        .size()
-        .rename("w")
-        .reset_index()
-    )
-    counts = counts[counts["w"] > 0].astype({"level": str, "sex": str, "ks4_year": str, "cat": str})
+    counts = ordinal_cells(df, outcome, cell)
     present = [k for k in categories if k in set(counts["cat"])]
     endog = pd.Series(pd.Categorical(counts["cat"], categories=present, ordered=True))
     model = weighted_ordered_model()(endog, design(counts, constant=False), counts["w"].to_numpy(), distr="logit")
@@ -314,9 +348,10 @@ def fit_ordinal(df: pd.DataFrame, outcome: str, categories) -> pd.DataFrame:
 def fit_models(df: pd.DataFrame) -> pd.DataFrame:
     """Every model of the table; a model the data cannot support (e.g. an outcome nobody has)
     gives rows that say so instead of stopping the run."""
-    jobs = [(name, "logistic (binomial GLM)", "odds ratio", lambda n=name: fit_binary(df, n)) for name in BINARY]
+    cell = cell_codes(df)
+    jobs = [(name, "logistic (binomial GLM)", "odds ratio", lambda n=name: fit_binary(df, n, cell)) for name in BINARY]
     jobs += [
-        (name, "quasi-Poisson (log link)", "rate ratio", lambda n=name, e=exposure: fit_count(df, n, e))
+        (name, "quasi-Poisson (log link)", "rate ratio", lambda n=name, e=exposure: fit_count(df, n, e, cell))
         for name, (_, exposure) in COUNTS.items()
     ]
     jobs += [
@@ -324,7 +359,7 @@ def fit_models(df: pd.DataFrame) -> pd.DataFrame:
             name,
             "ordinal logistic (proportional odds)",
             "cumulative odds ratio",
-            lambda n=name, c=cats: fit_ordinal(df, n, c),
+            lambda n=name, c=cats: fit_ordinal(df, n, c, cell),
         )
         for name, (_, cats) in ORDINAL.items()
     ]
@@ -359,9 +394,11 @@ OUTCOME_COLUMNS = [
 ]
 
 
-@table_asset(
-    InterventionOutcomeSummary, group=GROUP, ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})}
-)
+# sex and cohort as categoricals straight from Parquet's dictionary pages (no text per pupil)
+OUTCOMES_IN = dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS, "dictionary_columns": ["sex", "ks4_year"]})
+
+
+@table_asset(InterventionOutcomeSummary, group=GROUP, ins={"pupil_outcomes": OUTCOMES_IN})
 def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, descriptive: for each level of social-care intervention (none,
     referral only, child in need, child protection plan, looked after), the number of pupils and
@@ -386,7 +423,7 @@ def intervention_outcome_summary(pupil_outcomes: pd.DataFrame) -> Table:
     InterventionOutcomeModels,
     group=GROUP,
     kinds={*KINDS, "statsmodels"},
-    ins={"pupil_outcomes": dg.AssetIn(metadata={"columns": OUTCOME_COLUMNS})},
+    ins={"pupil_outcomes": OUTCOMES_IN},
 )
 def intervention_outcome_models(pupil_outcomes: pd.DataFrame) -> Table:
     """Research question 1, adjusted: each outcome regressed on intervention level (reference:

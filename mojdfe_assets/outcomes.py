@@ -21,37 +21,61 @@ from .table_assets import Table, table_asset
 GROUP = "outcomes"
 
 
-def _to_pupils(per_code: pd.DataFrame | pd.Series, pupil_codes: np.ndarray):
-    """Per-key aggregates (indexed by key code) placed on each pupil's row; missing where none."""
-    return per_code.reindex(pupil_codes)
+def _to_pupils(per_code: pd.DataFrame, pupil_codes: np.ndarray, n: int) -> pd.DataFrame:
+    """Per-key aggregates (indexed by key code, -1..n-1) placed on each pupil's row (a fresh
+    RangeIndex); missing where none. `reindex` by position: a slot per code, no hash table."""
+    at = np.full(n + 1, -1, dtype=np.int64)  # slot n is code -1 (missing matches missing, as in pandas)
+    at[per_code.index.to_numpy()] = np.arange(len(per_code))
+    rows = at[pupil_codes]
+    return pd.DataFrame({c: pd.api.extensions.take(per_code[c]._values, rows, allow_fill=True) for c in per_code})
 
 
-def _spread(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Per group code (0..n-1), whether its values differ (smallest != largest): one pass of
-    ufunc.at each, no sort (at national scale the pairs number tens of millions)."""
+def _per_pupil(codes: np.ndarray, pupil_codes: np.ndarray, n: int, weights=None) -> np.ndarray:
+    """Per pupil, how many of a table's rows carry its key code (codes -1..n-1), or the sum of
+    `weights` over them: a bincount (float sums of integers, exact below 2**53). Slot n holds
+    code -1: missing matches missing, as in pandas."""
+    counts = np.bincount(np.where(codes >= 0, codes, n), weights, n + 1)
+    return counts[np.where(pupil_codes >= 0, pupil_codes, n)]
+
+
+def _sums(values: pd.Series, codes: np.ndarray, pupil_codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pupil, the sum of a table's integer `values` over its rows, and how many of those
+    rows have a value."""
+    v = values.to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(v)
+    return _per_pupil(codes[ok], pupil_codes, n, v[ok]).astype(np.int64), _per_pupil(codes[ok], pupil_codes, n)
+
+
+def _spread(pairs: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """Per group code (0..n-1), whether its values differ (smallest != largest) over the
+    (group, value) pairs of several tables: one pass of ufunc.at each, no sort and no
+    concatenation (at national scale the pairs number tens of millions)."""
     lo = np.full(max(n, 1), np.iinfo(np.int64).max, dtype=np.int64)
     hi = np.full(max(n, 1), -1, dtype=np.int64)
-    np.minimum.at(lo, groups, values)
-    np.maximum.at(hi, groups, values)
+    for groups, values in pairs:
+        np.minimum.at(lo, groups, values)
+        np.maximum.at(hi, groups, values)
     return (hi >= 0) & (lo != hi)
 
 
-def moj_links(levels: pd.DataFrame, others=()) -> tuple[np.ndarray, dict]:
-    """Per spine pupil, the code (position in MOJ_LINKS) of whether offending records can be linked on its MoJUID: `no_moj_uid`,
-    `shared_moj_uid` (another pupil reference carries the same MoJUID in the spine or any of
-    `others`, tables with pupil_id and moj_uid), `conflicting_moj_uids` (the pupil carries
-    different MoJUIDs across them), else `linked`. Integer work on shared key codes: over every
-    (pupil, MoJUID) pair, whether a MoJUID has more than one pupil and a pupil more than one MoJUID."""
-    tables = [levels, *others]
-    pupils = keys.encode(*(t["pupil_id"] for t in tables))
-    mojs = keys.encode(*(t["moj_uid"] for t in tables))
+def moj_links(pupils: list[np.ndarray], mojs: list[np.ndarray]) -> tuple[np.ndarray, dict]:
+    """Per spine pupil, the code (position in MOJ_LINKS) of whether offending records can be linked
+    on its MoJUID: `no_moj_uid`, `shared_moj_uid` (another pupil reference carries the same MoJUID
+    in the spine or any other table with pupil_id and moj_uid), `conflicting_moj_uids` (the pupil
+    carries different MoJUIDs across them), else `linked`. `pupils` and `mojs` are the key codes
+    (`keys.encode`, one shared dictionary each) of those tables' pupil_id and moj_uid, the spine's
+    first. Integer work: over every (pupil, MoJUID) pair, whether a MoJUID has more than one pupil
+    and a pupil more than one MoJUID."""
     n_p, n_m = keys.n_keys(*pupils), keys.n_keys(*mojs)
-    p, m = np.concatenate(pupils), np.concatenate(mojs)
-    both = (p >= 0) & (m >= 0)
-    p, m = p[both], m[both]
-    several_mojs = _spread(p, m, n_p)  # per pupil
-    several_pupils = _spread(m, p, n_m)  # per MoJUID
     sp, sm = pupils[0], mojs[0]
+    pairs = []  # every (pupil, MoJUID) pair with both present
+    for p, m in zip(pupils, mojs):
+        if pairs and len(p) == len(sp) and np.array_equal(p, sp) and np.array_equal(m, sm):
+            continue  # the spine's own pairs row by row (KS4 and absence in spine order): nothing new
+        both = (p >= 0) & (m >= 0)
+        pairs.append((p, m) if both.all() else (p[both], m[both]))
+    several_mojs = _spread(pairs, n_p)  # per pupil
+    several_pupils = _spread([(m, p) for p, m in pairs], n_m)  # per MoJUID
     has = sm >= 0
     shared = has & several_pupils[np.where(has, sm, 0)]
     conflicting = has & several_mojs[np.where(sp >= 0, sp, 0)]
@@ -64,33 +88,43 @@ def derive_pupil_outcomes(
     levels, ks4, absence, exclusions, offending, stats: dict | None = None, others=()
 ) -> pd.DataFrame:
     """Outcomes per spine pupil. Keys are hashed once into shared integer codes
-    (`keys.encode`); every group-by and join below is on those integers. `others`: further
-    tables with pupil_id and moj_uid (CIN, CLA) whose pairs decide the MoJUID linkage, with
-    those of the KS4, absence and exclusions extracts."""
-    df = levels[["pupil_id", "moj_uid", "level", "sex", "fsm", "ks4_year", "la"]].copy()
-    p_lv, p_ks4, p_ab, p_exc = keys.encode(
-        levels["pupil_id"], ks4["pupil_id"], absence["pupil_id"], exclusions["pupil_id"]
-    )
-    n = keys.n_keys(p_lv, p_ks4, p_ab, p_exc)
-    # KS4: the pupil's latest row (same sort as before: by year, last kept).
-    k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True).sort_values("academic_year_end")
-    latest = pd.DataFrame(
-        {"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array}, index=p_ks4[k.index.to_numpy()]
-    )
-    latest = latest[~latest.index.duplicated(keep="last")]
-    ks = _to_pupils(latest, p_lv)
+    (`keys.encode`: one dictionary of the pupil ids of every table, one of the MoJUIDs); every
+    group-by and join below is on those integers. `others`: further tables with pupil_id and
+    moj_uid (CIN, CLA) whose pairs decide the MoJUID linkage, with those of the KS4, absence and
+    exclusions extracts."""
+    df = levels[["pupil_id", "level", "sex", "fsm", "ks4_year", "la"]].copy()
+    tables = [ks4, absence, exclusions, *others]
+    p_lv, *p_tables = keys.encode(levels["pupil_id"], *(t["pupil_id"] for t in tables))
+    p_ks4, p_ab, p_exc = p_tables[:3]
+    n = keys.n_keys(p_lv, *p_tables)
+    # KS4: the pupil's latest row (same sort as before: by year, last kept). When no pupil has
+    # two rows (the usual delivery), each row is its pupil's latest: no sort.
+    if len(p_ks4) == 0 or np.bincount(p_ks4 + 1).max() <= 1:
+        latest = pd.DataFrame({"ks4_level2_em": ks4["ks4_level2_em"].array, "ks4_att8": ks4["ks4_att8"].array})
+        latest.index = p_ks4
+    else:
+        k = ks4[["academic_year_end", "ks4_level2_em", "ks4_att8"]].reset_index(drop=True)
+        k = k.sort_values("academic_year_end")
+        latest = pd.DataFrame(
+            {"ks4_level2_em": k["ks4_level2_em"].array, "ks4_att8": k["ks4_att8"].array},
+            index=p_ks4[k.index.to_numpy()],
+        )
+        latest = latest[~latest.index.duplicated(keep="last")]
+    ks = _to_pupils(latest, p_lv, n)
     df["gcse_level2_em"] = ks["ks4_level2_em"].astype("boolean").array
     df["attainment8"] = ks["ks4_att8"].astype("Float64").array
-    # Several absence rows of a pupil (pupils who changed school) are summed: that is the rule.
-    a = absence[["ab_sessions_unauthorised", "ab_sessions_possible"]].groupby(p_ab).sum(min_count=1)
-    a = _to_pupils(a, p_lv)
-    df["unauthorised_sessions"] = a["ab_sessions_unauthorised"].astype("Int64").array
-    df["sessions_possible"] = a["ab_sessions_possible"].astype("Int64").array
+    # Several absence rows of a pupil (pupils who changed school) are summed: that is the rule;
+    # missing where none of its rows has a value.
+    for col, out in [
+        ("ab_sessions_unauthorised", "unauthorised_sessions"),
+        ("ab_sessions_possible", "sessions_possible"),
+    ]:
+        total, recorded = _sums(absence[col], p_ab, p_lv, n)
+        df[out] = pd.arrays.IntegerArray(total, recorded == 0)
     fixed = (exclusions["exc_category"] == "FIXD").to_numpy(dtype=bool)
-    g = exclusions.loc[fixed, "exc_sessions"].groupby(p_exc[fixed])
-    fx = _to_pupils(pd.DataFrame({"n": g.size(), "s": g.sum()}), p_lv)
-    df["fixed_period_exclusions"] = fx["n"].fillna(0).astype("Int64").array
-    df["fixed_period_sessions"] = fx["s"].fillna(0).astype("Int64").array
+    df["fixed_period_exclusions"] = pd.array(_per_pupil(p_exc[fixed], p_lv, n), dtype="Int64")
+    sessions, _ = _sums(exclusions.loc[fixed, "exc_sessions"], p_exc[fixed], p_lv, n)
+    df["fixed_period_sessions"] = pd.array(sessions, dtype="Int64")
     perm = (exclusions["exc_category"] == "PERM").to_numpy(dtype=bool)
     df["permanent_exclusion"] = pd.array(keys.member(p_lv, p_exc[perm & (p_exc >= 0)], n), dtype="boolean")
     # Offending, on moj_uid: severity per disposal code, worked out once per code (not per row).
@@ -100,7 +134,11 @@ def derive_pupil_outcomes(
     rank_cat = np.array([SEVERITY.index(v) if v in SEVERITY else np.nan for v in sev_cat], dtype=float)
     dcode = disposal.codes  # -1 (missing) -> the trailing None / NaN slot
     sev = sev_cat[dcode]
-    m_lv, m_off = keys.encode(levels["moj_uid"], offending["moj_uid"])
+    paired = [i for i, t in enumerate(tables) if "moj_uid" in t]
+    m_lv, m_off, *m_paired = keys.encode(
+        levels["moj_uid"], offending["moj_uid"], *(tables[i]["moj_uid"] for i in paired)
+    )
+    n_m = keys.n_keys(m_lv, m_off, *m_paired)
     o = (
         pd.DataFrame(
             {
@@ -116,35 +154,34 @@ def derive_pupil_outcomes(
         )
     )
     o = o[o.index >= 0]  # rows with no moj_uid link to nobody
-    pair_tables = [t[["pupil_id", "moj_uid"]] for t in (*others, ks4, absence, exclusions) if "moj_uid" in t]
-    link, link_counts = moj_links(levels, pair_tables)
+    link, link_counts = moj_links([p_lv, *(p_tables[i] for i in paired)], [m_lv, *m_paired])
     df["moj_link"] = pd.Categorical.from_codes(link, categories=list(MOJ_LINKS))
-    linked = pd.Series(link == 0, index=df.index)
-    op = _to_pupils(o, m_lv)
-    op.index = df.index
-    df["cautions"] = op["cautions"].where(linked).fillna(0).where(linked).astype("Int64")
-    df["convictions"] = op["convictions"].where(linked).fillna(0).where(linked).astype("Int64")
-    nconv = df["convictions"].fillna(-1).to_numpy(dtype="int64")
-    groups = np.select([nconv == 0, nconv == 1], ["none", "one"], "two_or_more")
-    df["conviction_group"] = pd.Categorical(
-        pd.Series(groups).where(linked.to_numpy()), categories=list(CONVICTION_GROUPS), ordered=True
+    linked = link == 0
+    op = _to_pupils(o, m_lv, n_m)
+
+    def per_linked(column: str) -> np.ndarray:
+        """A linked pupil's value, 0 if it has no offending record; -1 where not linked."""
+        return np.where(linked, np.nan_to_num(op[column].to_numpy(dtype=float)), -1).astype(np.int64)
+
+    df["cautions"] = pd.arrays.IntegerArray(per_linked("cautions"), ~linked)
+    convictions = per_linked("convictions")
+    df["convictions"] = pd.arrays.IntegerArray(convictions, ~linked)
+    # none / one / two or more: the count capped at 2 is the group's code
+    df["conviction_group"] = pd.Categorical.from_codes(
+        np.where(linked, np.minimum(convictions, 2), -1), categories=list(CONVICTION_GROUPS), ordered=True
     )
-    worst = op["rank"].where(linked).fillna(0).where(linked)
-    df["most_severe_disposal"] = pd.Categorical.from_codes(
-        worst.fillna(-1).astype(int), categories=list(SEVERITY), ordered=True
-    )
-    df["first_cj_contact_date"] = op["first"].where(linked).astype("datetime64[ms]")
+    df["most_severe_disposal"] = pd.Categorical.from_codes(per_linked("rank"), categories=list(SEVERITY), ordered=True)
+    df["first_cj_contact_date"] = op["first"].where(linked).astype("datetime64[ms]").array
     if stats is not None:
         stats["moj_link"] = link_counts
         stats["pupils_with_several_absence_rows"] = (
             int((np.bincount(p_ab[p_ab >= 0], minlength=n)[p_lv[p_lv >= 0]] > 1).sum()) if n else 0
         )
-        unlinked = m_lv[(m_lv >= 0) & ~linked.to_numpy()]
-        stats["pnc_rows_of_moj_uids_left_unlinked"] = int(keys.member(m_off, unlinked, keys.n_keys(m_lv, m_off)).sum())
-        spine_moj = m_lv[m_lv >= 0]
-        stats["pnc_rows_not_linked_to_spine"] = int((~keys.member(m_off, spine_moj, keys.n_keys(m_lv, m_off))).sum())
-        stats["pupils_with_pnc_record"] = int(keys.member(m_lv, m_off, keys.n_keys(m_lv, m_off)).sum())
-    return df.drop(columns=["moj_uid"])
+        unlinked = m_lv[(m_lv >= 0) & ~linked]
+        stats["pnc_rows_of_moj_uids_left_unlinked"] = int(keys.member(m_off, unlinked, n_m).sum())
+        stats["pnc_rows_not_linked_to_spine"] = int((~keys.member(m_off, m_lv[m_lv >= 0], n_m)).sum())
+        stats["pupils_with_pnc_record"] = int(keys.member(m_lv, m_off, n_m).sum())
+    return df
 
 
 def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:

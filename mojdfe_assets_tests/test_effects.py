@@ -143,3 +143,74 @@ def test_weighted_ordinal_equals_expanded_fit():
 def test_chart_is_a_png_drawn_from_the_summary(world):
     png = effects.draw_outcomes_by_level(effects.summarise(world))
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def _cells_by_group_by(df, value, exposure=None):
+    """The reference the integer cell codes stand in for: a sorted group-by over the covariates."""
+    keep = df[[value, "level", *effects.COVARIATES]].notna().all(axis=1)
+    if exposure:
+        keep &= df[exposure].notna() & (df[exposure] > 0)
+    y = df.loc[keep, value].astype("float64")
+    t = df.loc[keep, exposure].astype("float64") if exposure else pd.Series(1.0, index=y.index)
+    frame = df.loc[keep, ["level", *effects.COVARIATES]].astype({"fsm": bool}).assign(y=y, y2t=y * y / t, t=t)
+    out = frame.groupby(["level", *effects.COVARIATES], observed=True).agg(
+        n=("y", "size"), y=("y", "sum"), y2t=("y2t", "sum"), t=("t", "sum")
+    )
+    return out.reset_index().astype({"level": str, "sex": str, "ks4_year": str})
+
+
+def _with_gaps(n: int, seed: int) -> pd.DataFrame:
+    """outcome_frame of `n` pupils with covariates, outcomes and exposures missing here and there,
+    a sex and a cohort nobody has, and exposures of 0."""
+    df = pupils(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    gap = lambda: rng.random(n) < 0.05  # noqa: E731
+    df["sex"] = df["sex"].mask(gap()).astype(pd.CategoricalDtype(["F", "M", "U"]))
+    df["fsm"] = df["fsm"].mask(gap())
+    df["ks4_year"] = df["ks4_year"].mask(gap())
+    df["level"] = df["level"].mask(gap())
+    df["gcse_level2_em"] = df["gcse_level2_em"].mask(gap())
+    df["unauthorised_sessions"] = df["unauthorised_sessions"].mask(gap())
+    df["sessions_possible"] = df["sessions_possible"].mask(gap()).where(~gap(), 0)
+    df["most_severe_disposal"] = df["most_severe_disposal"].mask(gap())
+    df = effects.outcome_frame(df)
+    df["score"] = pd.array(rng.random(n) * 80, dtype="Float64")  # not integers: pandas' sums
+    return df
+
+
+def test_cells_on_integer_codes_equal_a_group_by_over_the_covariates():
+    for seed in (3, 4):
+        df = _with_gaps(2_000, seed)
+        cell = effects.cell_codes(df)
+        for value, exposure in [
+            ("gcse_level2_em", None),
+            ("cj_contact", None),
+            ("unauthorised_sessions", "sessions_possible"),
+            ("fixed_period_sessions", None),
+            ("score", None),
+            ("score", "sessions_possible"),
+        ]:
+            ref = _cells_by_group_by(df, value, exposure)
+            pd.testing.assert_frame_equal(effects.cells(df, value, exposure, cell), ref, check_exact=True)
+            pd.testing.assert_frame_equal(effects.cells(df, value, exposure), ref, check_exact=True)
+        for outcome in effects.ORDINAL:
+            keep = df[[outcome, "level", *effects.COVARIATES]].notna().all(axis=1)
+            ref = (
+                df.loc[keep, ["level", *effects.COVARIATES, outcome]]
+                .astype({"fsm": bool})
+                .groupby(["level", *effects.COVARIATES, outcome], observed=True)
+                .size()
+                .rename("w")
+                .reset_index()
+                .rename(columns={outcome: "cat"})
+                .astype({"level": str, "sex": str, "ks4_year": str, "cat": str})
+            )
+            pd.testing.assert_frame_equal(effects.ordinal_cells(df, outcome, cell), ref, check_exact=True)
+
+
+def test_covariates_read_as_categoricals_in_any_order_give_the_same_models():
+    df = pupils(3_000, seed=8)
+    text = effects.fit_models(effects.outcome_frame(df))
+    for c in ("sex", "ks4_year"):  # as from Parquet's dictionary pages: categories in order of appearance
+        df[c] = pd.Categorical(df[c].astype(object), categories=sorted(df[c].unique(), reverse=True))
+    pd.testing.assert_frame_equal(effects.fit_models(effects.outcome_frame(df)), text, check_exact=True)

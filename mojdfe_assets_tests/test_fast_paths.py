@@ -190,3 +190,74 @@ def test_written_behind_tables_are_complete_before_they_are_read(tmp_path):
     with pytest.raises(OSError), R.write_behind():
         R._WRITE_BEHIND.submit(table, tmp_path / "not_a_folder.txt" / "t.parquet")
     assert not R._WRITE_BEHIND.enabled
+
+
+def test_per_code_aggregates_placed_by_position_equal_reindex():
+    from mojdfe_assets.outcomes import _to_pupils
+
+    rng = np.random.default_rng(15)
+    for trial in range(30):
+        n = int(rng.integers(1, 40))
+        per = rng.choice(np.arange(-1, n), int(rng.integers(0, n + 2)), replace=False)  # -1: the missing key
+        m = len(per)
+        per_code = pd.DataFrame(
+            {
+                "count": rng.integers(0, 9, m),
+                "rank": np.where(rng.random(m) < 0.2, np.nan, rng.integers(0, 4, m).astype(float)),
+                "sum": pd.array(np.where(rng.random(m) < 0.2, None, rng.integers(0, 50, m)).tolist(), dtype="Int64"),
+                "flag": rng.random(m) < 0.5,
+                "first": pd.Series(np.datetime64("2015-01-01", "ms") + rng.integers(0, 999, m).astype("m8[D]")).array,
+                "text": pd.array(rng.choice(["a", "b", None], m).tolist(), dtype=TEXT),
+            },
+            index=per,
+        )
+        # every key present, or any key of -1..n-1 (some with no aggregate)
+        pool = per if trial % 3 == 0 and m else np.arange(-1, n)
+        pupils = rng.choice(pool, int(rng.integers(0, 60)))
+        want = per_code.reindex(pupils).reset_index(drop=True)
+        pd.testing.assert_frame_equal(_to_pupils(per_code, pupils, n), want, check_exact=True)
+
+
+def test_per_pupil_counts_and_sums_equal_pandas_group_by():
+    from mojdfe_assets.outcomes import _per_pupil
+
+    rng = np.random.default_rng(16)
+    for _ in range(30):
+        n = int(rng.integers(1, 30))
+        rows = int(rng.integers(0, 80))
+        codes = rng.integers(-1, n, rows)  # -1: a row with no pupil id
+        values = pd.Series(
+            pd.array(np.where(rng.random(rows) < 0.3, None, rng.integers(0, 400, rows)).tolist(), "Int64")
+        )
+        pupils = rng.integers(-1, n, int(rng.integers(0, 50)))
+        want = values.groupby(codes).sum(min_count=1).reindex(pupils)
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(v)
+        total = _per_pupil(codes[ok], pupils, n, v[ok]).astype(np.int64)
+        got = pd.arrays.IntegerArray(total, _per_pupil(codes[ok], pupils, n) == 0)
+        pd.testing.assert_extension_array_equal(got, want.array)
+        sizes = pd.Series(codes).groupby(codes).size().reindex(pupils).fillna(0).astype("int64")
+        np.testing.assert_array_equal(_per_pupil(codes, pupils, n), sizes.to_numpy())
+
+
+def test_moj_links_on_codes_equal_pandas_distinct_counts():
+    from mojdfe_assets.outcomes import moj_links
+
+    rng = np.random.default_rng(18)
+    for _ in range(40):
+        n = int(rng.integers(1, 25))
+        spine = (rng.permutation(n), rng.integers(-1, n, n))
+        tables = [spine]
+        for _ in range(int(rng.integers(0, 4))):
+            rows = int(rng.integers(0, 30))
+            tables.append((rng.integers(-1, n + 5, rows), rng.integers(-1, n + 5, rows)))
+        if rng.random() < 0.5:
+            tables.insert(1, (spine[0].copy(), spine[1].copy()))  # a table in spine order
+        link, counts = moj_links([p for p, _ in tables], [m for _, m in tables])
+        pairs = pd.DataFrame({"p": np.concatenate([p for p, _ in tables]), "m": np.concatenate([m for _, m in tables])})
+        pairs = pairs[(pairs["p"] >= 0) & (pairs["m"] >= 0)]
+        mojs_of = pairs.groupby("p")["m"].nunique().reindex(spine[0]).fillna(0).to_numpy()
+        pupils_of = pairs.groupby("m")["p"].nunique().reindex(spine[1]).fillna(0).to_numpy()
+        want = np.select([spine[1] < 0, pupils_of > 1, mojs_of > 1], [1, 2, 3], 0)
+        np.testing.assert_array_equal(link, want)
+        assert sum(counts.values()) == n and counts["linked"] == int((want == 0).sum())

@@ -162,3 +162,25 @@ def test_item8_several_absence_rows_are_summed_and_counted():
     out = derive_pupil_outcomes(levels, ks4, absence, exclusions, offending, stats).set_index("pupil_id")
     assert (out.loc["A", "unauthorised_sessions"], out.loc["A", "sessions_possible"]) == (15, 1850)
     assert stats["pupils_with_several_absence_rows"] == 1
+
+
+def test_a_pupil_with_several_ks4_rows_has_its_latest():
+    levels = spine_levels(["A", "B", "C"], ["MA", "MB", "MC"])
+    empty = dict(
+        exclusions=no_rows(pupil_id="string[pyarrow]", exc_category="category", exc_sessions="Int64"),
+        offending=no_rows(moj_uid="string[pyarrow]", pnc_disposal="category", pnc_disposal_date="datetime64[ns]"),
+        absence=no_rows(pupil_id="string[pyarrow]", ab_sessions_unauthorised="Int64", ab_sessions_possible="Int64"),
+    )
+    ks4 = frame(
+        pupil_id=["A", "B", "A"],
+        academic_year_end=pd.array([2017, 2016, 2016], dtype="Int16"),
+        ks4_level2_em=pd.array([True, False, False], dtype="boolean"),
+        ks4_att8=pd.array([50.0, 31.5, 12.0], dtype="Float64"),
+    )
+    out = derive_pupil_outcomes(levels, ks4, **empty).set_index("pupil_id")
+    assert (out.loc["A", "gcse_level2_em"], out.loc["A", "attainment8"]) == (True, 50.0)  # 2017, not 2016
+    assert (out.loc["B", "gcse_level2_em"], out.loc["B", "attainment8"]) == (False, 31.5)
+    assert pd.isna(out.loc["C", "gcse_level2_em"]) and pd.isna(out.loc["C", "attainment8"])
+    # one row each: every row is its pupil's latest, whatever the order
+    one_each = derive_pupil_outcomes(levels, ks4.iloc[[2, 1]], **empty).set_index("pupil_id")
+    assert (one_each.loc["A", "attainment8"], one_each.loc["B", "attainment8"]) == (12.0, 31.5)

@@ -190,7 +190,7 @@ def ks4_l2em(x: ComparisonTables, group, yf, yt):
 
 @measure
 def att8(x: ComparisonTables, group, yf, yt):
-    v = x.outcomes["attainment8"].astype("Float64")[x.cohorts(yf, yt) & x.level_mask(group)].dropna()
+    v = x.attainment8[x.cohorts(yf, yt) & x.level_mask(group)].dropna()
     return (float(v.mean()) if len(v) else float("nan")), len(v)
 
 
@@ -297,11 +297,7 @@ def custody_share_level(x: ComparisonTables, level, yf, yt):
 
 
 def _youth_sanctioned(x: ComparisonTables, yf: int, yt: int):
-    linked = (x.disposal >= 0) & x.cohorts(yf, yt)
-    first = x.outcomes["first_cj_contact_date"]
-    first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
-    youth = ((first_month - x.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
-    return youth, linked
+    return x.youth_sanctioned, (x.disposal >= 0) & x.cohorts(yf, yt)
 
 
 @measure

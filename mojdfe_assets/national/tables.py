@@ -191,6 +191,17 @@ class ComparisonTables:
         return out
 
     @cached_property
+    def youth_sanctioned(self) -> np.ndarray:
+        """Pupils whose first caution or conviction came before they were 18 (month precision)."""
+        first = self.outcomes["first_cj_contact_date"]
+        first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
+        return ((first_month - self.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
+
+    @cached_property
+    def attainment8(self) -> pd.api.extensions.ExtensionArray:
+        return self.outcomes["attainment8"].astype("Float64").array
+
+    @cached_property
     def male(self) -> np.ndarray:
         return by_value(self.outcomes["sex"], lambda v: v.astype("string") == "M", False, bool)
 
