@@ -65,6 +65,8 @@ def check_may_write(folder: str | Path) -> None:
     truth = folder / TRUTH_DIR
     if found == [TRUTH_DIR] and truth.is_dir() and not any(truth.iterdir()):
         return  # another process has just begun generating here (its marker comes next)
+    if found and is_synthetic_folder(folder):
+        return  # ... and its marker appeared while the folder was being listed
     if found:
         delivered = [f for f in found if f in {e.file for e in X.ALL}]
         raise SyntheticFolderError(
