@@ -103,16 +103,24 @@ def interval_union_days(pupil: pd.Series, start: pd.Series, end: pd.Series) -> p
     return ((b["e"] - b["s"]).dt.days).groupby(b["p"], sort=False).sum()
 
 
+def _run_starts(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """For present values in sorted order, True where a row's value differs from the row before
+    (the first row always): where each pupil's rows begin. A comparison of neighbours, no hashing
+    of the text ids."""
+    new = np.ones(len(a), dtype=bool)
+    if len(a) > 1:
+        new[1:] = np.asarray(
+            pc.not_equal(a.slice(1), a.slice(0, len(a) - 1)).to_numpy(zero_copy_only=False), dtype=bool
+        )
+    return new
+
+
 def _sorted_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each row's pupil as an integer 0..n-1 in pupil order, and each pupil's first row, for rows
-    already sorted by pupil (present): a comparison of neighbours, no hashing of the text ids."""
+    already sorted by pupil (present)."""
     a = arrowops.as_arrow(ids)
-    a = pa.array(ids.astype(object).to_numpy()) if a is None else a
-    if len(a) < 2:
-        return np.zeros(len(a), dtype=np.int64), np.arange(min(len(a), 1))
-    new = np.asarray(pc.not_equal(a[1:], a[:-1]).to_numpy(zero_copy_only=False), dtype=bool)
-    code = np.concatenate([[0], np.cumsum(new)]).astype(np.int64)
-    return code, np.flatnonzero(np.concatenate([[True], new]))
+    new = _run_starts(pa.array(ids.astype(object).to_numpy()) if a is None else a)
+    return np.cumsum(new) - 1, np.flatnonzero(new)
 
 
 def summarise_cla(episodes: pd.DataFrame, cla: pd.DataFrame) -> pd.DataFrame:
@@ -189,11 +197,7 @@ def _by_pupil(cin: pd.DataFrame) -> tuple[pd.DataFrame, pd.api.extensions.Extens
     table = pa.table({"v": ids, "y": year, "rn": np.arange(len(cin), dtype=np.int64)})
     res = arrowops._duckdb(table, "SELECT rn, v FROM t WHERE v IS NOT NULL ORDER BY v, y NULLS LAST, rn")
     rows, v = res.column("rn").to_numpy(), res.column("v")
-    new = np.ones(len(v), dtype=bool)
-    if len(v) > 1:
-        new[1:] = np.asarray(
-            pc.not_equal(v.slice(1), v.slice(0, len(v) - 1)).to_numpy(zero_copy_only=False), dtype=bool
-        )
+    new = _run_starts(v)
     pupils = pd.Index(
         pd.arrays.ArrowStringArray(
             v.filter(pa.array(new)).cast(pa.large_string()).combine_chunks()
