@@ -22,11 +22,9 @@ GROUP = "outcomes"
 
 
 def _to_pupils(per_code: pd.DataFrame, pupil_codes: np.ndarray, n: int) -> pd.DataFrame:
-    """Per-key aggregates (indexed by key code, -1..n-1) placed on each pupil's row (a fresh
-    RangeIndex); missing where none. `reindex` by position: a slot per code, no hash table."""
-    at = np.full(n + 1, -1, dtype=np.int64)  # slot n is code -1 (missing matches missing, as in pandas)
-    at[per_code.index.to_numpy()] = np.arange(len(per_code))
-    rows = at[pupil_codes]
+    """Per-key aggregates (indexed by distinct key codes, -1..n-1) placed on each pupil's row (a
+    fresh RangeIndex); missing where none. `reindex` by position: a slot per code, no hash table."""
+    rows = keys.positions(pupil_codes, per_code.index.to_numpy(), n)
     return pd.DataFrame({c: pd.api.extensions.take(per_code[c]._values, rows, allow_fill=True) for c in per_code})
 
 
