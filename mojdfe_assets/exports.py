@@ -489,12 +489,6 @@ def _model_rows(df: pd.DataFrame, outcome: str) -> np.ndarray:
     return keep.to_numpy(dtype=bool)
 
 
-def _model_sample(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """The model's pupils (`_model_rows`) with its covariates and outcome."""
-    sub = df.loc[_model_rows(df, outcome), ["level", *COVARIATES, outcome]]
-    return sub.assign(fsm=sub["fsm"].astype(bool))
-
-
 def _coded(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """A column as codes (-1 missing) and the text of each code: a categorical's own codes (no
     text per pupil), other columns factorised."""

@@ -455,13 +455,20 @@ def test_acro_pieces_record_what_its_crosstab_and_pivot_table_record():
     assert _acro_record_of(ours) == _acro_record_of(ref)
 
 
+def _model_sample(df: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The pupil rows a model uses (exports._model_rows) with its covariates and outcome, read
+    through pandas: the reference the tests compare with."""
+    sub = df.loc[E._model_rows(df, outcome), ["level", *effects.COVARIATES, outcome]]
+    return sub.assign(fsm=sub["fsm"].astype(bool))
+
+
 def test_acro_logit_on_pupil_rows_matches_the_cell_model():
     """The models are fitted on covariate cells; ACRO's logit on the pupil rows has the
     residual df the export reports (pupils - parameters) and the same estimates."""
     acro = O._acro()
     frame = effects.outcome_frame(pupils(3000, seed=4))
     ours = effects.fit_binary(frame, "cj_contact").set_index("term")
-    sample = E._model_sample(frame, "cj_contact")
+    sample = _model_sample(frame, "cj_contact")
     x = effects.design(sample.assign(level=sample["level"].astype(str)))
     session = acro.ACRO(suppress=False)
     res = session.logit(sample["cj_contact"].astype(float).to_numpy(), x.to_numpy())
@@ -650,7 +657,7 @@ def test_model_term_cells_counted_in_place_match_the_pupil_rows(world):
     frame["sex"] = frame["sex"].astype("string[pyarrow]")  # a covariate as text, not a categorical
     covariates = {name: E._coded(frame[name]) for name in ("level", "sex", "ks4_year")}
     for outcome, part in world["models"].groupby("outcome", sort=False):
-        sample = E._model_sample(frame, outcome)
+        sample = _model_sample(frame, outcome)
         keep = E._model_rows(frame, outcome)
         coded = {name: (codes[keep], texts) for name, (codes, texts) in covariates.items()}
         fsm = frame["fsm"].to_numpy(dtype=bool, na_value=False)[keep]
