@@ -101,31 +101,40 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
     prove = first_key not in arrowops._PROVEN_DISTINCT
     joined = ([0] if prove else []) + todo
     if joined:
+        # One probe table of every joined column end to end, each row numbered across all of
+        # them: the join's matches are scattered straight into one array of codes, no sort.
+        ends = np.cumsum([len(arrays[i]) for i in joined])
+        typ = first.type
+        probe = pa.chunked_array(
+            [
+                ch.cast(typ) if ch.type != typ else ch
+                for i in joined
+                for ch in (arrays[i].chunks if isinstance(arrays[i], pa.ChunkedArray) else [arrays[i]])
+            ],
+            type=typ,
+        )
+        total = int(ends[-1])
+        row_type = np.int32 if total < 2**31 else np.int64
         with duckdb.connect() as con:
             con.register("s", pa.table({"v": first, "rn": pa.array(np.arange(n0, dtype=np.int32))}))
-            parts = []
-            for i in joined:
-                a = arrays[i]
-                con.register(f"t{i}", pa.table({"v": a, "rn": pa.array(np.arange(len(a), dtype=np.int32))}))
-                parts.append(f"SELECT {i}::USMALLINT AS src, rn, v FROM t{i}")
-            res = con.sql(
-                f"SELECT o.src, o.rn, s.rn AS code FROM ({' UNION ALL '.join(parts)}) o JOIN s ON o.v = s.v"
-            ).to_arrow_table()
-        src = res.column("src").to_numpy()
-        rn = res.column("rn").to_numpy()
+            con.register("o", pa.table({"v": probe, "g": pa.array(np.arange(total, dtype=row_type))}))
+            res = con.sql("SELECT o.g, s.rn AS code FROM o JOIN s ON o.v = s.v").to_arrow_table()
+        g = res.column("g").to_numpy()
         code = res.column("code").to_numpy()
-        del res
-        order = np.argsort(src, kind="stable")
-        bounds = np.searchsorted(src[order], np.arange(len(arrays) + 1))
+        del res, probe
         if prove:
-            if bounds[1] - bounds[0] != n0:  # a first-column value on more than one row
+            # every row of the first column matches itself; more matches there = a repeated value
+            if np.count_nonzero(g < ends[0]) != n0:
                 return None
             arrowops._remember_distinct(first_key, first)
-        for i in todo:
-            codes = np.full(len(arrays[i]), -1, dtype=np.int64)
-            sel = order[bounds[i] : bounds[i + 1]]
-            codes[rn[sel]] = code[sel]
-            placed[i] = codes
+        all_codes = np.full(total, -1, dtype=np.int64)
+        all_codes[g] = code
+        del g, code
+        starts = np.concatenate([[0], ends[:-1]])
+        for k, i in enumerate(joined):
+            if i == 0:
+                continue
+            placed[i] = codes = all_codes[starts[k] : ends[k]]
             if len(_PLACED) >= 16:
                 _PLACED.clear()
             _PLACED[(first_key, arrowops._data_key(arrays[i]))] = (codes, first, arrays[i])
