@@ -73,7 +73,8 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
     """`encode` when the first column's values are distinct and present: its codes are its row
     numbers; each other column's value found there takes that row number, from one DuckDB join
     of the other columns against the first (the first joined with itself too, unless already
-    proven distinct in this step: `arrowops.occurs_once`); values found nowhere there are coded
+    proven distinct in this step, `arrowops.occurs_once`, or rising strictly row by row,
+    `arrowops.rises_strictly`); values found nowhere there are coded
     after them by a pyarrow dictionary pass over those few. A column equal to the first row by
     row (KS4 and absence tables delivered in spine order) is recognised by one comparison and
     not joined. None when the first column has a missing or repeated value."""
@@ -98,6 +99,8 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
             placed[i] = rows0
         else:
             todo.append(i)
+    if first_key not in arrowops._PROVEN_DISTINCT and arrowops.rises_strictly(first):
+        arrowops._remember_distinct(first_key, first)
     prove = first_key not in arrowops._PROVEN_DISTINCT
     joined = ([0] if prove else []) + todo
     if joined:

@@ -261,3 +261,19 @@ def test_moj_links_on_codes_equal_pandas_distinct_counts():
         want = np.select([spine[1] < 0, pupils_of > 1, mojs_of > 1], [1, 2, 3], 0)
         np.testing.assert_array_equal(link, want)
         assert sum(counts.values()) == n and counts["linked"] == int((want == 0).sum())
+
+
+def test_rises_strictly_proves_distinct_values_only():
+    assert arrowops.rises_strictly(pa_.array(["A1", "A2", "B", "b"]))  # bytewise: "B" < "b"
+    assert not arrowops.rises_strictly(pa_.array(["A1", "A1", "B"]))  # a repeat
+    assert not arrowops.rises_strictly(pa_.array(["B", "A"]))
+    assert not arrowops.rises_strictly(pa_.array(["A", None, "C"]))  # missing: not a proof
+    assert arrowops.rises_strictly(pa_.array(["A"])) and arrowops.rises_strictly(pa_.array([], pa_.string()))
+    assert arrowops.rises_strictly(pa_.chunked_array([["A", "B"], ["C"]]))
+    assert not arrowops.rises_strictly(pa_.chunked_array([["A", "C"], ["B"]]))  # across chunks
+    # occurs_once and encode take the proof: same answers as pandas / the dictionary pass
+    s = pd.Series(["P1", "P2", "P3"], dtype="string[pyarrow]")
+    assert arrowops.occurs_once(s).all()
+    first = pa_.array([f"P{i:07d}" for i in range(50)])
+    other = pa_.array(["P0000003", "X", None, "P0000049", "X"])
+    assert _same_codes(keys._encode_by_dictionary([first, other]), keys._encode_by_join([first, other]))
