@@ -169,6 +169,13 @@ def n_keys(*code_arrays: np.ndarray) -> int:
     return int(max((c.max(initial=-1) for c in code_arrays), default=-1)) + 1
 
 
+def n_distinct(codes: np.ndarray, n: int) -> int:
+    """How many distinct codes occur (missing, -1, not counted); n = `n_keys`. No sort."""
+    present = np.zeros(n + 1, dtype=bool)  # slot n (= index -1) is "missing"
+    present[codes] = True
+    return int(np.count_nonzero(present[:n]))
+
+
 def positions(keys: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
     """For each key code, the row of its first occurrence in `target` codes, or -1 (codes from
     `encode`, n = `n_keys`; missing matches missing, as in pandas)."""

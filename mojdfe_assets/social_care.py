@@ -514,6 +514,16 @@ def _moj_links(moj: pa.Array | pa.ChunkedArray, no_pid: np.ndarray, spine_moj, r
     return int(pc.sum(link_rows).as_py() or 0), int(len(would_add) - (pc.sum(already).as_py() or 0))
 
 
+def _as_text(s: pd.Series) -> pd.Series:
+    """A text or categorical column as Arrow-backed text: a categorical's few categories are
+    taken by its codes (no 10M Python strings made on the way)."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.dtype == object:
+        codes = s.cat.codes.to_numpy()
+        values = pa.array(np.asarray(s.cat.categories, dtype=object), type=pa.large_string())
+        return pd.Series(pd.arrays.ArrowStringArray(values.take(pa.array(codes, mask=codes < 0))), index=s.index)
+    return pd.Series(pd.array(s.astype("object").to_numpy(), dtype=pd.StringDtype("pyarrow")), index=s.index)
+
+
 def _one(a, type_) -> pa.Array:
     a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
     return a if a.type == type_ else a.cast(type_)
@@ -541,7 +551,7 @@ def derive_intervention(
     base = spine[["pupil_id", "moj_uid", "academic_year", "ks4_la", "ks4_gender", "ks4_fsm_ever6"]].rename(
         columns={"academic_year": "ks4_year", "ks4_la": "la", "ks4_gender": "sex", "ks4_fsm_ever6": "fsm"}
     )
-    base["sex"] = pd.array(base["sex"].astype("object").to_numpy(), dtype=pd.StringDtype("pyarrow"))
+    base["sex"] = _as_text(base["sex"])
     sp, c_sum, c_cpp, c_cla, c_cin, c_cla_rows, c_cin_q, c_cla_q = keys.encode(
         spine["pupil_id"],
         cin_sum["pupil_id"],
@@ -592,7 +602,7 @@ def derive_intervention(
             "rows": int(len(t)),
             "rows_without_pupil_reference": int(no_pid.sum()),
             "rows_with_pupil_not_in_spine": int(not_in_spine.sum()),
-            "pupils_not_in_spine": int(np.unique(pid[not_in_spine]).size),
+            "pupils_not_in_spine": keys.n_distinct(pid[not_in_spine], n),
             "rows_linkable_by_moj_uid_only": links,
             "spine_pupils_moj_uid_would_add": would_add,
         }

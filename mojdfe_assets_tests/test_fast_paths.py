@@ -277,3 +277,18 @@ def test_rises_strictly_proves_distinct_values_only():
     first = pa_.array([f"P{i:07d}" for i in range(50)])
     other = pa_.array(["P0000003", "X", None, "P0000049", "X"])
     assert _same_codes(keys._encode_by_dictionary([first, other]), keys._encode_by_join([first, other]))
+
+
+def test_categorical_sex_as_text_and_distinct_codes_as_before():
+    for s in [
+        pd.Series(pd.Categorical(["M", "F", None, "M"])),
+        pd.Series(["M", None, "F"], dtype="string[pyarrow]"),
+        pd.Series(pd.Categorical([], categories=["F", "M"])),
+    ]:
+        got = S._as_text(s)
+        want = pd.Series(pd.array(s.astype("object").to_numpy(), dtype=pd.StringDtype("pyarrow")))
+        assert got.dtype == want.dtype and got.equals(want)
+        assert got.array._pa_array.type == want.array._pa_array.type
+    codes = np.array([3, 1, -1, 3, 0, 1])
+    assert keys.n_distinct(codes, 5) == np.unique(codes[codes >= 0]).size == 3
+    assert keys.n_distinct(np.array([], dtype=np.int64), 0) == 0
