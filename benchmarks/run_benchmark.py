@@ -27,8 +27,9 @@ Steps (each in a child process, so its peak resident memory is its own):
    (run for the purpose at the national size, reused at the naive size), at `--peer-sizes`
    (default: `--pupils` and `--naive-pupils`): wall seconds and peak memory of each, the ratios
    pipeline / DuckDB and dplyr / pipeline, and the share of spine pupils each peer gives the same
-   level as our `intervention_level.parquet` (disagreements counted by level pair).
-   `--only-peers` runs this step alone.
+   level as our `intervention_level.parquet` (disagreements counted by level pair); and the
+   path's storage floor (the storage floor of its 13 stored tables: what persisting each step
+   costs before any typing, validation or joining). `--only-peers` runs this step alone.
 
 Prints tables and the ratios; `--json FILE` also writes every figure. Timings are printed, never
 asserted (see mojdfe_assets_tests/test_benchmark.py for the smoke test).
@@ -536,6 +537,19 @@ def compare_peers(
             f"{_pct(res['agreement']['agree'], res['agreement']['pupils'])} of spine pupils",
             flush=True,
         )
+    # What persisting the path's tables costs with no computing (its tables read whole and
+    # written once, as the pipeline writes them): the part of the path no query engine removes
+    # while every step is stored.
+    out["path_storage_floor"] = _child(
+        "storage",
+        workdir / f"path_storage_{pupils}.json",
+        "--warehouse",
+        path["warehouse"],
+        "--out",
+        workdir / f"path_storage_{pupils}",
+        label="path storage floor",
+    )
+    shutil.rmtree(workdir / f"path_storage_{pupils}", ignore_errors=True)
     if "seconds" in out.get("duckdb", {}):
         out["ratio_pipeline_to_duckdb"] = out["pipeline_path_seconds"] / out["duckdb"]["seconds"]
     if "seconds" in out.get("dplyr", {}):
@@ -592,6 +606,15 @@ def report_peers(c: dict) -> None:
             ]
         )
     print(_fmt_table(rows, ["what", "seconds", "CPU s", "peak RSS GiB", "ratio", "same level as ours"]))
+    st = c.get("path_storage_floor")
+    if st:
+        writes = st["seconds"] - st["read_seconds"]
+        duck = (c.get("duckdb") or {}).get("seconds")
+        print(
+            f"the path's storage alone (no computing): writing its {st['tables']} stored tables once "
+            f"{writes:.2f}s, reading them whole once {st['read_seconds']:.2f}s"
+            + (f"; the writes alone = {writes / duck:.1f} x the DuckDB query" if duck else "")
+        )
     for peer in PEERS:
         if "skipped" in (c.get(peer) or {}):
             print(f"{peer} peer skipped: {c[peer]['skipped']}")

@@ -101,6 +101,9 @@ def test_benchmark_peers_only(tmp_path):
     assert "dplyr" not in c and "pipeline" not in figures
     assert c["duckdb"]["agreement"]["pupils"] == 1000
     assert c["pipeline_path_seconds"] == c["pipeline_path"]["seconds"] + c["pipeline_path"]["import_seconds"]
+    # the path's storage floor: the 13 tables it stores (3 raw, 3 clean, 2 quarantine, 4 social care, level)
+    assert c["path_storage_floor"]["tables"] == 13, c["path_storage_floor"]
+    assert "the path's storage alone (no computing): writing its 13 stored tables once" in out.stdout
 
 
 def test_peer_duckdb_recipe(tmp_path):
