@@ -261,3 +261,51 @@ def test_moj_links_on_codes_equal_pandas_distinct_counts():
         want = np.select([spine[1] < 0, pupils_of > 1, mojs_of > 1], [1, 2, 3], 0)
         np.testing.assert_array_equal(link, want)
         assert sum(counts.values()) == n and counts["linked"] == int((want == 0).sum())
+
+
+def _old_repeated(*columns) -> np.ndarray:
+    """`arrowops.repeated` as it was: the repeating hashes found by a DuckDB GROUP BY."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    arrays = [arrowops.as_arrow(c) for c in columns]
+    table = pa_.table(
+        {f"c{i}": pa_.Array.from_pandas(c) if a is None else a for i, (a, c) in enumerate(zip(arrays, columns))}
+    )
+    h = arrowops._duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0)
+    twice = arrowops._duckdb(pa_.table({"h": h}), "SELECT h FROM t GROUP BY h HAVING count(*) > 1").column(0)
+    if not len(twice):
+        return np.zeros(n, dtype=bool)
+    return np.asarray(pa_.compute.is_in(h, value_set=twice.combine_chunks()).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def test_repeating_hashes_by_sorting_equal_the_group_by():
+    import pyarrow.compute  # noqa: F401  (pa_.compute in the reference)
+
+    # the repeating values of hand-made hashes, extremes of uint64 included
+    top = np.iinfo(np.uint64).max
+    for h, want in (
+        ([], []),
+        ([5], []),
+        ([3, 1, 2], []),
+        ([3, 1, 3, 2, 1, 3], [1, 3]),
+        ([top, 0, top, 0], [0, top]),
+    ):
+        got = arrowops._repeating(np.array(h, dtype=np.uint64))
+        assert got.tolist() == want and got.dtype == np.uint64
+    rng = np.random.default_rng(27)
+    pool = ["p1", "P1", "p2", " p3", "", None]
+    for trial in range(12):
+        n = int(rng.integers(0, 60))
+        pupil = _text(rng.choice(pool, n).tolist()) if trial % 3 else _text(f"id{i}" for i in range(n))
+        year = pd.Categorical(rng.choice(["2012/2013", "2013/2014", None], n))
+        count = pd.Series(rng.integers(0, 3, n))
+        for cols in ((pupil,), (pupil, year), (year, count), (pupil, year, count)):
+            assert arrowops.repeated(*cols).tolist() == _old_repeated(*cols).tolist(), trial
+        arrowops.forget_proofs()
+        # occurs_once: the old exact distinct count, or pandas where values repeat
+        assert arrowops.occurs_once(pupil).tolist() == (~pupil.duplicated(keep=False)).tolist(), trial
+        frame = pd.DataFrame({"p": pupil, "y": year})
+        for keep in ("first", "last", False):
+            want = frame.duplicated(["p", "y"], keep=keep).to_numpy()
+            assert (arrowops.duplicated(frame, ["p", "y"], keep) == want).all(), trial
