@@ -309,3 +309,80 @@ def test_repeating_hashes_by_sorting_equal_the_group_by():
         for keep in ("first", "last", False):
             want = frame.duplicated(["p", "y"], keep=keep).to_numpy()
             assert (arrowops.duplicated(frame, ["p", "y"], keep) == want).all(), trial
+
+
+def _old_read_values(s: pd.Series, missing_tokens, upper: bool) -> pd.Series:
+    """`rules._read_values` as it was: every value trimmed, upper-cased and looked up."""
+    import pyarrow.compute as pc
+
+    from mojdfe_assets.rules import TRIM, _arrow
+
+    trimmed = pc.utf8_trim(_arrow(s), characters=TRIM)
+    ascii_only = pc.all(pc.string_is_ascii(trimmed)).as_py() is not False
+    up = pc.ascii_upper(trimmed) if ascii_only else pc.utf8_upper(trimmed)
+    tokens = pa_.array(sorted({"", *(t.strip(TRIM).upper() for t in missing_tokens)}), pa_.string())
+    missing = pc.is_in(up, value_set=tokens.cast(up.type))
+    out = up if upper else trimmed
+    if pc.any(missing).as_py():
+        out = pc.if_else(missing, pa_.scalar(None, up.type), out)
+    if out.type != pa_.string():
+        out = out.cast(pa_.string())
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=s.index)
+
+
+def test_identifiers_read_as_delivered_equal_the_full_normalising():
+    from mojdfe_assets import rules
+    from mojdfe_assets.extracts import SPINE
+
+    clean_ids = ["AB12", "0000001EE3EC9C9B", "M9048047AA223769E", "X-1", "A.B"]
+    cases = [
+        clean_ids,  # as delivered: the fast path
+        [*clean_ids, None, ""],  # with missing and blank values
+        [*clean_ids, "NA", "n/a", "NULL", ".", "-", "nan"],  # missing tokens in any case
+        [*clean_ids, " AB13"],  # a space to trim at the start
+        [*clean_ids, "AB14\t"],  # a tab at the end
+        [*clean_ids, "'AB15'", '"AB16"', "AB17\r\n"],  # quotes, CR/LF
+        [*clean_ids, "ab18"],  # lower case
+        [*clean_ids, "ÄB19", "straße", "ÉCOLE"],  # beyond ASCII
+        [*clean_ids, "A`B", "A{B}", "A~B"],  # ASCII bytes above "Z" that are not letters
+        ["", "", None],
+        [],
+    ]
+    for tokens in (rules.DEFAULT_MISSING_TOKENS, ("NA", " missing ")):
+        for values in cases:
+            for upper in (True, False):
+                s = _text(values)
+                want = _old_read_values(s, tokens, upper)
+                pd.testing.assert_series_equal(rules._read_values(s, tokens, upper), want)
+                # a chunked column with a sliced chunk (offsets that do not start at zero)
+                big = pa_.large_string()
+                arr = pa_.chunked_array([pa_.array(["zz", *values], big).slice(1), pa_.array(values, big)], big)
+                chunked = pd.Series(pd.arrays.ArrowStringArray(arr))
+                pd.testing.assert_series_equal(
+                    rules._read_values(chunked, tokens, upper), _old_read_values(chunked, tokens, upper)
+                )
+                plain = pd.Series(pd.array(values, dtype="string"))  # not Arrow-backed: read as pa.string()
+                pd.testing.assert_series_equal(
+                    rules._read_values(plain, tokens, upper), _old_read_values(plain, tokens, upper)
+                )
+    # the spine's counts of references changed by normalising, and its clean table, as before
+    rows = ["AB1", " ab2", "AB3 ", "ab4", "AB5", "NA"]
+    raw = pd.DataFrame(
+        {
+            "source_row": np.arange(1, 7),
+            "MoJUID": _text(["M1", "M2", "m3", "M4", "", "M6"]),
+            "KS4_PupilMatchingRefAnonymous": _text(rows),
+            "KS4_ACADYR": _text(["2012/2013"] * 6),
+            "KS4_LA": _text(["201"] * 6),
+            "KS4_GENDER": _text(["M"] * 6),
+            "KS4_YEAR_OF_BIRTH": _text(["1997"] * 6),
+            "KS4_MONTH_OF_BIRTH": _text(["3"] * 6),
+            "KS4_FSM_EVER6": _text(["0"] * 6),
+            "parse_problem": _text([None] * 6),
+            "raw_line": _text([None] * 6),
+        }
+    )
+    got = rules.clean_table(raw, SPINE)
+    assert got.normalised == {"moj_uid": 1, "pupil_id": 3}
+    assert got.clean["pupil_id"].tolist() == ["AB1", "AB2", "AB3", "AB4", "AB5"]
+    assert rules.clean_table(raw.iloc[[0, 4]].reset_index(drop=True), SPINE).normalised == {"moj_uid": 0, "pupil_id": 0}
