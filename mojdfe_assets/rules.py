@@ -299,8 +299,10 @@ def text_pattern(f: Field) -> str | None:
 
 def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np.ndarray | None):
     """Type a column once per distinct delivered value (few for codes, dates, years, counts), then
-    take the result back to every row: exactly the values and failures of typing row by row. A
-    date column whose dd/mm/yyyy values only make sense month-first stops here (`ExtractError`)."""
+    take the result back to every row: exactly the values and failures of typing row by row; also
+    each row's position among the typed distinct values, and those values (as `arrowops.distinct`
+    gives them, for rules evaluated per distinct value again). A date column whose dd/mm/yyyy values
+    only make sense month-first stops here (`ExtractError`)."""
     codes, values = arrowops.distinct(col)
     text = blank_to_na(values.astype(pd.StringDtype("pyarrow")), tokens)
     if f.kind == "date":
@@ -313,7 +315,8 @@ def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np
                 "(dd/mm/yyyy)"
             )
     val, fails = _type_column(text, f)
-    return (arrowops.expand(val, codes, col.index), {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()})
+    rows = arrowops.expand(val, codes, col.index)
+    return rows, {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()}, (codes, val)
 
 
 def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None = None) -> Cleaned:
@@ -326,6 +329,7 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
     fails: dict[str, pd.Series | np.ndarray] = {}
     normalised: dict[str, int] = {}
     date_cols = []
+    coded: dict[str, tuple[np.ndarray, pd.Series]] = {}  # clean column -> (row codes, distinct values)
     for f in extract.fields:
         if f.kind == "id":  # (nearly) one value per row: typed row by row
             val, as_delivered = _read(raw[f.delivered], tokens, upper=True)  # normalise_identifier
@@ -333,7 +337,11 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             normalised[f.name] = 0 if as_delivered else _changed(raw[f.delivered], val, readable)
             _, col_fails = _type_column(val, f)
         else:
-            val, col_fails = _typed_by_distinct(raw[f.delivered], f, tokens, extract.file, readable)
+            val, col_fails, (codes, values) = _typed_by_distinct(raw[f.delivered], f, tokens, extract.file, readable)
+            if f.kind == "year":
+                coded[f"{f.name}_end"] = (codes, values[f"{f.name}_end"])
+            elif f.kind == "la":
+                coded[f.name] = (codes, values)
         fails.update(col_fails)
         if f.kind == "year":
             out.update({k: val[k] for k in val.columns})
@@ -342,7 +350,7 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             date_cols.append(f.name)
         out[f.name] = val
     clean = pd.DataFrame(out, copy=False)  # no copy: no column is written into in place below
-    strays = _la_not_in_force(clean, extract, fails, unreadable)
+    strays = _la_not_in_force(clean, extract, fails, unreadable, coded)
     if extract.years is not None:
         first, last = extract.years
         end = clean["academic_year_end"]
@@ -392,33 +400,48 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
     return result
 
 
-def la_not_in_force(la: pd.Series, end_year: pd.Series | None) -> np.ndarray:
+def la_not_in_force(
+    la: pd.Series,
+    end_year: pd.Series | None,
+    la_coded: tuple[np.ndarray, pd.Series] | None = None,
+    year_coded: tuple[np.ndarray, pd.Series] | None = None,
+) -> np.ndarray:
     """Rows whose LA is a well-formed LA number that names no authority in force in the row's
-    collection year (`end_year`; without one, at any time since 2005/06). Evaluated per distinct LA
-    number and taken back to the rows, so it costs a comparison per row."""
-    codes, values = arrowops.distinct(la)
+    collection year (`end_year`; without one, at any time since 2005/06). Evaluated once per pair
+    of a distinct LA number and a distinct year, and taken back to the rows by one look-up each.
+    `la_coded` and `year_coded`, when the caller has them, are the columns as `arrowops.distinct`
+    gives them (each row's code and the values, a value possibly under several codes): the same
+    rows, with no hashing of the columns again."""
+    codes, values = la_coded if la_coded is not None else arrowops.distinct(la)
     well_formed = values.notna().to_numpy(dtype=bool) & values.astype("string").str.match(LA_CODE_PATTERN).fillna(
         False
     ).to_numpy(dtype=bool)
     lo, hi = geography.years_in_force(values.astype(object).to_numpy())
-    lo, hi = lo[codes], hi[codes]
-    y = np.full(len(la), np.nan) if end_year is None else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan)
+    if end_year is None:
+        y_codes, y = np.zeros(len(codes), dtype=np.intp), np.array([np.nan])
+    else:
+        y_codes, years = year_coded if year_coded is not None else arrowops.distinct(end_year)
+        y = pd.to_numeric(years).to_numpy(dtype=float, na_value=np.nan)
+    # the rule for every (LA value, year value) pair: the same comparisons the rows would make
     with np.errstate(invalid="ignore"):  # a missing year compares False: any code that exists is accepted
-        return well_formed[codes] & (np.isnan(lo) | (y < lo) | (y > hi))
+        stray = well_formed[:, None] & (np.isnan(lo)[:, None] | (y[None, :] < lo[:, None]) | (y[None, :] > hi[:, None]))
+    return stray.ravel()[codes * len(y) + y_codes]
 
 
 def _la_not_in_force(
-    clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray
+    clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray, coded: dict | None = None
 ) -> dict[str, np.ndarray]:
     """The extract's LA columns checked against the LAs in force in each row's collection year
     (extracts.LA_NOT_IN_FORCE): a quarantining field adds its reason to `fails`; for the others,
-    the rows whose LA is to be set missing."""
+    the rows whose LA is to be set missing. `coded`: clean columns as typed by distinct value
+    (`_typed_by_distinct`), so no column is hashed again."""
+    coded = coded or {}
     year = clean.get("academic_year_end")
     strays = {}
     for f in extract.fields:
         if f.kind != "la":
             continue
-        stray = la_not_in_force(clean[f.name], year) & ~unreadable
+        stray = la_not_in_force(clean[f.name], year, coded.get(f.name), coded.get("academic_year_end")) & ~unreadable
         if f.la_not_in_force == "quarantine":
             when = "in force in the row's collection year" if year is not None else "at any time since 2005/06"
             fails[f"{f.name}: not a DfE LA number {when} (code list local_authorities)"] = stray

@@ -386,3 +386,62 @@ def test_identifiers_read_as_delivered_equal_the_full_normalising():
     assert got.normalised == {"moj_uid": 1, "pupil_id": 3}
     assert got.clean["pupil_id"].tolist() == ["AB1", "AB2", "AB3", "AB4", "AB5"]
     assert rules.clean_table(raw.iloc[[0, 4]].reset_index(drop=True), SPINE).normalised == {"moj_uid": 0, "pupil_id": 0}
+
+
+def _old_la_not_in_force(la: pd.Series, end_year: pd.Series | None) -> np.ndarray:
+    """`rules.la_not_in_force` as it was: the LA's years in force taken to every row and compared."""
+    from mojdfe_assets import geography
+    from mojdfe_assets.extracts import LA_CODE_PATTERN
+
+    codes, values = arrowops.distinct(la)
+    well_formed = values.notna().to_numpy(dtype=bool) & values.astype("string").str.match(LA_CODE_PATTERN).fillna(
+        False
+    ).to_numpy(dtype=bool)
+    lo, hi = geography.years_in_force(values.astype(object).to_numpy())
+    lo, hi = lo[codes], hi[codes]
+    y = np.full(len(la), np.nan) if end_year is None else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return well_formed[codes] & (np.isnan(lo) | (y < lo) | (y > hi))
+
+
+def test_la_not_in_force_by_distinct_pairs_equals_every_row_compared():
+    from mojdfe_assets import rules
+    from mojdfe_assets.extracts import SPINE
+
+    # 820 Bedfordshire (abolished 1 April 2009), 822 Bedford (from then), 999 no LA, "82" and "ab1"
+    # not LA numbers, "٨٢٠" digits of another script, blank and missing
+    pool = ["201", "820", "822", "999", "82", "ab1", "٨٢٠", "", None]
+    rng = np.random.default_rng(41)
+    for trial in range(30):
+        n = int(rng.integers(0, 50))
+        la = _text(rng.choice(pool, n).tolist())
+        year = pd.Series(pd.array(rng.choice([2008, 2009, 2010, 2014, None], n).tolist(), dtype="Int16"))
+        for end_year in (year, None):
+            want = _old_la_not_in_force(la, end_year)
+            assert rules.la_not_in_force(la, end_year).tolist() == want.tolist(), trial
+        # coded by the caller, a value under several codes (as delivered " 820" and "820" read alike)
+        codes, values = arrowops.distinct(la)
+        twice = pd.concat([values, values], ignore_index=True)
+        shifted = np.where(rng.random(n) < 0.5, codes, codes + len(values))
+        got = rules.la_not_in_force(la, year, (shifted, twice), arrowops.distinct(year))
+        assert got.tolist() == _old_la_not_in_force(la, year).tolist(), trial
+    # through the clean step: the LA set missing where it is not in force in the row's year
+    rows = [("820", "2007/2008"), ("820", "2012/2013"), ("822", "2012/2013"), ("999", "2012/2013"), (" 820", "2012/13")]
+    raw = pd.DataFrame(
+        {
+            "source_row": np.arange(1, 6),
+            "MoJUID": _text(f"M{i}" for i in range(5)),
+            "KS4_PupilMatchingRefAnonymous": _text(f"P{i}" for i in range(5)),
+            "KS4_ACADYR": _text(y for _, y in rows),
+            "KS4_LA": _text(la for la, _ in rows),
+            "KS4_GENDER": _text(["F"] * 5),
+            "KS4_YEAR_OF_BIRTH": _text(["1997"] * 5),
+            "KS4_MONTH_OF_BIRTH": _text(["3"] * 5),
+            "KS4_FSM_EVER6": _text(["1"] * 5),
+            "parse_problem": _text([None] * 5),
+            "raw_line": _text([None] * 5),
+        }
+    )
+    got = rules.clean_table(raw, SPINE)
+    assert got.clean["ks4_la"].tolist() == ["820", pd.NA, "822", pd.NA, pd.NA]
+    assert got.la_set_missing == {"ks4_la": {"820": 2, "999": 1}}
