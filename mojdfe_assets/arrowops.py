@@ -169,9 +169,31 @@ def _remember_distinct(key: tuple, a) -> None:
     _PROVEN_DISTINCT[key] = a
 
 
+# Text columns proven in this step to hold only values (besides missing ones) that match a
+# regular expression, by the memory they occupy and the expression (kept alive, as above): the
+# clean step proves its LA and academic-year columns and their schema checks ask of the same buffers.
+_PROVEN_MATCHING: dict[tuple, object] = {}
+
+
+def remember_matching(s: pd.Series, pattern: str) -> None:
+    """Remember that every present value of `s` matches `pattern` (`str.match`), as proven by the caller."""
+    a = as_arrow(s)
+    if a is not None:
+        if len(_PROVEN_MATCHING) >= 16:
+            _PROVEN_MATCHING.clear()
+        _PROVEN_MATCHING[(_data_key(a), pattern)] = a
+
+
+def proven_matching(s: pd.Series, pattern: str) -> bool:
+    """Whether these very values were proven in this step to match `pattern` (`remember_matching`)."""
+    a = as_arrow(s)
+    return a is not None and (_data_key(a), pattern) in _PROVEN_MATCHING
+
+
 def forget_proofs() -> None:
     """Forget every proof and placement of this step (`resources.release_memory` calls it)."""
     _PROVEN_DISTINCT.clear()
+    _PROVEN_MATCHING.clear()
     from .keys import forget_placements
 
     forget_placements()

@@ -21,6 +21,7 @@ import pandas as pd
 from . import arrowops, years
 
 LA_CODE_PATTERN = r"^\d{3}$"  # the DfE three-digit LA number ("old LA code")
+ACADEMIC_YEAR_PATTERN = r"^\d{4}/\d{4}$"  # a clean academic year label, 2012/2013
 EARLIEST_DATE = pd.Timestamp("1980-01-01")  # no date of these extracts can be earlier
 # 2008/09-2011/12: weaker CIN completeness (DfE 2023, via the field guide)
 WEAK_CIN_COVERAGE_LAST_YEAR = 2012

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from pydantic import Field as ConfigField
 
 from . import arrowops, codelists, geography, years
-from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
+from .extracts import ACADEMIC_YEAR_PATTERN, EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
 from .reading import PROBLEM, ROW, ExtractError, HeaderReport
 
 # ---------------------------------------------------------------------------------------------
@@ -340,6 +340,7 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             val, col_fails, (codes, values) = _typed_by_distinct(raw[f.delivered], f, tokens, extract.file, readable)
             if f.kind == "year":
                 coded[f"{f.name}_end"] = (codes, values[f"{f.name}_end"])
+                coded[f.name] = (codes, values[f.name])
             elif f.kind == "la":
                 coded[f.name] = (codes, values)
         fails.update(col_fails)
@@ -393,11 +394,27 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
         clean[f"__{name}_not_in_force"] = clean[name].where(stray)
         clean[name] = clean[name].mask(stray)
     result = split(raw, clean, fails, pupil=pupil, normalised=normalised)
+    _prove_patterns(result.clean, extract, coded)
     for name in strays:
         counts = result.clean.pop(f"__{name}_not_in_force").value_counts()
         if len(counts):
             result.la_set_missing[name] = {str(k): int(v) for k, v in counts.sort_index().items()}
     return result
+
+
+def _prove_patterns(clean: pd.DataFrame, extract: Extract, coded: dict) -> None:
+    """Tell the clean table's schema check which text columns are proven to match their pattern
+    (`arrowops.remember_matching`), so it does not run the regular expression over every row again.
+    An LA (or patterned text or id) column: every row whose present value fails `str.match` of the same
+    pattern is quarantined (`_type_column`), and values set missing add none. An academic year:
+    the clean labels are some of the few distinct labels typed, each matched here."""
+    for f in extract.fields:
+        if f.kind == "year":
+            labels = coded[f.name][1].dropna()
+            if labels.str.match(ACADEMIC_YEAR_PATTERN, na=False).all():
+                arrowops.remember_matching(clean[f.name], ACADEMIC_YEAR_PATTERN)
+        elif f.kind in ("id", "la", "text") and text_pattern(f):
+            arrowops.remember_matching(clean[f.name], text_pattern(f))
 
 
 def la_not_in_force(

@@ -17,7 +17,7 @@ from pandera import extensions
 from pandera.typing import Series
 
 from . import arrowops, codelists
-from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field
+from .extracts import ACADEMIC_YEAR_PATTERN, EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field
 from .reading import LINE, PROBLEM, ROW
 from .rules import la_not_in_force, text_pattern
 
@@ -75,7 +75,6 @@ def raw_schema(extract: Extract) -> pa.DataFrameSchema:
 
 
 TEXT = pd.StringDtype("pyarrow")
-ACADEMIC_YEAR_PATTERN = r"^\d{4}/\d{4}$"
 _DTYPES = {
     "id": TEXT,
     "la": TEXT,

@@ -445,3 +445,70 @@ def test_la_not_in_force_by_distinct_pairs_equals_every_row_compared():
     got = rules.clean_table(raw, SPINE)
     assert got.clean["ks4_la"].tolist() == ["820", pd.NA, "822", pd.NA, pd.NA]
     assert got.la_set_missing == {"ks4_la": {"820": 2, "999": 1}}
+
+
+def test_patterns_proven_in_the_clean_step_are_not_matched_again():
+    from mojdfe_assets import rules
+    from mojdfe_assets.checks import failure_counts, validating_schema
+    from mojdfe_assets.extracts import SPINE
+    from mojdfe_assets.schemas import clean_schema
+
+    def plain(schema, df) -> dict[str, int]:  # pandera's own checks, nothing proven
+        try:
+            schema.validate(df, lazy=True)
+            return {}
+        except pa.errors.SchemaErrors as err:
+            fc = err.failure_cases
+            key = fc["column"].astype(str).where(fc["column"].notna(), "table") + ": " + fc["check"].astype(str)
+            return {k: int(v) for k, v in key.value_counts().sort_index().items()}
+
+    schema = clean_schema(SPINE)
+
+    def raw_of(rows):
+        n = len(rows)
+        return pd.DataFrame(
+            {
+                "source_row": np.arange(1, n + 1),
+                "MoJUID": _text(f"M{i}" for i in range(n)),
+                "KS4_PupilMatchingRefAnonymous": _text(f"P{i}" for i in range(n)),
+                "KS4_ACADYR": _text(y for _, y in rows),
+                "KS4_LA": _text(la for la, _ in rows),
+                "KS4_GENDER": _text(["F"] * n),
+                "KS4_YEAR_OF_BIRTH": _text(["1997"] * n),
+                "KS4_MONTH_OF_BIRTH": _text(["3"] * n),
+                "KS4_FSM_EVER6": _text(["1"] * n),
+                "parse_problem": _text([None] * n),
+                "raw_line": _text([None] * n),
+            }
+        )
+
+    # LA numbers that do not match are quarantined, so the clean LA column is proven; every label is a year
+    arrowops.forget_proofs()
+    got = rules.clean_table(
+        raw_of([("201", "2012/2013"), ("2O1", "2012/2013"), ("", "2013/14"), ("999", "2012-13")]), SPINE
+    )
+    assert len(got.quarantine) == 1
+    assert arrowops.proven_matching(got.clean["ks4_la"], r"^\d{3}$")
+    assert arrowops.proven_matching(got.clean["academic_year"], r"^\d{4}/\d{4}$")
+    assert failure_counts(schema, got.clean) == plain(schema, got.clean) == {}
+    # a year before 1000 types, but its label is no yyyy/yyyy: not proven, and the schema says so as pandera does
+    arrowops.forget_proofs()
+    got = rules.clean_table(raw_of([("201", "0999/1000"), ("201", "2012/2013")]), SPINE)
+    assert not arrowops.proven_matching(got.clean["academic_year"], r"^\d{4}/\d{4}$")
+    want = plain(schema, got.clean)
+    assert want and failure_counts(schema, got.clean) == want
+    # the same values in other memory are not proven; a failing column is reported exactly as by pandera
+    arrowops.forget_proofs()
+    frame = got.clean.assign(ks4_la=_text(["2O1", None]), academic_year=_text(["2012/2013", "2012/2013"]))
+    assert failure_counts(schema, frame) == plain(schema, frame) != {}
+    arrowops.remember_matching(got.clean["ks4_la"], r"^\d{3}$")
+    assert not arrowops.proven_matching(_text(["201", "201"]), r"^\d{3}$")
+    assert not arrowops.proven_matching(got.clean["ks4_la"], r"^\d{4}$")
+    # the validating schema keeps every check's name and error text (a unique column adds its own)
+    for name, col in validating_schema(schema).columns.items():
+        own = schema.columns[name].checks
+        assert [(c.name, c.error) for c in col.checks[: len(own)]] == [(c.name, c.error) for c in own]
+    from mojdfe_assets.resources import release_memory
+
+    release_memory()
+    assert not arrowops._PROVEN_MATCHING
