@@ -442,7 +442,7 @@ def la_not_in_force(
     # the rule for every (LA value, year value) pair: the same comparisons the rows would make
     with np.errstate(invalid="ignore"):  # a missing year compares False: any code that exists is accepted
         stray = well_formed[:, None] & (np.isnan(lo)[:, None] | (y[None, :] < lo[:, None]) | (y[None, :] > hi[:, None]))
-    return stray.ravel()[codes * len(y) + y_codes]
+    return stray.ravel()[codes.astype(np.intp) * len(y) + y_codes]  # (codes may be int8)
 
 
 def _la_not_in_force(

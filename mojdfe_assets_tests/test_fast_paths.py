@@ -422,7 +422,7 @@ def test_la_not_in_force_by_distinct_pairs_equals_every_row_compared():
         # coded by the caller, a value under several codes (as delivered " 820" and "820" read alike)
         codes, values = arrowops.distinct(la)
         twice = pd.concat([values, values], ignore_index=True)
-        shifted = np.where(rng.random(n) < 0.5, codes, codes + len(values))
+        shifted = np.where(rng.random(n) < 0.5, codes, codes.astype(np.intp) + len(values))
         got = rules.la_not_in_force(la, year, (shifted, twice), arrowops.distinct(year))
         assert got.tolist() == _old_la_not_in_force(la, year).tolist(), trial
     # through the clean step: the LA set missing where it is not in force in the row's year
@@ -512,3 +512,36 @@ def test_patterns_proven_in_the_clean_step_are_not_matched_again():
 
     release_memory()
     assert not arrowops._PROVEN_MATCHING
+
+
+def _old_distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """`arrowops.distinct` as it was: int64 codes."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy(dtype=np.int64)
+        uniques = pd.Series(col.cat.categories)
+    else:
+        codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniques = pd.Series(uniques)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, uniques.reindex(range(len(uniques) + 1))
+
+
+def test_distinct_codes_in_narrow_integers_equal_the_int64_codes():
+    rng = np.random.default_rng(53)
+    # around the widths' limits: 126, 127 and 128 distinct values (the missing one is position n)
+    for n_values in (0, 1, 5, 126, 127, 128, 300, 40_000):
+        pool = [f"v{i}" for i in range(n_values)]
+        for missing in (False, True):
+            values = list(rng.choice(pool, 2 * n_values)) + pool if n_values else []
+            if missing:
+                values += [None, None]
+            for col in (_text(values), pd.Series(pd.Categorical(values)), pd.Series(values, dtype=object)):
+                codes, uniques = arrowops.distinct(col)
+                want_codes, want_uniques = _old_distinct(col)
+                assert codes.tolist() == want_codes.tolist() and codes.dtype.kind == "i"
+                assert np.iinfo(codes.dtype).max >= len(uniques) - 1
+                pd.testing.assert_series_equal(uniques, want_uniques)
+                pd.testing.assert_series_equal(
+                    arrowops.expand(uniques, codes, col.index), arrowops.expand(want_uniques, want_codes, col.index)
+                )
