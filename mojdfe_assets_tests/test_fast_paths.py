@@ -545,3 +545,33 @@ def test_distinct_codes_in_narrow_integers_equal_the_int64_codes():
                 pd.testing.assert_series_equal(
                     arrowops.expand(uniques, codes, col.index), arrowops.expand(want_uniques, want_codes, col.index)
                 )
+
+
+def test_absences_exceeding_sessions_in_numpy_equal_nullable_arithmetic():
+    from mojdfe_assets.checks import failure_counts
+    from mojdfe_assets.extracts import ABSENCE, absences_exceed_possible
+
+    def old(c):
+        return (
+            (c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0))
+            > c["ab_sessions_possible"]
+        ).fillna(False)
+
+    reason = ABSENCE.row_rules[0].reason
+
+    def as_schema(rule) -> pa.DataFrameSchema:  # the rule as the clean schema checks it
+        return pa.DataFrameSchema(checks=[pa.Check(lambda df: ~rule(df), name=reason.split(":")[0], error=reason)])
+
+    rng = np.random.default_rng(61)
+    names = ["ab_sessions_possible", "ab_sessions_unauthorised", "ab_sessions_authorised"]
+    for trial in range(30):
+        n = int(rng.integers(0, 40))
+        c = pd.DataFrame(
+            {k: pd.array(rng.choice([0, 1, 5, 9, 10, 380, 5000, None], n).tolist(), dtype="Int64") for k in names}
+        )
+        want = old(c).to_numpy(dtype=bool)
+        assert absences_exceed_possible(c).tolist() == want.tolist(), trial
+        # as the schema's row rule: the same rows fail under the same name
+        assert failure_counts(as_schema(absences_exceed_possible), c) == failure_counts(as_schema(old), c), trial
+    floats = pd.DataFrame({k: [1.5, None, 3.0] for k in names})  # not whole-number columns: pandas' own
+    assert absences_exceed_possible(floats).tolist() == old(floats).tolist()
