@@ -94,10 +94,16 @@ def distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 def expand(x, codes: np.ndarray, index: pd.Index):
     """Values (a Series, a DataFrame of them, or an array) of the distinct values of `distinct`,
-    taken back to every row."""
+    taken back to every row. Arrow takes narrow codes as they are; pandas' other arrays would widen
+    them to intp once per take (twice for a masked array: values and mask), so they are widened here
+    once (and a caller expanding several columns by the same codes may pass them widened)."""
     if isinstance(x, pd.DataFrame):
+        if any(as_arrow(x[c]) is None for c in x.columns):
+            codes = codes.astype(np.intp, copy=False)
         return pd.DataFrame({c: expand(x[c], codes, index) for c in x.columns}, index=index)
     if isinstance(x, pd.Series):
+        if as_arrow(x) is None:
+            codes = codes.astype(np.intp, copy=False)
         return pd.Series(x.array.take(codes), index=index, name=x.name)
     return pd.Series(np.asarray(x)[codes], index=index)
 

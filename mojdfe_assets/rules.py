@@ -315,8 +315,9 @@ def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np
                 "(dd/mm/yyyy)"
             )
     val, fails = _type_column(text, f)
-    rows = arrowops.expand(val, codes, col.index)
-    return rows, {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()}, (codes, val)
+    wide = codes.astype(np.intp)  # once for every numpy and masked array taken by them below
+    rows = arrowops.expand(val, codes if arrowops.as_arrow(val) is not None else wide, col.index)
+    return rows, {k: arrowops.expand(m, wide, col.index) for k, m in fails.items()}, (codes, val)
 
 
 def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None = None) -> Cleaned:
@@ -442,7 +443,7 @@ def la_not_in_force(
     # the rule for every (LA value, year value) pair: the same comparisons the rows would make
     with np.errstate(invalid="ignore"):  # a missing year compares False: any code that exists is accepted
         stray = well_formed[:, None] & (np.isnan(lo)[:, None] | (y[None, :] < lo[:, None]) | (y[None, :] > hi[:, None]))
-    return stray.ravel()[codes.astype(np.intp) * len(y) + y_codes]  # (codes may be int8)
+    return stray.ravel()[codes.astype(np.intp, copy=False) * len(y) + y_codes]  # (codes may be int8)
 
 
 def _la_not_in_force(

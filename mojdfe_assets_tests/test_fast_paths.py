@@ -545,6 +545,21 @@ def test_distinct_codes_in_narrow_integers_equal_the_int64_codes():
                 pd.testing.assert_series_equal(
                     arrowops.expand(uniques, codes, col.index), arrowops.expand(want_uniques, want_codes, col.index)
                 )
+                # numpy, masked and categorical values, alone and in a frame, by the narrow codes
+                typed = pd.DataFrame(
+                    {
+                        "n": pd.array(range(len(uniques)), dtype="Int64"),
+                        "b": np.arange(len(uniques)) % 2 == 0,
+                        "c": pd.Categorical(uniques.astype(object)),
+                    }
+                )
+                pd.testing.assert_frame_equal(
+                    arrowops.expand(typed, codes, col.index), arrowops.expand(typed, want_codes, col.index)
+                )
+                for c in typed.columns:
+                    pd.testing.assert_series_equal(
+                        arrowops.expand(typed[c], codes, col.index), arrowops.expand(typed[c], want_codes, col.index)
+                    )
 
 
 def test_absences_exceeding_sessions_in_numpy_equal_nullable_arithmetic():
