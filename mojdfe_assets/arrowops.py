@@ -252,9 +252,20 @@ def duplicated(
     return _decided(frame, subset, keep, candidates)
 
 
+# Above this many candidates, the candidates' whole `subset` is hashed first (`_decided`).
+REFINE_ABOVE = 100_000
+
+
 def _decided(frame: pd.DataFrame, subset: list[str], keep, candidates: np.ndarray) -> np.ndarray:
-    """`frame.duplicated(subset, keep=keep)` where every duplicated row is among `candidates`."""
+    """`frame.duplicated(subset, keep=keep)` where every duplicated row is among `candidates`.
+    Many candidates (PNC: 1.8M of 2.3M rows share a MoJUID with another disposal) are narrowed
+    first to those whose whole `subset` may repeat (`repeated`), which pandas' own comparison,
+    ~4x slower, then decides: a candidate whose row is unique among them is no duplicate under
+    any `keep`, and takes no part in deciding the others."""
     out = np.zeros(len(frame), dtype=bool)
+    if len(candidates) > REFINE_ABOVE and len(subset) > 1:
+        rows = frame.iloc[candidates]
+        candidates = candidates[repeated(*(rows[c] for c in subset))]
     if len(candidates):
         out[candidates] = frame.iloc[candidates].duplicated(subset=subset, keep=keep).to_numpy(dtype=bool)
     return out

@@ -590,3 +590,23 @@ def test_absences_exceeding_sessions_in_numpy_equal_nullable_arithmetic():
         assert failure_counts(as_schema(absences_exceed_possible), c) == failure_counts(as_schema(old), c), trial
     floats = pd.DataFrame({k: [1.5, None, 3.0] for k in names})  # not whole-number columns: pandas' own
     assert absences_exceed_possible(floats).tolist() == old(floats).tolist()
+
+
+def test_many_duplicate_candidates_narrowed_by_hash_equal_pandas(monkeypatch):
+    monkeypatch.setattr(arrowops, "REFINE_ABOVE", 5)
+    rng = np.random.default_rng(71)
+    for trial in range(20):
+        n = int(rng.integers(0, 80))
+        frame = pd.DataFrame(
+            {
+                "id": _text(rng.choice(["M1", "M2", "M3", None], n).tolist()),  # every row a candidate
+                "date": _text(rng.choice(["01/02/2010", "02/02/2010", "", None], n).tolist()),
+                "code": pd.Categorical(rng.choice(["C", "F", None], n)),
+                "n": rng.integers(0, 2, n),
+            }
+        )
+        subset = list(frame.columns)
+        for keep in ("first", "last", False):
+            want = frame.duplicated(subset, keep=keep).to_numpy()
+            got = arrowops.duplicated(frame, subset, keep, candidates_by=["id"])
+            assert (got == want).all(), (trial, keep)
