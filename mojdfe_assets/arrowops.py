@@ -179,31 +179,50 @@ def _remember_distinct(key: tuple, a) -> None:
     _PROVEN_DISTINCT[key] = a
 
 
-# Text columns proven in this step to hold only values (besides missing ones) that match a
-# regular expression, by the memory they occupy and the expression (kept alive, as above): the
-# clean step proves its LA and academic-year columns and their schema checks ask of the same buffers.
-_PROVEN_MATCHING: dict[tuple, object] = {}
+# Rules proven in this step to hold on every row of some columns, by the columns' memory (Arrow
+# buffers, or the very array object of a numpy-backed column) and the rule's name, the columns
+# kept alive here so that memory is not reused while the proof is remembered: the clean step
+# proves its LA and academic-year columns, and their schema checks ask of the same arrays.
+_PROVEN_RULES: dict[tuple, tuple] = {}
+
+
+def _column_key(s: pd.Series | None):
+    if s is None:
+        return None
+    a = as_arrow(s)
+    return ("arrow", _data_key(a)) if a is not None else ("array", id(s.array))
+
+
+def remember_rule(rule: str, *columns: pd.Series | None) -> None:
+    """Remember that `rule` holds on every row of `columns` (`None`: no such column), as the
+    caller proved."""
+    if len(_PROVEN_RULES) >= 16:
+        _PROVEN_RULES.clear()
+    _PROVEN_RULES[(rule, *(_column_key(c) for c in columns))] = tuple(
+        None if c is None else (as_arrow(c) if as_arrow(c) is not None else c.array) for c in columns
+    )
+
+
+def proven_rule(rule: str, *columns: pd.Series | None) -> bool:
+    """Whether `rule` was proven in this step for these very columns (`remember_rule`)."""
+    return (rule, *(_column_key(c) for c in columns)) in _PROVEN_RULES
 
 
 def remember_matching(s: pd.Series, pattern: str) -> None:
     """Remember that every present value of `s` matches `pattern` (`str.match`), as proven by the caller."""
-    a = as_arrow(s)
-    if a is not None:
-        if len(_PROVEN_MATCHING) >= 16:
-            _PROVEN_MATCHING.clear()
-        _PROVEN_MATCHING[(_data_key(a), pattern)] = a
+    if as_arrow(s) is not None:
+        remember_rule(f"str_matches {pattern}", s)
 
 
 def proven_matching(s: pd.Series, pattern: str) -> bool:
     """Whether these very values were proven in this step to match `pattern` (`remember_matching`)."""
-    a = as_arrow(s)
-    return a is not None and (_data_key(a), pattern) in _PROVEN_MATCHING
+    return as_arrow(s) is not None and proven_rule(f"str_matches {pattern}", s)
 
 
 def forget_proofs() -> None:
     """Forget every proof and placement of this step (`resources.release_memory` calls it)."""
     _PROVEN_DISTINCT.clear()
-    _PROVEN_MATCHING.clear()
+    _PROVEN_RULES.clear()
     from .keys import forget_placements
 
     forget_placements()

@@ -395,17 +395,22 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
         clean[f"__{name}_not_in_force"] = clean[name].where(stray)
         clean[name] = clean[name].mask(stray)
     result = split(raw, clean, fails, pupil=pupil, normalised=normalised)
-    _prove_patterns(result.clean, extract, coded)
     for name in strays:
         counts = result.clean.pop(f"__{name}_not_in_force").value_counts()
         if len(counts):
             result.la_set_missing[name] = {str(k): int(v) for k, v in counts.sort_index().items()}
+    _prove_patterns(result.clean, extract, coded)  # of the clean table as returned
     return result
+
+
+# The name under which a clean table's LA columns are proven in force in their rows' years.
+LA_IN_FORCE = "la_in_force"
 
 
 def _prove_patterns(clean: pd.DataFrame, extract: Extract, coded: dict) -> None:
     """Tell the clean table's schema check which text columns are proven to match their pattern
-    (`arrowops.remember_matching`), so it does not run the regular expression over every row again.
+    (`arrowops.remember_matching`), so it does not run the regular expression over every row again,
+    and which LA columns are proven in force in their rows' collection years (`LA_IN_FORCE`).
     An LA (or patterned text or id) column: every row whose present value fails `str.match` of the same
     pattern is quarantined (`_type_column`), and values set missing add none. An academic year:
     the clean labels are some of the few distinct labels typed, each matched here."""
@@ -416,6 +421,10 @@ def _prove_patterns(clean: pd.DataFrame, extract: Extract, coded: dict) -> None:
                 arrowops.remember_matching(clean[f.name], ACADEMIC_YEAR_PATTERN)
         elif f.kind in ("id", "la", "text") and text_pattern(f):
             arrowops.remember_matching(clean[f.name], text_pattern(f))
+        if f.kind == "la":
+            # every row whose LA is not in force in its year was quarantined or has its LA missing
+            # now, which is in force nowhere (`_la_not_in_force`); the year is as typed
+            arrowops.remember_rule(LA_IN_FORCE, clean[f.name], clean.get("academic_year_end"))
 
 
 def la_not_in_force(

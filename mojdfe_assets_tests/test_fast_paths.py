@@ -448,7 +448,7 @@ def test_la_not_in_force_by_distinct_pairs_equals_every_row_compared():
 
 
 def test_patterns_proven_in_the_clean_step_are_not_matched_again():
-    from mojdfe_assets import rules
+    from mojdfe_assets import rules, schemas
     from mojdfe_assets.checks import failure_counts, validating_schema
     from mojdfe_assets.extracts import SPINE
     from mojdfe_assets.schemas import clean_schema
@@ -487,10 +487,21 @@ def test_patterns_proven_in_the_clean_step_are_not_matched_again():
     got = rules.clean_table(
         raw_of([("201", "2012/2013"), ("2O1", "2012/2013"), ("", "2013/14"), ("999", "2012-13")]), SPINE
     )
-    assert len(got.quarantine) == 1
+    assert len(got.quarantine) == 1 and got.la_set_missing == {"ks4_la": {"999": 1}}
     assert arrowops.proven_matching(got.clean["ks4_la"], r"^\d{3}$")
     assert arrowops.proven_matching(got.clean["academic_year"], r"^\d{4}/\d{4}$")
-    assert failure_counts(schema, got.clean) == plain(schema, got.clean) == {}
+    # and its LAs in force in their years (999 was set missing): the schema does not look again
+    assert arrowops.proven_rule(rules.LA_IN_FORCE, got.clean["ks4_la"], got.clean["academic_year_end"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(schemas, "la_not_in_force", None)  # (not called)
+        counts = failure_counts(schema, got.clean)
+    arrowops.forget_proofs()
+    assert counts == plain(schema, got.clean) == {}
+    # an LA not in force in other memory is checked, and reported as pandera reports it
+    stray = got.clean.assign(ks4_la=_text(["999", "201", None]))
+    assert failure_counts(schema, stray) == plain(schema, stray) != {}
+    arrowops.remember_rule(rules.LA_IN_FORCE, got.clean["ks4_la"], got.clean["academic_year_end"])
+    assert not arrowops.proven_rule(rules.LA_IN_FORCE, got.clean["ks4_la"], stray["academic_year_end"].copy())
     # a year before 1000 types, but its label is no yyyy/yyyy: not proven, and the schema says so as pandera does
     arrowops.forget_proofs()
     got = rules.clean_table(raw_of([("201", "0999/1000"), ("201", "2012/2013")]), SPINE)
@@ -511,7 +522,7 @@ def test_patterns_proven_in_the_clean_step_are_not_matched_again():
     from mojdfe_assets.resources import release_memory
 
     release_memory()
-    assert not arrowops._PROVEN_MATCHING
+    assert not arrowops._PROVEN_RULES
 
 
 def _old_distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
