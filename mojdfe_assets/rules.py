@@ -370,10 +370,8 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
     for rule in extract.row_rules:
         fails[rule.reason] = rule.breaks(clean)
     # A line that could not be read as a row fails for that reason alone, not for every rule.
-    fails = {
-        k: pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) & ~unreadable for k, v in fails.items()
-    }
-    for problem in raw[PROBLEM].dropna().unique():
+    fails = {k: _as_mask(v) & ~unreadable for k, v in fails.items()}
+    for problem in raw[PROBLEM].dropna().unique() if readable is not None else ():  # (none: no line unread)
         fails[str(problem)] = (raw[PROBLEM] == problem).fillna(False).to_numpy(dtype=bool)
     # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined. Rows
     # with no identifier at all may be different children who look alike, so they are never
@@ -391,6 +389,8 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             )
     pupil = clean["pupil_id"].where(~unreadable) if "pupil_id" in clean else None
     # An LA not in force is set missing; the delivered number rides along to count the clean rows.
+    # (No row to set: the column is left as it is, and no LA number is counted.)
+    strays = {name: stray for name, stray in strays.items() if stray.any()}
     for name, stray in strays.items():
         clean[f"__{name}_not_in_force"] = clean[name].where(stray)
         clean[name] = clean[name].mask(stray)
@@ -475,6 +475,14 @@ def _la_not_in_force(
         else:
             strays[f.name] = stray
     return strays
+
+
+def _as_mask(v) -> np.ndarray:
+    """A rule's failures as a numpy bool mask, missing as False: a numpy bool array or Series is one
+    already (no nullable copies of 10M rows); anything else goes through pandas' nullable boolean."""
+    if isinstance(v, (np.ndarray, pd.Series)) and v.dtype == bool:
+        return np.asarray(v)
+    return pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _any(fails: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -621,3 +621,19 @@ def test_many_duplicate_candidates_narrowed_by_hash_equal_pandas(monkeypatch):
             want = frame.duplicated(subset, keep=keep).to_numpy()
             got = arrowops.duplicated(frame, subset, keep, candidates_by=["id"])
             assert (got == want).all(), (trial, keep)
+
+
+def test_failure_masks_taken_as_they_are_equal_the_nullable_conversion():
+    from mojdfe_assets import rules
+
+    cases = [
+        np.array([True, False, True]),
+        pd.Series([False, True, False]),
+        pd.Series(pd.array([True, None, False], dtype="boolean")),
+        pd.Series([True, None, False], dtype=object),
+        np.array([], dtype=bool),
+    ]
+    for v in cases:
+        want = pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)
+        got = rules._as_mask(v)
+        assert got.dtype == bool and got.tolist() == want.tolist()
