@@ -71,29 +71,39 @@ def index_in(keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArra
 
 def distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """The distinct values of a column followed by one missing value, and each row's position
-    among them (missing rows point at the trailing missing value). A categorical column (text read
-    from Parquet's dictionary pages) already holds both, so nothing is hashed again.
+    among them (missing rows point at the trailing missing value), as the narrowest signed integers
+    that hold every position (int8 for up to 127 values: an eighth of the memory of int64 codes,
+    which at 10M rows cost more to allocate than to compute; widen them before arithmetic). A
+    categorical column (text read from Parquet's dictionary pages) already holds both, so nothing
+    is hashed again.
 
     The kernel of "type each distinct value once": a rule is evaluated on `values` and its result
     taken back to every row with `expand`, which gives exactly what evaluating it row by row gives,
     at the cost of the few distinct values (codes, dates, years, counts) instead of every row."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        codes = col.cat.codes.to_numpy(dtype=np.int64)
+        codes = col.cat.codes.to_numpy()
         uniques = pd.Series(col.cat.categories)
     else:
         codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
-        codes = codes.astype(np.int64, copy=False)
         uniques = pd.Series(uniques)
-    codes = np.where(codes < 0, len(uniques), codes)
-    return codes, uniques.reindex(range(len(uniques) + 1))
+    n = len(uniques)
+    out = codes.astype(next(t for t in (np.int8, np.int16, np.int32, np.int64) if n <= np.iinfo(t).max))
+    out[codes < 0] = n
+    return out, uniques.reindex(range(n + 1))
 
 
 def expand(x, codes: np.ndarray, index: pd.Index):
     """Values (a Series, a DataFrame of them, or an array) of the distinct values of `distinct`,
-    taken back to every row."""
+    taken back to every row. Arrow takes narrow codes as they are; pandas' other arrays would widen
+    them to intp once per take (twice for a masked array: values and mask), so they are widened here
+    once (and a caller expanding several columns by the same codes may pass them widened)."""
     if isinstance(x, pd.DataFrame):
+        if any(as_arrow(x[c]) is None for c in x.columns):
+            codes = codes.astype(np.intp, copy=False)
         return pd.DataFrame({c: expand(x[c], codes, index) for c in x.columns}, index=index)
     if isinstance(x, pd.Series):
+        if as_arrow(x) is None:
+            codes = codes.astype(np.intp, copy=False)
         return pd.Series(x.array.take(codes), index=index, name=x.name)
     return pd.Series(np.asarray(x)[codes], index=index)
 
@@ -107,24 +117,45 @@ def _duckdb(table: pa.Table, sql: str) -> pa.Table:
         return con.sql(sql).to_arrow_table()
 
 
-def repeated(*columns) -> np.ndarray:
-    """Rows whose combination of values in `columns` may occur more than once: every row that
-    pandas' `duplicated(keep=False)` marks, and rarely (a 64-bit hash collision) a few more. One
-    multi-threaded DuckDB hash per row and a GROUP BY of the hashes: no Python objects, and about
-    four times faster than pandas hashing 10M text ids. Callers decide exactly among these rows."""
-    n = len(columns[0]) if columns else 0
-    if n == 0:
-        return np.zeros(0, dtype=bool)
+def _hashes(*columns) -> np.ndarray:
+    """One 64-bit DuckDB hash per row of `columns` (multi-threaded, no Python objects): equal
+    rows always hash alike, so rows with distinct hashes are distinct."""
     table = pa.table(
         {f"c{i}": as_arrow(c) if as_arrow(c) is not None else pa.Array.from_pandas(c) for i, c in enumerate(columns)}
     )
     # insertion order is kept (DuckDB's default), so row i is hash i
-    h = _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0)
-    # the hash values that occur more than once (few): one multi-threaded GROUP BY, no sort of 10M
-    twice = _duckdb(pa.table({"h": h}), "SELECT h FROM t GROUP BY h HAVING count(*) > 1").column(0)
-    if not len(twice):
-        return np.zeros(n, dtype=bool)
-    return np.asarray(pc.is_in(h, value_set=twice.combine_chunks()).to_numpy(zero_copy_only=False), dtype=bool)
+    return _duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0).to_numpy()
+
+
+def _repeating(h: np.ndarray) -> np.ndarray:
+    """The hash values that occur more than once in `h` (few), by one sort and a comparison of
+    neighbours: numpy's vectorised sort of 10M 64-bit hashes takes ~0.1 s, where DuckDB's GROUP BY
+    of as many groups took 0.8-2 s on two shared cores."""
+    s = np.sort(h)
+    twice = s[1:][s[1:] == s[:-1]]  # sorted, each value once per extra occurrence
+    # each value once, by its neighbours again (np.unique would sort the sorted values once more)
+    return twice[np.concatenate(([True], twice[1:] != twice[:-1]))] if len(twice) else twice
+
+
+def _rows_with(h: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows whose hash is one of `values` (one pyarrow hash set of the few values)."""
+    if not len(values):
+        return np.zeros(len(h), dtype=bool)
+    hit = pc.is_in(pa.array(h), value_set=pa.array(values))
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def repeated(*columns) -> np.ndarray:
+    """Rows whose combination of values in `columns` may occur more than once: every row that
+    pandas' `duplicated(keep=False)` marks, and rarely (a 64-bit hash collision) a few more. One
+    multi-threaded DuckDB hash per row (`_hashes`) and the hash values that repeat (`_repeating`):
+    no Python objects, and about four times faster than pandas hashing 10M text ids. Callers decide
+    exactly among these rows."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    h = _hashes(*columns)
+    return _rows_with(h, _repeating(h))
 
 
 # Arrays proven to hold distinct values, by the memory they occupy (kept alive here, so that
@@ -148,9 +179,50 @@ def _remember_distinct(key: tuple, a) -> None:
     _PROVEN_DISTINCT[key] = a
 
 
+# Rules proven in this step to hold on every row of some columns, by the columns' memory (Arrow
+# buffers, or the very array object of a numpy-backed column) and the rule's name, the columns
+# kept alive here so that memory is not reused while the proof is remembered: the clean step
+# proves its LA and academic-year columns, and their schema checks ask of the same arrays.
+_PROVEN_RULES: dict[tuple, tuple] = {}
+
+
+def _column_key(s: pd.Series | None):
+    if s is None:
+        return None
+    a = as_arrow(s)
+    return ("arrow", _data_key(a)) if a is not None else ("array", id(s.array))
+
+
+def remember_rule(rule: str, *columns: pd.Series | None) -> None:
+    """Remember that `rule` holds on every row of `columns` (`None`: no such column), as the
+    caller proved."""
+    if len(_PROVEN_RULES) >= 16:
+        _PROVEN_RULES.clear()
+    _PROVEN_RULES[(rule, *(_column_key(c) for c in columns))] = tuple(
+        None if c is None else (as_arrow(c) if as_arrow(c) is not None else c.array) for c in columns
+    )
+
+
+def proven_rule(rule: str, *columns: pd.Series | None) -> bool:
+    """Whether `rule` was proven in this step for these very columns (`remember_rule`)."""
+    return (rule, *(_column_key(c) for c in columns)) in _PROVEN_RULES
+
+
+def remember_matching(s: pd.Series, pattern: str) -> None:
+    """Remember that every present value of `s` matches `pattern` (`str.match`), as proven by the caller."""
+    if as_arrow(s) is not None:
+        remember_rule(f"str_matches {pattern}", s)
+
+
+def proven_matching(s: pd.Series, pattern: str) -> bool:
+    """Whether these very values were proven in this step to match `pattern` (`remember_matching`)."""
+    return as_arrow(s) is not None and proven_rule(f"str_matches {pattern}", s)
+
+
 def forget_proofs() -> None:
     """Forget every proof and placement of this step (`resources.release_memory` calls it)."""
     _PROVEN_DISTINCT.clear()
+    _PROVEN_RULES.clear()
     from .keys import forget_placements
 
     forget_placements()
@@ -167,9 +239,10 @@ def rises_strictly(a) -> bool:
 
 def occurs_once(s: pd.Series) -> np.ndarray:
     """`~s.duplicated(keep=False)`, exactly: True where a value occurs once (missing counts as a
-    value, as in pandas). An id column is normally all distinct, which one multi-threaded DuckDB
-    exact count proves (10M text ids: ~1 s, against ~4 s for pandas' `is_unique`); only when it
-    is not are the repeated rows found with `duplicated`. An integer column in ascending order
+    value, as in pandas). An id column is normally all distinct, which distinct hashes prove
+    (`_hashes`, `_repeating`; 10M text ids: ~0.4 s, against ~1-3 s for a DuckDB exact distinct
+    count and ~4 s for pandas' `is_unique`); only when some hash repeats does pandas decide among
+    the rows with those hashes. An integer column in ascending order
     (`source_row`) is decided by comparing neighbours, with no hashing at all."""
     if s.dtype.kind in "iu" and len(s) > 1:  # numpy integers (a row number): ordered rows need no hashing
         v = s.to_numpy()
@@ -190,10 +263,13 @@ def occurs_once(s: pd.Series) -> np.ndarray:
         if rises_strictly(a):
             _remember_distinct(key, a)
             return np.ones(len(a), dtype=bool)
-        n_distinct = _duckdb(pa.table({"v": a}), "SELECT count(DISTINCT v) FROM t").column(0)[0].as_py()
-        if n_distinct + a.null_count == len(a):
+        h = _hashes(a)
+        twice = _repeating(h)
+        if not len(twice):  # distinct hashes, so distinct values (equal values always hash alike)
             _remember_distinct(key, a)
             return np.ones(len(a), dtype=bool)
+        # some value repeats (or two hashes collide): pandas decides among the rows with those hashes
+        return ~_decided(s.to_frame(name="v"), ["v"], False, np.flatnonzero(_rows_with(h, twice)))
     return ~duplicated(s.to_frame(name="v"), ["v"], keep=False)
 
 
@@ -204,7 +280,23 @@ def duplicated(
     `repeated` finds on `candidates_by` (default `subset`; any of its columns will do, since rows
     equal on `subset` are equal there, and equal values always hash alike: no duplicate is missed)."""
     candidates = np.flatnonzero(repeated(*(frame[c] for c in (candidates_by or subset))))
+    return _decided(frame, subset, keep, candidates)
+
+
+# Above this many candidates, the candidates' whole `subset` is hashed first (`_decided`).
+REFINE_ABOVE = 100_000
+
+
+def _decided(frame: pd.DataFrame, subset: list[str], keep, candidates: np.ndarray) -> np.ndarray:
+    """`frame.duplicated(subset, keep=keep)` where every duplicated row is among `candidates`.
+    Many candidates (PNC: 1.8M of 2.3M rows share a MoJUID with another disposal) are narrowed
+    first to those whose whole `subset` may repeat (`repeated`), which pandas' own comparison,
+    ~4x slower, then decides: a candidate whose row is unique among them is no duplicate under
+    any `keep`, and takes no part in deciding the others."""
     out = np.zeros(len(frame), dtype=bool)
+    if len(candidates) > REFINE_ABOVE and len(subset) > 1:
+        rows = frame.iloc[candidates]
+        candidates = candidates[repeated(*(rows[c] for c in subset))]
     if len(candidates):
         out[candidates] = frame.iloc[candidates].duplicated(subset=subset, keep=keep).to_numpy(dtype=bool)
     return out

@@ -12,6 +12,7 @@ import time
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
+from pandera.backends.pandas import builtin_checks
 
 from . import arrowops, codelists
 
@@ -84,6 +85,30 @@ def _occurs_once(series: pd.Series) -> pd.Series:
     return pd.Series(arrowops.occurs_once(series), index=series.index)
 
 
+def _matches_unless_proven(pattern: str):
+    """pandera's own `str_matches` on the column, unless the step that made these very values
+    proved them to match (`arrowops.proven_matching`): the clean step quarantines every row whose
+    LA does not match, with the same `str.match`, and checks its few distinct academic-year labels."""
+
+    def check(series: pd.Series):
+        return True if arrowops.proven_matching(series, pattern) else builtin_checks.str_matches(series, pattern)
+
+    return check
+
+
+def _validating_check(check: pa.Check) -> pa.Check:
+    if check.name == "str_matches" and isinstance(check.statistics.get("pattern"), str):
+        # the same name and error text, so a failure is reported exactly as pandera's own
+        return pa.Check(
+            _matches_unless_proven(check.statistics["pattern"]),
+            name=check.name,
+            error=check.error,
+            ignore_na=check.ignore_na,
+            raise_warning=check.raise_warning,
+        )
+    return check
+
+
 _VALIDATING: dict[int, tuple[object, pa.DataFrameSchema]] = {}
 
 
@@ -91,17 +116,22 @@ def validating_schema(model) -> pa.DataFrameSchema:
     """The schema as validated: each `unique=True` column checked by `arrowops.occurs_once`
     under the same name (`field_uniqueness`) and with the same rows failing (every row whose
     value repeats), instead of pandas' `is_unique`, which hashes every value (~1 s per 10M-row
-    `source_row`, in 24 tables; a row number in order is proven distinct by comparing neighbours).
-    The model itself, and so the UI's column schema, is unchanged."""
+    `source_row`, in 24 tables; a row number in order is proven distinct by comparing neighbours);
+    each `str_matches` check skipped for values its step proved to match (`_matches_unless_proven`:
+    a regular expression over 10M texts costs ~0.5 s). The model itself, and so the UI's column
+    schema, is unchanged."""
     cached = _VALIDATING.get(id(model))
     if cached is not None and cached[0] is model:
         return cached[1]
     schema = _schema(model)
     for name, col in schema.columns.items():
+        checks = [_validating_check(c) for c in col.checks]
         if col.unique:
             schema = schema.update_column(
-                name, unique=False, checks=[*col.checks, pa.Check(_occurs_once, name="field_uniqueness")]
+                name, unique=False, checks=[*checks, pa.Check(_occurs_once, name="field_uniqueness")]
             )
+        elif any(a is not b for a, b in zip(checks, col.checks)):
+            schema = schema.update_column(name, checks=checks)
     _VALIDATING[id(model)] = (model, schema)
     return schema
 

@@ -122,11 +122,14 @@ def la_codes_in_force(extract: X.Extract) -> Check:
         consecutive = len(raw) and rows[-1] - first == len(raw) - 1  # source rows number the data rows
         pos = clean["source_row"].to_numpy() - first if consecutive else pd.Index(rows).get_indexer(clean["source_row"])
         meta, total, misread = {}, 0, 0
+        year = clean.get("academic_year_end")
+        year_coded = arrowops.distinct(year) if year is not None and fields else None
         for f in fields:
             codes, values = arrowops.distinct(raw[f.delivered])
             text = blank_to_na(values.astype(pd.StringDtype("pyarrow")), t["cleaning_rules"].tokens())
             delivered = arrowops.expand(text, codes[pos], clean.index)
-            stray = la_not_in_force(delivered, clean.get("academic_year_end"))
+            # by distinct delivered value and year, as the rows are coded already (no hashing again)
+            stray = la_not_in_force(delivered, year, (codes[pos], text), year_coded)
             kept = clean[f.name]
             misread += int(
                 (stray & kept.notna().to_numpy(dtype=bool)).sum()

@@ -21,6 +21,7 @@ import pandas as pd
 from . import arrowops, years
 
 LA_CODE_PATTERN = r"^\d{3}$"  # the DfE three-digit LA number ("old LA code")
+ACADEMIC_YEAR_PATTERN = r"^\d{4}/\d{4}$"  # a clean academic year label, 2012/2013
 EARLIEST_DATE = pd.Timestamp("1980-01-01")  # no date of these extracts can be earlier
 # 2008/09-2011/12: weaker CIN completeness (DfE 2023, via the field guide)
 WEAK_CIN_COVERAGE_LAST_YEAR = 2012
@@ -339,6 +340,22 @@ KS4 = Extract(
     ),
 )
 
+
+def absences_exceed_possible(c: pd.DataFrame) -> pd.Series:
+    """Rows whose unauthorised plus authorised absences (missing counted 0) exceed the sessions
+    possible (a missing number possible is exceeded by nothing). On whole-number columns, in numpy
+    on their values with missing ones as 0 and the sum compared where the number possible is
+    present: what pandas' nullable arithmetic gives, without its masked copies (10M rows ~0.8 s)."""
+    unauthorised, authorised, possible = (
+        c[k] for k in ("ab_sessions_unauthorised", "ab_sessions_authorised", "ab_sessions_possible")
+    )
+    if not all(isinstance(s.dtype, pd.Int64Dtype) for s in (unauthorised, authorised, possible)):
+        return ((unauthorised.fillna(0) + authorised.fillna(0)) > possible).fillna(False)
+    total = unauthorised.to_numpy(dtype=np.int64, na_value=0) + authorised.to_numpy(dtype=np.int64, na_value=0)
+    exceeds = (total > possible.to_numpy(dtype=np.int64, na_value=0)) & possible.notna().to_numpy(dtype=bool)
+    return pd.Series(exceeds, index=c.index)
+
+
 ABSENCE = Extract(
     "absence",
     "ABSENCE_secondary.csv",
@@ -352,15 +369,7 @@ ABSENCE = Extract(
         Field("AB_SESSIONS_UNAUTHORISED", "int", "Unauthorised absence sessions", lo=0, hi=5000),
         Field("AB_SESSIONS_AUTHORISED", "int", "Authorised absence sessions", lo=0, hi=5000),
     ),
-    row_rules=(
-        RowRule(
-            "ab_sessions_unauthorised: absences exceed sessions possible",
-            lambda c: (
-                (c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0))
-                > c["ab_sessions_possible"]
-            ).fillna(False),
-        ),
-    ),
+    row_rules=(RowRule("ab_sessions_unauthorised: absences exceed sessions possible", absences_exceed_possible),),
     summed_per_pupil=True,
 )
 

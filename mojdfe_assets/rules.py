@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from pydantic import Field as ConfigField
 
 from . import arrowops, codelists, geography, years
-from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
+from .extracts import ACADEMIC_YEAR_PATTERN, EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field, first_identifier
 from .reading import PROBLEM, ROW, ExtractError, HeaderReport
 
 # ---------------------------------------------------------------------------------------------
@@ -80,23 +80,64 @@ def _arrow(s: pd.Series) -> pa.Array | pa.ChunkedArray:
 
 
 def _text_series(arr, index) -> pd.Series:
-    if arr.type != pa.string():
+    # pandas holds string[pyarrow] as large_string and casts a string array to it itself: a cast
+    # of large_string to string here would copy every value twice
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = arr.cast(pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)  # string[pyarrow], no copy
 
 
-def _read_values(s: pd.Series, missing_tokens, upper: bool) -> pd.Series:
-    trimmed = pc.utf8_trim(_arrow(s), characters=TRIM)
-    # ASCII text (every delivered identifier so far) upper-cases the same by the ASCII kernel, at
-    # half the cost of the Unicode one; any other text takes the Unicode kernel.
-    ascii_only = pc.all(pc.string_is_ascii(trimmed)).as_py() is not False
-    up = pc.ascii_upper(trimmed) if ascii_only else pc.utf8_upper(trimmed)
+# the bytes TRIM removes from either end (all ASCII: no byte of a multi-byte UTF-8 character is one)
+_TRIMMED_BYTE = np.zeros(256, dtype=bool)
+_TRIMMED_BYTE[list(TRIM.encode())] = True
+
+
+def _read_as_delivered(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether trimming and upper-casing leave every value of `arr` as it is: no value begins or
+    ends with a TRIM byte, and no byte is a lower-case ASCII letter or outside ASCII (every byte is
+    below "a"). Read from each chunk's offsets and bytes, at ~0.1 s per 10M identifiers against a
+    copy of every value by each of utf8_trim and ascii_upper. Bytes of null slots count too, so
+    the answer errs only towards the full path."""
+    for c in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+            return False
+        _, offsets, data = c.buffers()
+        if len(c) == 0 or data is None:  # (no bytes: every value empty or missing)
+            continue
+        width = np.int64 if pa.types.is_large_string(c.type) else np.int32
+        off = np.frombuffer(offsets, dtype=width, count=len(c) + 1, offset=c.offset * np.dtype(width).itemsize)
+        data = np.frombuffer(data, dtype=np.uint8)
+        if off[-1] > off[0] and data[off[0] : off[-1]].max() >= ord("a"):
+            return False
+        filled = off[1:] > off[:-1]
+        if _TRIMMED_BYTE[data[off[:-1][filled]]].any() or _TRIMMED_BYTE[data[off[1:][filled] - 1]].any():
+            return False
+    return True
+
+
+def _read(s: pd.Series, missing_tokens, upper: bool) -> tuple[pd.Series, bool]:
+    """The values read (see `blank_to_na`, `normalise_identifier`), and whether each is as
+    delivered or missing (nothing was trimmed or upper-cased)."""
+    arr = _arrow(s)
+    as_delivered = upper and _read_as_delivered(arr)
+    if as_delivered:  # (delivered references: already trimmed and upper-case)
+        trimmed = up = arr
+    else:
+        trimmed = pc.utf8_trim(arr, characters=TRIM)
+        # ASCII text (every delivered identifier so far) upper-cases the same by the ASCII kernel, at
+        # half the cost of the Unicode one; any other text takes the Unicode kernel.
+        ascii_only = pc.all(pc.string_is_ascii(trimmed)).as_py() is not False
+        up = pc.ascii_upper(trimmed) if ascii_only else pc.utf8_upper(trimmed)
     tokens = pa.array(sorted({"", *(t.strip(TRIM).upper() for t in missing_tokens)}), pa.string())
     missing = pc.is_in(up, value_set=tokens.cast(up.type))
     out = up if upper else trimmed
     if pc.any(missing).as_py():  # (no missing token among 10M identifiers: nothing to blank)
         out = pc.if_else(missing, pa.scalar(None, up.type), out)
-    return _text_series(out, s.index)
+    return _text_series(out, s.index), as_delivered
+
+
+def _read_values(s: pd.Series, missing_tokens, upper: bool) -> pd.Series:
+    return _read(s, missing_tokens, upper)[0]
 
 
 def blank_to_na(s: pd.Series, missing_tokens=DEFAULT_MISSING_TOKENS) -> pd.Series:
@@ -258,8 +299,10 @@ def text_pattern(f: Field) -> str | None:
 
 def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np.ndarray | None):
     """Type a column once per distinct delivered value (few for codes, dates, years, counts), then
-    take the result back to every row: exactly the values and failures of typing row by row. A
-    date column whose dd/mm/yyyy values only make sense month-first stops here (`ExtractError`)."""
+    take the result back to every row: exactly the values and failures of typing row by row; also
+    each row's position among the typed distinct values, and those values (as `arrowops.distinct`
+    gives them, for rules evaluated per distinct value again). A date column whose dd/mm/yyyy values
+    only make sense month-first stops here (`ExtractError`)."""
     codes, values = arrowops.distinct(col)
     text = blank_to_na(values.astype(pd.StringDtype("pyarrow")), tokens)
     if f.kind == "date":
@@ -272,7 +315,9 @@ def _typed_by_distinct(col: pd.Series, f: Field, tokens, file: str, readable: np
                 "(dd/mm/yyyy)"
             )
     val, fails = _type_column(text, f)
-    return (arrowops.expand(val, codes, col.index), {k: arrowops.expand(m, codes, col.index) for k, m in fails.items()})
+    wide = codes.astype(np.intp)  # once for every numpy and masked array taken by them below
+    rows = arrowops.expand(val, codes if arrowops.as_arrow(val) is not None else wide, col.index)
+    return rows, {k: arrowops.expand(m, wide, col.index) for k, m in fails.items()}, (codes, val)
 
 
 def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None = None) -> Cleaned:
@@ -285,13 +330,20 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
     fails: dict[str, pd.Series | np.ndarray] = {}
     normalised: dict[str, int] = {}
     date_cols = []
+    coded: dict[str, tuple[np.ndarray, pd.Series]] = {}  # clean column -> (row codes, distinct values)
     for f in extract.fields:
         if f.kind == "id":  # (nearly) one value per row: typed row by row
-            val = normalise_identifier(raw[f.delivered], tokens)
-            normalised[f.name] = _changed(raw[f.delivered], val, readable)
+            val, as_delivered = _read(raw[f.delivered], tokens, upper=True)  # normalise_identifier
+            # each value as delivered or missing: none changed by normalising
+            normalised[f.name] = 0 if as_delivered else _changed(raw[f.delivered], val, readable)
             _, col_fails = _type_column(val, f)
         else:
-            val, col_fails = _typed_by_distinct(raw[f.delivered], f, tokens, extract.file, readable)
+            val, col_fails, (codes, values) = _typed_by_distinct(raw[f.delivered], f, tokens, extract.file, readable)
+            if f.kind == "year":
+                coded[f"{f.name}_end"] = (codes, values[f"{f.name}_end"])
+                coded[f.name] = (codes, values[f.name])
+            elif f.kind == "la":
+                coded[f.name] = (codes, values)
         fails.update(col_fails)
         if f.kind == "year":
             out.update({k: val[k] for k in val.columns})
@@ -300,7 +352,7 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             date_cols.append(f.name)
         out[f.name] = val
     clean = pd.DataFrame(out, copy=False)  # no copy: no column is written into in place below
-    strays = _la_not_in_force(clean, extract, fails, unreadable)
+    strays = _la_not_in_force(clean, extract, fails, unreadable, coded)
     if extract.years is not None:
         first, last = extract.years
         end = clean["academic_year_end"]
@@ -318,10 +370,8 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
     for rule in extract.row_rules:
         fails[rule.reason] = rule.breaks(clean)
     # A line that could not be read as a row fails for that reason alone, not for every rule.
-    fails = {
-        k: pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool) & ~unreadable for k, v in fails.items()
-    }
-    for problem in raw[PROBLEM].dropna().unique():
+    fails = {k: _as_mask(v) & ~unreadable for k, v in fails.items()}
+    for problem in raw[PROBLEM].dropna().unique() if readable is not None else ():  # (none: no line unread)
         fails[str(problem)] = (raw[PROBLEM] == problem).fillna(False).to_numpy(dtype=bool)
     # Exact duplicate rows (as delivered): the first copy is kept, later copies quarantined. Rows
     # with no identifier at all may be different children who look alike, so they are never
@@ -339,6 +389,8 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
             )
     pupil = clean["pupil_id"].where(~unreadable) if "pupil_id" in clean else None
     # An LA not in force is set missing; the delivered number rides along to count the clean rows.
+    # (No row to set: the column is left as it is, and no LA number is counted.)
+    strays = {name: stray for name, stray in strays.items() if stray.any()}
     for name, stray in strays.items():
         clean[f"__{name}_not_in_force"] = clean[name].where(stray)
         clean[name] = clean[name].mask(stray)
@@ -347,42 +399,90 @@ def clean_table(raw: pd.DataFrame, extract: Extract, rules: CleaningRules | None
         counts = result.clean.pop(f"__{name}_not_in_force").value_counts()
         if len(counts):
             result.la_set_missing[name] = {str(k): int(v) for k, v in counts.sort_index().items()}
+    _prove_patterns(result.clean, extract, coded)  # of the clean table as returned
     return result
 
 
-def la_not_in_force(la: pd.Series, end_year: pd.Series | None) -> np.ndarray:
+# The name under which a clean table's LA columns are proven in force in their rows' years.
+LA_IN_FORCE = "la_in_force"
+
+
+def _prove_patterns(clean: pd.DataFrame, extract: Extract, coded: dict) -> None:
+    """Tell the clean table's schema check which text columns are proven to match their pattern
+    (`arrowops.remember_matching`), so it does not run the regular expression over every row again,
+    and which LA columns are proven in force in their rows' collection years (`LA_IN_FORCE`).
+    An LA (or patterned text or id) column: every row whose present value fails `str.match` of the same
+    pattern is quarantined (`_type_column`), and values set missing add none. An academic year:
+    the clean labels are some of the few distinct labels typed, each matched here."""
+    for f in extract.fields:
+        if f.kind == "year":
+            labels = coded[f.name][1].dropna()
+            if labels.str.match(ACADEMIC_YEAR_PATTERN, na=False).all():
+                arrowops.remember_matching(clean[f.name], ACADEMIC_YEAR_PATTERN)
+        elif f.kind in ("id", "la", "text") and text_pattern(f):
+            arrowops.remember_matching(clean[f.name], text_pattern(f))
+        if f.kind == "la":
+            # every row whose LA is not in force in its year was quarantined or has its LA missing
+            # now, which is in force nowhere (`_la_not_in_force`); the year is as typed
+            arrowops.remember_rule(LA_IN_FORCE, clean[f.name], clean.get("academic_year_end"))
+
+
+def la_not_in_force(
+    la: pd.Series,
+    end_year: pd.Series | None,
+    la_coded: tuple[np.ndarray, pd.Series] | None = None,
+    year_coded: tuple[np.ndarray, pd.Series] | None = None,
+) -> np.ndarray:
     """Rows whose LA is a well-formed LA number that names no authority in force in the row's
-    collection year (`end_year`; without one, at any time since 2005/06). Evaluated per distinct LA
-    number and taken back to the rows, so it costs a comparison per row."""
-    codes, values = arrowops.distinct(la)
+    collection year (`end_year`; without one, at any time since 2005/06). Evaluated once per pair
+    of a distinct LA number and a distinct year, and taken back to the rows by one look-up each.
+    `la_coded` and `year_coded`, when the caller has them, are the columns as `arrowops.distinct`
+    gives them (each row's code and the values, a value possibly under several codes): the same
+    rows, with no hashing of the columns again."""
+    codes, values = la_coded if la_coded is not None else arrowops.distinct(la)
     well_formed = values.notna().to_numpy(dtype=bool) & values.astype("string").str.match(LA_CODE_PATTERN).fillna(
         False
     ).to_numpy(dtype=bool)
     lo, hi = geography.years_in_force(values.astype(object).to_numpy())
-    lo, hi = lo[codes], hi[codes]
-    y = np.full(len(la), np.nan) if end_year is None else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan)
+    if end_year is None:
+        y_codes, y = np.zeros(len(codes), dtype=np.intp), np.array([np.nan])
+    else:
+        y_codes, years = year_coded if year_coded is not None else arrowops.distinct(end_year)
+        y = pd.to_numeric(years).to_numpy(dtype=float, na_value=np.nan)
+    # the rule for every (LA value, year value) pair: the same comparisons the rows would make
     with np.errstate(invalid="ignore"):  # a missing year compares False: any code that exists is accepted
-        return well_formed[codes] & (np.isnan(lo) | (y < lo) | (y > hi))
+        stray = well_formed[:, None] & (np.isnan(lo)[:, None] | (y[None, :] < lo[:, None]) | (y[None, :] > hi[:, None]))
+    return stray.ravel()[codes.astype(np.intp, copy=False) * len(y) + y_codes]  # (codes may be int8)
 
 
 def _la_not_in_force(
-    clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray
+    clean: pd.DataFrame, extract: Extract, fails: dict, unreadable: np.ndarray, coded: dict | None = None
 ) -> dict[str, np.ndarray]:
     """The extract's LA columns checked against the LAs in force in each row's collection year
     (extracts.LA_NOT_IN_FORCE): a quarantining field adds its reason to `fails`; for the others,
-    the rows whose LA is to be set missing."""
+    the rows whose LA is to be set missing. `coded`: clean columns as typed by distinct value
+    (`_typed_by_distinct`), so no column is hashed again."""
+    coded = coded or {}
     year = clean.get("academic_year_end")
     strays = {}
     for f in extract.fields:
         if f.kind != "la":
             continue
-        stray = la_not_in_force(clean[f.name], year) & ~unreadable
+        stray = la_not_in_force(clean[f.name], year, coded.get(f.name), coded.get("academic_year_end")) & ~unreadable
         if f.la_not_in_force == "quarantine":
             when = "in force in the row's collection year" if year is not None else "at any time since 2005/06"
             fails[f"{f.name}: not a DfE LA number {when} (code list local_authorities)"] = stray
         else:
             strays[f.name] = stray
     return strays
+
+
+def _as_mask(v) -> np.ndarray:
+    """A rule's failures as a numpy bool mask, missing as False: a numpy bool array or Series is one
+    already (no nullable copies of 10M rows); anything else goes through pandas' nullable boolean."""
+    if isinstance(v, (np.ndarray, pd.Series)) and v.dtype == bool:
+        return np.asarray(v)
+    return pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _any(fails: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -17,9 +17,9 @@ from pandera import extensions
 from pandera.typing import Series
 
 from . import arrowops, codelists
-from .extracts import EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field
+from .extracts import ACADEMIC_YEAR_PATTERN, EARLIEST_DATE, LA_CODE_PATTERN, Extract, Field
 from .reading import LINE, PROBLEM, ROW
-from .rules import la_not_in_force, text_pattern
+from .rules import LA_IN_FORCE, la_not_in_force, text_pattern
 
 # Columns that identify a pupil: never in metadata, logs or tables that leave the SRS.
 IDENTIFIER_COLUMNS = frozenset(
@@ -75,7 +75,6 @@ def raw_schema(extract: Extract) -> pa.DataFrameSchema:
 
 
 TEXT = pd.StringDtype("pyarrow")
-ACADEMIC_YEAR_PATTERN = r"^\d{4}/\d{4}$"
 _DTYPES = {
     "id": TEXT,
     "la": TEXT,
@@ -152,7 +151,7 @@ def clean_schema(extract: Extract) -> pa.DataFrameSchema:
     ]
     checks += [
         pa.Check(
-            lambda df, c=f.name: pd.Series(~la_not_in_force(df[c], df.get("academic_year_end")), df.index),
+            lambda df, c=f.name: _la_in_force(df, c),
             name=f.name,
             error=f"{f.name}: LA number not in force in the row's collection year",
         )
@@ -162,6 +161,15 @@ def clean_schema(extract: Extract) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         cols, checks=checks, name=f"{extract.name}_clean", strict=True, coerce=False, description=extract.description
     )
+
+
+def _la_in_force(df: pd.DataFrame, column: str) -> pd.Series | bool:
+    """Rows whose LA is in force in their collection year (or missing); true of every row without
+    looking when the clean step proved it for these very columns (`rules._prove_patterns`)."""
+    year = df.get("academic_year_end")
+    if arrowops.proven_rule(LA_IN_FORCE, df[column], year):
+        return True
+    return pd.Series(~la_not_in_force(df[column], year), df.index)
 
 
 class QuarantineRows(pa.DataFrameModel):

@@ -292,3 +292,379 @@ def test_categorical_sex_as_text_and_distinct_codes_as_before():
     codes = np.array([3, 1, -1, 3, 0, 1])
     assert keys.n_distinct(codes, 5) == np.unique(codes[codes >= 0]).size == 3
     assert keys.n_distinct(np.array([], dtype=np.int64), 0) == 0
+
+
+def _old_repeated(*columns) -> np.ndarray:
+    """`arrowops.repeated` as it was: the repeating hashes found by a DuckDB GROUP BY."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    arrays = [arrowops.as_arrow(c) for c in columns]
+    table = pa_.table(
+        {f"c{i}": pa_.Array.from_pandas(c) if a is None else a for i, (a, c) in enumerate(zip(arrays, columns))}
+    )
+    h = arrowops._duckdb(table, f"SELECT hash({', '.join(table.column_names)}) AS h FROM t").column(0)
+    twice = arrowops._duckdb(pa_.table({"h": h}), "SELECT h FROM t GROUP BY h HAVING count(*) > 1").column(0)
+    if not len(twice):
+        return np.zeros(n, dtype=bool)
+    return np.asarray(pa_.compute.is_in(h, value_set=twice.combine_chunks()).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def test_repeating_hashes_by_sorting_equal_the_group_by():
+    import pyarrow.compute  # noqa: F401  (pa_.compute in the reference)
+
+    # the repeating values of hand-made hashes, extremes of uint64 included
+    top = np.iinfo(np.uint64).max
+    for h, want in (
+        ([], []),
+        ([5], []),
+        ([3, 1, 2], []),
+        ([3, 1, 3, 2, 1, 3], [1, 3]),
+        ([top, 0, top, 0], [0, top]),
+    ):
+        got = arrowops._repeating(np.array(h, dtype=np.uint64))
+        assert got.tolist() == want and got.dtype == np.uint64
+    rng = np.random.default_rng(27)
+    pool = ["p1", "P1", "p2", " p3", "", None]
+    for trial in range(12):
+        n = int(rng.integers(0, 60))
+        pupil = _text(rng.choice(pool, n).tolist()) if trial % 3 else _text(f"id{i}" for i in range(n))
+        year = pd.Categorical(rng.choice(["2012/2013", "2013/2014", None], n))
+        count = pd.Series(rng.integers(0, 3, n))
+        for cols in ((pupil,), (pupil, year), (year, count), (pupil, year, count)):
+            assert arrowops.repeated(*cols).tolist() == _old_repeated(*cols).tolist(), trial
+        arrowops.forget_proofs()
+        # occurs_once: the old exact distinct count, or pandas where values repeat
+        assert arrowops.occurs_once(pupil).tolist() == (~pupil.duplicated(keep=False)).tolist(), trial
+        frame = pd.DataFrame({"p": pupil, "y": year})
+        for keep in ("first", "last", False):
+            want = frame.duplicated(["p", "y"], keep=keep).to_numpy()
+            assert (arrowops.duplicated(frame, ["p", "y"], keep) == want).all(), trial
+
+
+def _old_read_values(s: pd.Series, missing_tokens, upper: bool) -> pd.Series:
+    """`rules._read_values` as it was: every value trimmed, upper-cased and looked up."""
+    import pyarrow.compute as pc
+
+    from mojdfe_assets.rules import TRIM, _arrow
+
+    trimmed = pc.utf8_trim(_arrow(s), characters=TRIM)
+    ascii_only = pc.all(pc.string_is_ascii(trimmed)).as_py() is not False
+    up = pc.ascii_upper(trimmed) if ascii_only else pc.utf8_upper(trimmed)
+    tokens = pa_.array(sorted({"", *(t.strip(TRIM).upper() for t in missing_tokens)}), pa_.string())
+    missing = pc.is_in(up, value_set=tokens.cast(up.type))
+    out = up if upper else trimmed
+    if pc.any(missing).as_py():
+        out = pc.if_else(missing, pa_.scalar(None, up.type), out)
+    if out.type != pa_.string():
+        out = out.cast(pa_.string())
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=s.index)
+
+
+def test_identifiers_read_as_delivered_equal_the_full_normalising():
+    from mojdfe_assets import rules
+    from mojdfe_assets.extracts import SPINE
+
+    clean_ids = ["AB12", "0000001EE3EC9C9B", "M9048047AA223769E", "X-1", "A.B"]
+    cases = [
+        clean_ids,  # as delivered: the fast path
+        [*clean_ids, None, ""],  # with missing and blank values
+        [*clean_ids, "NA", "n/a", "NULL", ".", "-", "nan"],  # missing tokens in any case
+        [*clean_ids, " AB13"],  # a space to trim at the start
+        [*clean_ids, "AB14\t"],  # a tab at the end
+        [*clean_ids, "'AB15'", '"AB16"', "AB17\r\n"],  # quotes, CR/LF
+        [*clean_ids, "ab18"],  # lower case
+        [*clean_ids, "ÄB19", "straße", "ÉCOLE"],  # beyond ASCII
+        [*clean_ids, "A`B", "A{B}", "A~B"],  # ASCII bytes above "Z" that are not letters
+        ["", "", None],
+        [],
+    ]
+    for tokens in (rules.DEFAULT_MISSING_TOKENS, ("NA", " missing ")):
+        for values in cases:
+            for upper in (True, False):
+                s = _text(values)
+                want = _old_read_values(s, tokens, upper)
+                pd.testing.assert_series_equal(rules._read_values(s, tokens, upper), want)
+                # a chunked column with a sliced chunk (offsets that do not start at zero)
+                big = pa_.large_string()
+                arr = pa_.chunked_array([pa_.array(["zz", *values], big).slice(1), pa_.array(values, big)], big)
+                chunked = pd.Series(pd.arrays.ArrowStringArray(arr))
+                pd.testing.assert_series_equal(
+                    rules._read_values(chunked, tokens, upper), _old_read_values(chunked, tokens, upper)
+                )
+                plain = pd.Series(pd.array(values, dtype="string"))  # not Arrow-backed: read as pa.string()
+                pd.testing.assert_series_equal(
+                    rules._read_values(plain, tokens, upper), _old_read_values(plain, tokens, upper)
+                )
+    # the spine's counts of references changed by normalising, and its clean table, as before
+    rows = ["AB1", " ab2", "AB3 ", "ab4", "AB5", "NA"]
+    raw = pd.DataFrame(
+        {
+            "source_row": np.arange(1, 7),
+            "MoJUID": _text(["M1", "M2", "m3", "M4", "", "M6"]),
+            "KS4_PupilMatchingRefAnonymous": _text(rows),
+            "KS4_ACADYR": _text(["2012/2013"] * 6),
+            "KS4_LA": _text(["201"] * 6),
+            "KS4_GENDER": _text(["M"] * 6),
+            "KS4_YEAR_OF_BIRTH": _text(["1997"] * 6),
+            "KS4_MONTH_OF_BIRTH": _text(["3"] * 6),
+            "KS4_FSM_EVER6": _text(["0"] * 6),
+            "parse_problem": _text([None] * 6),
+            "raw_line": _text([None] * 6),
+        }
+    )
+    got = rules.clean_table(raw, SPINE)
+    assert got.normalised == {"moj_uid": 1, "pupil_id": 3}
+    assert got.clean["pupil_id"].tolist() == ["AB1", "AB2", "AB3", "AB4", "AB5"]
+    assert rules.clean_table(raw.iloc[[0, 4]].reset_index(drop=True), SPINE).normalised == {"moj_uid": 0, "pupil_id": 0}
+
+
+def _old_la_not_in_force(la: pd.Series, end_year: pd.Series | None) -> np.ndarray:
+    """`rules.la_not_in_force` as it was: the LA's years in force taken to every row and compared."""
+    from mojdfe_assets import geography
+    from mojdfe_assets.extracts import LA_CODE_PATTERN
+
+    codes, values = arrowops.distinct(la)
+    well_formed = values.notna().to_numpy(dtype=bool) & values.astype("string").str.match(LA_CODE_PATTERN).fillna(
+        False
+    ).to_numpy(dtype=bool)
+    lo, hi = geography.years_in_force(values.astype(object).to_numpy())
+    lo, hi = lo[codes], hi[codes]
+    y = np.full(len(la), np.nan) if end_year is None else pd.to_numeric(end_year).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return well_formed[codes] & (np.isnan(lo) | (y < lo) | (y > hi))
+
+
+def test_la_not_in_force_by_distinct_pairs_equals_every_row_compared():
+    from mojdfe_assets import rules
+    from mojdfe_assets.extracts import SPINE
+
+    # 820 Bedfordshire (abolished 1 April 2009), 822 Bedford (from then), 999 no LA, "82" and "ab1"
+    # not LA numbers, "٨٢٠" digits of another script, blank and missing
+    pool = ["201", "820", "822", "999", "82", "ab1", "٨٢٠", "", None]
+    rng = np.random.default_rng(41)
+    for trial in range(30):
+        n = int(rng.integers(0, 50))
+        la = _text(rng.choice(pool, n).tolist())
+        year = pd.Series(pd.array(rng.choice([2008, 2009, 2010, 2014, None], n).tolist(), dtype="Int16"))
+        for end_year in (year, None):
+            want = _old_la_not_in_force(la, end_year)
+            assert rules.la_not_in_force(la, end_year).tolist() == want.tolist(), trial
+        # coded by the caller, a value under several codes (as delivered " 820" and "820" read alike)
+        codes, values = arrowops.distinct(la)
+        twice = pd.concat([values, values], ignore_index=True)
+        shifted = np.where(rng.random(n) < 0.5, codes, codes.astype(np.intp) + len(values))
+        got = rules.la_not_in_force(la, year, (shifted, twice), arrowops.distinct(year))
+        assert got.tolist() == _old_la_not_in_force(la, year).tolist(), trial
+    # through the clean step: the LA set missing where it is not in force in the row's year
+    rows = [("820", "2007/2008"), ("820", "2012/2013"), ("822", "2012/2013"), ("999", "2012/2013"), (" 820", "2012/13")]
+    raw = pd.DataFrame(
+        {
+            "source_row": np.arange(1, 6),
+            "MoJUID": _text(f"M{i}" for i in range(5)),
+            "KS4_PupilMatchingRefAnonymous": _text(f"P{i}" for i in range(5)),
+            "KS4_ACADYR": _text(y for _, y in rows),
+            "KS4_LA": _text(la for la, _ in rows),
+            "KS4_GENDER": _text(["F"] * 5),
+            "KS4_YEAR_OF_BIRTH": _text(["1997"] * 5),
+            "KS4_MONTH_OF_BIRTH": _text(["3"] * 5),
+            "KS4_FSM_EVER6": _text(["1"] * 5),
+            "parse_problem": _text([None] * 5),
+            "raw_line": _text([None] * 5),
+        }
+    )
+    got = rules.clean_table(raw, SPINE)
+    assert got.clean["ks4_la"].tolist() == ["820", pd.NA, "822", pd.NA, pd.NA]
+    assert got.la_set_missing == {"ks4_la": {"820": 2, "999": 1}}
+
+
+def test_patterns_proven_in_the_clean_step_are_not_matched_again():
+    from mojdfe_assets import rules, schemas
+    from mojdfe_assets.checks import failure_counts, validating_schema
+    from mojdfe_assets.extracts import SPINE
+    from mojdfe_assets.schemas import clean_schema
+
+    def plain(schema, df) -> dict[str, int]:  # pandera's own checks, nothing proven
+        try:
+            schema.validate(df, lazy=True)
+            return {}
+        except pa.errors.SchemaErrors as err:
+            fc = err.failure_cases
+            key = fc["column"].astype(str).where(fc["column"].notna(), "table") + ": " + fc["check"].astype(str)
+            return {k: int(v) for k, v in key.value_counts().sort_index().items()}
+
+    schema = clean_schema(SPINE)
+
+    def raw_of(rows):
+        n = len(rows)
+        return pd.DataFrame(
+            {
+                "source_row": np.arange(1, n + 1),
+                "MoJUID": _text(f"M{i}" for i in range(n)),
+                "KS4_PupilMatchingRefAnonymous": _text(f"P{i}" for i in range(n)),
+                "KS4_ACADYR": _text(y for _, y in rows),
+                "KS4_LA": _text(la for la, _ in rows),
+                "KS4_GENDER": _text(["F"] * n),
+                "KS4_YEAR_OF_BIRTH": _text(["1997"] * n),
+                "KS4_MONTH_OF_BIRTH": _text(["3"] * n),
+                "KS4_FSM_EVER6": _text(["1"] * n),
+                "parse_problem": _text([None] * n),
+                "raw_line": _text([None] * n),
+            }
+        )
+
+    # LA numbers that do not match are quarantined, so the clean LA column is proven; every label is a year
+    arrowops.forget_proofs()
+    got = rules.clean_table(
+        raw_of([("201", "2012/2013"), ("2O1", "2012/2013"), ("", "2013/14"), ("999", "2012-13")]), SPINE
+    )
+    assert len(got.quarantine) == 1 and got.la_set_missing == {"ks4_la": {"999": 1}}
+    assert arrowops.proven_matching(got.clean["ks4_la"], r"^\d{3}$")
+    assert arrowops.proven_matching(got.clean["academic_year"], r"^\d{4}/\d{4}$")
+    # and its LAs in force in their years (999 was set missing): the schema does not look again
+    assert arrowops.proven_rule(rules.LA_IN_FORCE, got.clean["ks4_la"], got.clean["academic_year_end"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(schemas, "la_not_in_force", None)  # (not called)
+        counts = failure_counts(schema, got.clean)
+    arrowops.forget_proofs()
+    assert counts == plain(schema, got.clean) == {}
+    # an LA not in force in other memory is checked, and reported as pandera reports it
+    stray = got.clean.assign(ks4_la=_text(["999", "201", None]))
+    assert failure_counts(schema, stray) == plain(schema, stray) != {}
+    arrowops.remember_rule(rules.LA_IN_FORCE, got.clean["ks4_la"], got.clean["academic_year_end"])
+    assert not arrowops.proven_rule(rules.LA_IN_FORCE, got.clean["ks4_la"], stray["academic_year_end"].copy())
+    # a year before 1000 types, but its label is no yyyy/yyyy: not proven, and the schema says so as pandera does
+    arrowops.forget_proofs()
+    got = rules.clean_table(raw_of([("201", "0999/1000"), ("201", "2012/2013")]), SPINE)
+    assert not arrowops.proven_matching(got.clean["academic_year"], r"^\d{4}/\d{4}$")
+    want = plain(schema, got.clean)
+    assert want and failure_counts(schema, got.clean) == want
+    # the same values in other memory are not proven; a failing column is reported exactly as by pandera
+    arrowops.forget_proofs()
+    frame = got.clean.assign(ks4_la=_text(["2O1", None]), academic_year=_text(["2012/2013", "2012/2013"]))
+    assert failure_counts(schema, frame) == plain(schema, frame) != {}
+    arrowops.remember_matching(got.clean["ks4_la"], r"^\d{3}$")
+    assert not arrowops.proven_matching(_text(["201", "201"]), r"^\d{3}$")
+    assert not arrowops.proven_matching(got.clean["ks4_la"], r"^\d{4}$")
+    # the validating schema keeps every check's name and error text (a unique column adds its own)
+    for name, col in validating_schema(schema).columns.items():
+        own = schema.columns[name].checks
+        assert [(c.name, c.error) for c in col.checks[: len(own)]] == [(c.name, c.error) for c in own]
+    from mojdfe_assets.resources import release_memory
+
+    release_memory()
+    assert not arrowops._PROVEN_RULES
+
+
+def _old_distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """`arrowops.distinct` as it was: int64 codes."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy(dtype=np.int64)
+        uniques = pd.Series(col.cat.categories)
+    else:
+        codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniques = pd.Series(uniques)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, uniques.reindex(range(len(uniques) + 1))
+
+
+def test_distinct_codes_in_narrow_integers_equal_the_int64_codes():
+    rng = np.random.default_rng(53)
+    # around the widths' limits: 126, 127 and 128 distinct values (the missing one is position n)
+    for n_values in (0, 1, 5, 126, 127, 128, 300, 40_000):
+        pool = [f"v{i}" for i in range(n_values)]
+        for missing in (False, True):
+            values = list(rng.choice(pool, 2 * n_values)) + pool if n_values else []
+            if missing:
+                values += [None, None]
+            for col in (_text(values), pd.Series(pd.Categorical(values)), pd.Series(values, dtype=object)):
+                codes, uniques = arrowops.distinct(col)
+                want_codes, want_uniques = _old_distinct(col)
+                assert codes.tolist() == want_codes.tolist() and codes.dtype.kind == "i"
+                assert np.iinfo(codes.dtype).max >= len(uniques) - 1
+                pd.testing.assert_series_equal(uniques, want_uniques)
+                pd.testing.assert_series_equal(
+                    arrowops.expand(uniques, codes, col.index), arrowops.expand(want_uniques, want_codes, col.index)
+                )
+                # numpy, masked and categorical values, alone and in a frame, by the narrow codes
+                typed = pd.DataFrame(
+                    {
+                        "n": pd.array(range(len(uniques)), dtype="Int64"),
+                        "b": np.arange(len(uniques)) % 2 == 0,
+                        "c": pd.Categorical(uniques.astype(object)),
+                    }
+                )
+                pd.testing.assert_frame_equal(
+                    arrowops.expand(typed, codes, col.index), arrowops.expand(typed, want_codes, col.index)
+                )
+                for c in typed.columns:
+                    pd.testing.assert_series_equal(
+                        arrowops.expand(typed[c], codes, col.index), arrowops.expand(typed[c], want_codes, col.index)
+                    )
+
+
+def test_absences_exceeding_sessions_in_numpy_equal_nullable_arithmetic():
+    from mojdfe_assets.checks import failure_counts
+    from mojdfe_assets.extracts import ABSENCE, absences_exceed_possible
+
+    def old(c):
+        return (
+            (c["ab_sessions_unauthorised"].fillna(0) + c["ab_sessions_authorised"].fillna(0))
+            > c["ab_sessions_possible"]
+        ).fillna(False)
+
+    reason = ABSENCE.row_rules[0].reason
+
+    def as_schema(rule) -> pa.DataFrameSchema:  # the rule as the clean schema checks it
+        return pa.DataFrameSchema(checks=[pa.Check(lambda df: ~rule(df), name=reason.split(":")[0], error=reason)])
+
+    rng = np.random.default_rng(61)
+    names = ["ab_sessions_possible", "ab_sessions_unauthorised", "ab_sessions_authorised"]
+    for trial in range(30):
+        n = int(rng.integers(0, 40))
+        c = pd.DataFrame(
+            {k: pd.array(rng.choice([0, 1, 5, 9, 10, 380, 5000, None], n).tolist(), dtype="Int64") for k in names}
+        )
+        want = old(c).to_numpy(dtype=bool)
+        assert absences_exceed_possible(c).tolist() == want.tolist(), trial
+        # as the schema's row rule: the same rows fail under the same name
+        assert failure_counts(as_schema(absences_exceed_possible), c) == failure_counts(as_schema(old), c), trial
+    floats = pd.DataFrame({k: [1.5, None, 3.0] for k in names})  # not whole-number columns: pandas' own
+    assert absences_exceed_possible(floats).tolist() == old(floats).tolist()
+
+
+def test_many_duplicate_candidates_narrowed_by_hash_equal_pandas(monkeypatch):
+    monkeypatch.setattr(arrowops, "REFINE_ABOVE", 5)
+    rng = np.random.default_rng(71)
+    for trial in range(20):
+        n = int(rng.integers(0, 80))
+        frame = pd.DataFrame(
+            {
+                "id": _text(rng.choice(["M1", "M2", "M3", None], n).tolist()),  # every row a candidate
+                "date": _text(rng.choice(["01/02/2010", "02/02/2010", "", None], n).tolist()),
+                "code": pd.Categorical(rng.choice(["C", "F", None], n)),
+                "n": rng.integers(0, 2, n),
+            }
+        )
+        subset = list(frame.columns)
+        for keep in ("first", "last", False):
+            want = frame.duplicated(subset, keep=keep).to_numpy()
+            got = arrowops.duplicated(frame, subset, keep, candidates_by=["id"])
+            assert (got == want).all(), (trial, keep)
+
+
+def test_failure_masks_taken_as_they_are_equal_the_nullable_conversion():
+    from mojdfe_assets import rules
+
+    cases = [
+        np.array([True, False, True]),
+        pd.Series([False, True, False]),
+        pd.Series(pd.array([True, None, False], dtype="boolean")),
+        pd.Series([True, None, False], dtype=object),
+        np.array([], dtype=bool),
+    ]
+    for v in cases:
+        want = pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)
+        got = rules._as_mask(v)
+        assert got.dtype == bool and got.tolist() == want.tolist()
