@@ -261,3 +261,35 @@ def test_moj_links_on_codes_equal_pandas_distinct_counts():
         want = np.select([spine[1] < 0, pupils_of > 1, mojs_of > 1], [1, 2, 3], 0)
         np.testing.assert_array_equal(link, want)
         assert sum(counts.values()) == n and counts["linked"] == int((want == 0).sum())
+
+
+def _pyarrow_index_in(keys_, values) -> np.ndarray:
+    """`arrowops.index_in` as it was: one pyarrow hash table of the values."""
+    pos = pa_.compute.index_in(keys_, value_set=arrowops._value_set(values, keys_.type), skip_nulls=False)
+    return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
+def test_index_in_by_join_matches_pyarrow(monkeypatch):
+    import pyarrow.compute  # noqa: F401  (pa_.compute in the reference)
+
+    rng = np.random.default_rng(20)
+    pool = [f"P{i:03d}" for i in range(120)] + ["p001", "ÄÖ", ""]
+    monkeypatch.setattr(arrowops, "JOIN_INDEX_ABOVE", 0)  # every lookup of text by the join
+    joined = 0
+    for trial in range(80):
+        repeats = trial % 3 == 0  # values repeated in a third of the trials
+        nv = int(rng.integers(0, 150 if repeats else len(pool) + 1))
+        values = rng.choice([*pool, None], nv, replace=repeats).tolist()
+        if trial % 5 == 0:
+            values = [v for v in values if v is not None]
+        keys_ = rng.choice([*pool, "zz", None], int(rng.integers(0, 200))).tolist()
+        k = pa_.chunked_array([pa_.array(keys_, pa_.large_string())])
+        vs = pa_.array(values, pa_.string() if trial % 2 else pa_.large_string())
+        want = _pyarrow_index_in(k, vs)
+        np.testing.assert_array_equal(arrowops.index_in(k, vs), want)
+        joined += arrowops._index_by_join(k, vs) is not None
+    assert joined > 40
+    # lookup (contact_sequence's) through the join: same Series
+    mapping = pd.Series(pd.array([1, 2, None], "Int64"), index=_text(["b", "a", "c"]))
+    got = arrowops.lookup(_text(["a", None, "c", "x", "a"]), mapping)
+    pd.testing.assert_series_equal(got, pd.Series(pd.array([2, None, None, None, 2], "Int64")))
