@@ -293,3 +293,56 @@ def test_index_in_by_join_matches_pyarrow(monkeypatch):
     mapping = pd.Series(pd.array([1, 2, None], "Int64"), index=_text(["b", "a", "c"]))
     got = arrowops.lookup(_text(["a", None, "c", "x", "a"]), mapping)
     pd.testing.assert_series_equal(got, pd.Series(pd.array([2, None, None, None, 2], "Int64")))
+
+
+def test_cin_rows_placed_where_asked_equal_the_whole_table_placed():
+    from mojdfe_assets.national.tables import ComparisonTables
+
+    rng = np.random.default_rng(21)
+    pupils = [f"p{i}" for i in range(40)]
+    for _ in range(20):
+        cin = pd.DataFrame({"pupil_id": _text(rng.choice([*pupils, "q1", None], 60).tolist())})
+        outcomes = pd.DataFrame({"pupil_id": _text(rng.permutation(pupils).tolist())})
+        x = ComparisonTables(
+            cla=cin,
+            cin=cin,
+            outcomes=outcomes,
+            spine=outcomes,
+            absence=outcomes,
+            exclusions=cin,
+            offending=None,
+            la_context=None,
+        )
+        whole = arrowops.index_in(keys.as_arrow(cin["pupil_id"]), keys.as_arrow(outcomes["pupil_id"]))
+        rows = rng.random(60) < 0.4
+        np.testing.assert_array_equal(x.positions_of("cin", rows), whole[rows])
+        np.testing.assert_array_equal(x.positions_of("cin", rows), whole[rows])  # from memory
+        np.testing.assert_array_equal(x.positions_of("cla", rows), whole[rows])
+        np.testing.assert_array_equal(x.positions["spine"], np.arange(40))
+
+
+def test_birth_months_and_youth_sanctions_equal_masked_arithmetic():
+    from mojdfe_assets.national.tables import ComparisonTables
+
+    rng = np.random.default_rng(22)
+    for _ in range(20):
+        n = int(rng.integers(0, 40))
+        ids = _text(f"p{i}" for i in range(n))
+        spine = pd.DataFrame(
+            {
+                "pupil_id": ids,
+                "ks4_year_of_birth": pd.array(rng.choice([1995, 2001, None], n).tolist(), "Int16"),
+                "ks4_month_of_birth": pd.array(rng.choice([1, 9, 12, None], n).tolist(), "Int8"),
+            }
+        )
+        dates = rng.choice(["2009-03-31", "2019-08-01", "2020-01-15", None], n).tolist()
+        outcomes = pd.DataFrame(
+            {"pupil_id": ids, "first_cj_contact_date": pd.Series(pd.to_datetime(dates), dtype="datetime64[ms]")}
+        )
+        x = ComparisonTables(spine, None, outcomes, spine, spine, spine, None, None)
+        months = spine["ks4_year_of_birth"].astype("Float64") * 12 + spine["ks4_month_of_birth"].astype("Float64") - 1
+        np.testing.assert_array_equal(x.birth_month, months.to_numpy(dtype=float, na_value=np.nan))
+        first = outcomes["first_cj_contact_date"]
+        first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
+        want = ((first_month - x.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
+        np.testing.assert_array_equal(x.youth_sanctioned, want)
