@@ -346,3 +346,70 @@ def test_birth_months_and_youth_sanctions_equal_masked_arithmetic():
         first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
         want = ((first_month - x.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
         np.testing.assert_array_equal(x.youth_sanctioned, want)
+
+
+def _la_cells_by_groupby(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """`la_aggregates.la_cells` as it was: a pandas group-by of the linked pupils (text read as text)."""
+    linked = outcomes["most_severe_disposal"].notna() & outcomes["la"].notna()
+    sub = outcomes.loc[linked, ["la", "level", "sex", "ks4_year", "fsm", "first_cj_contact_date"]]
+    frame = pd.DataFrame(
+        {
+            "la": sub["la"].astype("category"),
+            "level": sub["level"],
+            "sex": sub["sex"].astype("category").cat.add_categories("unknown").fillna("unknown"),
+            "ks4_year": sub["ks4_year"].astype("category"),
+            "fsm": sub["fsm"]
+            .map({True: "yes", False: "no"})
+            .astype("category")
+            .cat.set_categories(["no", "yes", "unknown"])
+            .fillna("unknown"),
+            "y": sub["first_cj_contact_date"].notna().to_numpy(int),
+        }
+    )
+    out = (
+        frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True)
+        .agg(pupils=("y", "size"), cj=("y", "sum"))
+        .reset_index()
+    )
+    out = out[out["pupils"] > 0].reset_index(drop=True)
+    return out.astype(dict.fromkeys(("la", "level", "sex", "ks4_year", "fsm"), str))
+
+
+def test_la_cells_by_codes_equal_the_group_by():
+    from mojdfe_assets import la_aggregates as L
+    from mojdfe_assets.schemas import LEVELS, SEVERITY
+
+    rng = np.random.default_rng(23)
+    for trial in range(40):
+        n = int(rng.integers(0, 300))
+        text = {
+            "la": rng.choice(["201", "202", "9", "10", "Ä1", None], n).tolist(),
+            "sex": rng.choice(["M", "F", "X", None], n).tolist(),
+            "ks4_year": rng.choice(["2016/2017", "2011/2012", "2013/2014", None], n).tolist(),
+        }
+        df = pd.DataFrame(
+            {
+                **{c: _text(v) for c, v in text.items()},
+                "level": pd.Categorical(rng.choice([*LEVELS, None], n).tolist(), categories=list(LEVELS), ordered=True),
+                "fsm": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
+                "most_severe_disposal": pd.Categorical(
+                    rng.choice([*SEVERITY, None], n).tolist(), categories=list(SEVERITY), ordered=True
+                ),
+                "first_cj_contact_date": pd.Series(
+                    pd.to_datetime(rng.choice(["2015-01-02", None], n).tolist()), dtype="datetime64[ms]"
+                ),
+            }
+        )
+        want = _la_cells_by_groupby(df)
+        pd.testing.assert_frame_equal(L.la_cells(df), want)
+        # as read with `dictionary_columns`: categoricals listing values in any order, unused ones too
+        cats = df.copy()
+        for c, v in text.items():
+            pool = list(rng.permutation(sorted({x for x in v if x is not None} | {"zz"})))
+            cats[c] = pd.Categorical(v, categories=pool)
+        pd.testing.assert_frame_equal(L.la_cells(cats), want)
+        empty = L.la_cells(df.iloc[:0])
+        assert empty.empty and list(empty.columns) == list(want.columns)
+        if trial % 10 == 0:  # text level: sorted as text, as the group-by sorts it
+            txt = df.assign(level=_text(df["level"].astype(object).where(df["level"].notna(), None)))
+            pd.testing.assert_frame_equal(L.la_cells(txt), _la_cells_by_groupby(txt))
