@@ -413,3 +413,69 @@ def test_la_cells_by_codes_equal_the_group_by():
         if trial % 10 == 0:  # text level: sorted as text, as the group-by sorts it
             txt = df.assign(level=_text(df["level"].astype(object).where(df["level"].notna(), None)))
             pd.testing.assert_frame_equal(L.la_cells(txt), _la_cells_by_groupby(txt))
+
+
+def test_median_ci_from_order_statistics_equals_the_sorted_one():
+    from mojdfe_assets.stats import median_ci, median_ci_unsorted
+
+    rng = np.random.default_rng(24)
+    for n in [*range(1, 40), 101, 1000, 1001]:
+        for values in (rng.integers(0, 6, n).astype(float), rng.normal(size=n), np.full(n, 3.0)):
+            assert median_ci_unsorted(values.copy()) == median_ci(np.sort(values))
+
+
+def _summarise_reference(df: pd.DataFrame) -> pd.DataFrame:
+    """`effects.summarise` as it was: rates by selected rows, medians of sorted values, codes by recoding."""
+    from mojdfe_assets import effects as E
+    from mojdfe_assets.stats import median_ci
+
+    fast = (E._true_and_recorded, E._category_codes, E.median_ci_unsorted)
+    try:
+        E._true_and_recorded = None  # a flag column then goes the float way
+        E._category_codes = lambda s, c: pd.Categorical(s, categories=list(c)).codes.astype(np.int64)
+        E.median_ci_unsorted = lambda x: median_ci(np.sort(x))
+        binary = {c: df[c].astype("Float64") for c in E.BINARY}  # not boolean: the float way
+        return E.summarise(df.assign(**binary))
+    finally:
+        E._true_and_recorded, E._category_codes, E.median_ci_unsorted = fast
+
+
+def test_summary_counts_and_medians_equal_the_row_selections():
+    from mojdfe_assets import effects as E
+    from mojdfe_assets.schemas import CONVICTION_GROUPS, LEVELS, SEVERITY
+
+    rng = np.random.default_rng(25)
+    for _ in range(15):
+        n = int(rng.integers(0, 400))
+
+        def flag(n=n):
+            return pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean")
+
+        def count(n=n):
+            return pd.array(rng.choice([0, 1, 5, 40, None], n).tolist(), dtype="Int64")
+
+        df = pd.DataFrame(
+            {
+                "level": pd.Categorical(rng.choice([*LEVELS, None], n).tolist(), categories=list(LEVELS)),
+                **{c: flag() for c in E.BINARY},
+                **{c: count() for c in E.COUNTS},
+                "conviction_group": pd.Categorical(
+                    rng.choice([*CONVICTION_GROUPS, None], n).tolist(), categories=list(CONVICTION_GROUPS)
+                ),
+                "most_severe_disposal": pd.Categorical(
+                    rng.choice([*SEVERITY, None], n).tolist(), categories=list(SEVERITY), ordered=True
+                ),
+            }
+        )
+        pd.testing.assert_frame_equal(E.summarise(df), _summarise_reference(df))
+    # outcome_frame's shallow copy: the frame it returns is not the input's memory
+    out = pd.DataFrame({"level": df["level"], "fsm": flag(), "sex": _text(["M"] * n), "ks4_year": _text(["y"] * n)})
+    out = out.assign(
+        first_cj_contact_date=pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]"),
+        sessions_possible=count(),
+        fixed_period_exclusions=count(),
+        most_severe_disposal=df["most_severe_disposal"],
+    )
+    frame = E.outcome_frame(out)
+    frame.loc[:, "sessions_possible"] = 7
+    assert not (out["sessions_possible"] == 7).any()
