@@ -200,7 +200,7 @@ def absence_rate(x: ComparisonTables, group, yf, yt):
     year, missed, possible = x.absence_arrays
     keep = (year >= yf) & (year <= yt) & (pos >= 0)
     if group != "all":
-        keep &= x.pupil_values(x.level_code, pos, -1) == LEVELS.index(group)
+        keep &= x.absence_level == LEVELS.index(group)
     return pct(float(missed[keep].sum()), float(np.nansum(possible[keep]))), int(keep.sum())
 
 

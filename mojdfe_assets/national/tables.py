@@ -262,6 +262,11 @@ class ComparisonTables:
         return _years(a["academic_year"]), missed, floats(a["ab_sessions_possible"])
 
     @cached_property
+    def absence_level(self) -> np.ndarray:
+        """`level_code` of each absence row's pupil (-1 if not a spine pupil): once for every group."""
+        return self.pupil_values(self.level_code, self.positions["absence"], -1)
+
+    @cached_property
     def cohort(self) -> np.ndarray:
         """KS4 year (end year) of each pupil, `_NO_YEAR` if unknown."""
         return _years(self.outcomes["ks4_year"])
