@@ -479,3 +479,67 @@ def test_summary_counts_and_medians_equal_the_row_selections():
     frame = E.outcome_frame(out)
     frame.loc[:, "sessions_possible"] = 7
     assert not (out["sessions_possible"] == 7).any()
+
+
+def _contact_sequence_reference(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
+    """`outcomes.derive_contact_sequence` as it was: frame indexing and `set_index` lookups."""
+    from mojdfe_assets import years
+    from mojdfe_assets.arrowops import lookup
+
+    both = outcomes[(outcomes["level"] != "none") & outcomes["first_cj_contact_date"].notna()]
+    cla_first = lookup(both["pupil_id"], cla_summary.set_index("pupil_id")["first_care_date"])
+    cin_year = lookup(both["pupil_id"], cin_summary.set_index("pupil_id")["first_cin_year"])
+    first_sc = pd.concat([cla_first, years.first_day(cin_year)], axis=1).min(axis=1)
+    df = pd.DataFrame(
+        {
+            "pupil_id": both["pupil_id"],
+            "level": both["level"],
+            "first_social_care_date": first_sc.astype("datetime64[ms]"),
+            "first_cj_contact_date": both["first_cj_contact_date"],
+        }
+    )
+    df = df[df["first_social_care_date"].notna()]
+    gap = (df["first_cj_contact_date"] - df["first_social_care_date"]).dt.days
+    df["social_care_first"] = (gap > 0).astype("boolean")
+    df["gap_days"] = gap.astype("Int64")
+    df["gap_group"] = pd.Categorical(
+        np.select([gap <= 0, gap < 365], ["cj_first", "sc_first_under_1y"], "sc_first_1y_plus"),
+        categories=["cj_first", "sc_first_under_1y", "sc_first_1y_plus"],
+    )
+    return df.reset_index(drop=True)
+
+
+def test_contact_sequence_by_masks_equals_frame_indexing():
+    from mojdfe_assets.outcomes import derive_contact_sequence
+    from mojdfe_assets.schemas import LEVELS
+
+    rng = np.random.default_rng(26)
+
+    def dates(n):
+        return pd.Series(
+            pd.to_datetime(rng.choice(["2010-05-01", "2012-02-29", "2016-11-30", None], n)), dtype="datetime64[ms]"
+        )
+
+    for _ in range(25):
+        n = int(rng.integers(0, 120))
+        ids = [f"p{i}" for i in range(n)]
+        outcomes = pd.DataFrame(
+            {
+                "pupil_id": _text(ids),
+                "level": pd.Categorical(rng.choice([*LEVELS, None], n).tolist(), categories=list(LEVELS), ordered=True),
+                "first_cj_contact_date": dates(n),
+            },
+            index=rng.permutation(n) + 5,  # row labels other than 0..n-1
+        )
+        cla_ids = list(rng.choice([*ids, "q1"], min(n, 30), replace=False)) if n else []
+        cla = pd.DataFrame({"pupil_id": _text(cla_ids), "first_care_date": dates(len(cla_ids))})
+        cin_ids = list(rng.choice([*ids, "q2"], min(n, 50), replace=False)) if n else []
+        cin = pd.DataFrame(
+            {
+                "pupil_id": _text(cin_ids),
+                "first_cin_year": pd.array(rng.choice([2011, 2015, None], len(cin_ids)).tolist(), "Int16"),
+            }
+        )
+        pd.testing.assert_frame_equal(
+            derive_contact_sequence(outcomes, cla, cin), _contact_sequence_reference(outcomes, cla, cin)
+        )
