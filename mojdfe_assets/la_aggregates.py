@@ -55,6 +55,7 @@ def _logit(p):
 
 
 CELL_KEYS = ["la", "level", "sex", "ks4_year", "fsm"]
+DENSE_CELLS_UP_TO = 2**26  # possible cells counted by one bincount; beyond, only those present are numbered
 
 
 def _text_cell(values: pd.Series) -> pd.Categorical:
@@ -103,7 +104,7 @@ def la_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
     sizes = [len(c) for c in values]
     cell = cell[keep]
     present = None
-    if np.prod(sizes, dtype=float) > 2**26:  # far more possible cells than pupils: number those present
+    if np.prod(sizes, dtype=float) > DENSE_CELLS_UP_TO:
         present, cell = np.unique(cell, return_inverse=True)
     n = int(np.prod(sizes)) if present is None else len(present)
     pupils, cj = np.bincount(cell, minlength=n), np.bincount(cell[y], minlength=n)
