@@ -62,11 +62,50 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     return pd.Series(values, index=keys.index, name=keys.name)
 
 
+# From this many values on, `index_in` on text joins in DuckDB (`_index_by_join`).
+JOIN_INDEX_ABOVE = 1_000_000
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
 def index_in(keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Position in `values` of each key, -1 where it is not there (missing matches missing), from
-    one pyarrow hash table of `values`."""
+    """Position in `values` of each key, -1 where it is not there (missing matches missing; a
+    repeated value: its first position), from one pyarrow hash table of `values`; for many text
+    values, from one DuckDB join (`_index_by_join`), the same positions."""
+    if len(values) >= JOIN_INDEX_ABOVE and _is_text(keys.type) and _is_text(values.type):
+        pos = _index_by_join(keys, values)
+        if pos is not None:
+            return pos
     pos = pc.index_in(keys, value_set=_value_set(values, keys.type), skip_nulls=False).fill_null(-1)
     return np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
+def _index_by_join(keys, values) -> np.ndarray | None:
+    """`index_in` of text by one multi-threaded DuckDB join: it hashes the smaller side, where
+    pyarrow always builds a single-threaded hash table of all `values` (10M pupil ids: ~3 s,
+    however few the keys). None when a key matches a repeated value (pyarrow's first-position
+    rule then decides) or DuckDB refuses the text."""
+    import duckdb  # only here, as in `_duckdb`
+
+    n = len(keys)
+    try:
+        with duckdb.connect() as con:
+            con.register("k", pa.table({"v": keys, "g": pa.array(np.arange(n, dtype=np.int64))}))
+            con.register("s", pa.table({"v": values, "rn": pa.array(np.arange(len(values), dtype=np.int64))}))
+            res = con.sql("SELECT k.g, s.rn FROM k JOIN s ON k.v = s.v").to_arrow_table()
+    except duckdb.Error:
+        return None
+    g = res.column("g").to_numpy()
+    pos = np.full(n, -1, dtype=np.intp)
+    pos[g] = res.column("rn").to_numpy()
+    if np.count_nonzero(pos >= 0) != len(g):  # a key matched twice: a repeated value
+        return None
+    if keys.null_count and values.null_count:  # SQL's = never matches missing; pyarrow's does
+        first_null = int(np.flatnonzero(np.asarray(values.is_null().to_numpy(zero_copy_only=False)))[0])
+        pos[np.asarray(keys.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = first_null
+    return pos
 
 
 def distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:

@@ -18,7 +18,7 @@ from . import plots
 from .disclosure import THRESHOLD
 from .resources import RawExtracts
 from .schemas import CONVICTION_GROUPS, LEVELS, SEVERITY, InterventionOutcomeModels, InterventionOutcomeSummary
-from .stats import Z95, dummies, median_ci, wilson
+from .stats import Z95, dummies, median_ci_unsorted, wilson
 from .table_assets import KINDS, Table, table_asset
 
 GROUP = "effects"
@@ -54,7 +54,9 @@ def outcome_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
         "sessions_possible",
         *[c for c in (*BINARY, *COUNTS, *ORDINAL) if c in outcomes.columns and c != "fixed_period_exclusion"],
     ]
-    df = outcomes[keep].copy()
+    # column selection copies already (no CoW): a shallow copy only detaches it from `outcomes`,
+    # not a second copy of 10M rows
+    df = outcomes[keep].copy(deep=False)
     for c in ("sex", "ks4_year"):  # categoricals as read from Parquet's dictionary pages, or typed here
         cat = outcomes[c].astype("category")
         # in sorted order, whatever order the dictionary came in: the models' cells follow it
@@ -89,6 +91,28 @@ def _proportions(outcome: str, measure: str, category, events: np.ndarray, n: np
     )
 
 
+def _true_and_recorded(level: np.ndarray, flag: pd.arrays.BooleanArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per level (codes 0..4; -1 missing, left out), the pupils with the flag true and with it
+    recorded, as floats: one bincount of level x (false, true, missing), no row selection."""
+    true = flag.to_numpy(dtype=bool, na_value=False).view(np.uint8)
+    missing = flag.isna().view(np.uint8)
+    tab = _by_level(level, true + 2 * missing, 3)
+    return tab[:, 1].astype(float), (tab[:, 0] + tab[:, 1]).astype(float)
+
+
+def _by_level(level: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
+    """level x code counts (codes 0..n-1): one bincount; rows with level -1 are left out."""
+    return np.bincount((level + 1) * n + code, minlength=(len(LEVELS) + 1) * n).reshape(-1, n)[1:]
+
+
+def _category_codes(s: pd.Series, categories) -> np.ndarray:
+    """`pd.Categorical(s, categories=categories).codes`; a column already of those categories (as
+    read from storage) gives its own codes, not a recoding of every row."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and list(s.cat.categories) == list(categories):
+        return s.cat.codes.to_numpy(dtype=np.int64)
+    return pd.Categorical(s, categories=list(categories)).codes.astype(np.int64)
+
+
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per level and outcome: n with the outcome recorded, and a rate (binary), median (counts)
     or category share (ordinal) with its 95% confidence interval."""
@@ -102,16 +126,21 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
     parts = []
     for name in BINARY:
-        y = df[name].to_numpy(dtype=float, na_value=np.nan)
-        ok = known & ~np.isnan(y)
-        parts.append(_proportions(name, "rate", pd.NA, per_level(ok, y[ok]), per_level(ok).astype(float)))
+        if isinstance(df[name].dtype, pd.BooleanDtype):  # true / false / missing: one count per level
+            events, n = _true_and_recorded(level, df[name].array)
+        else:
+            y = df[name].to_numpy(dtype=float, na_value=np.nan)
+            ok = known & ~np.isnan(y)
+            events, n = per_level(ok, y[ok]), per_level(ok).astype(float)
+        parts.append(_proportions(name, "rate", pd.NA, events, n))
+    at_level = [level == i for i in range(len(LEVELS))]
     for name in COUNTS:
         values = df[name].to_numpy(dtype=float, na_value=np.nan)
         ok = known & ~np.isnan(values)
         rows = []
-        for i, lvl in enumerate(LEVELS):  # five levels: a sort each, not a loop over pupils
-            x = np.sort(values[ok & (level == i)])
-            est, lo, hi = median_ci(x) if len(x) else (np.nan, np.nan, np.nan)
+        for i, lvl in enumerate(LEVELS):  # five levels: order statistics each, not a loop over pupils
+            x = values[ok & at_level[i]]
+            est, lo, hi = median_ci_unsorted(x) if len(x) else (np.nan, np.nan, np.nan)
             rows.append(
                 {
                     "level": lvl,
@@ -127,10 +156,8 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             )
         parts.append(pd.DataFrame(rows))
     for name, (_, cats) in ORDINAL.items():
-        cat = pd.Categorical(df[name], categories=list(cats)).codes.astype(np.int64)
-        ok = known & (cat >= 0)
-        tab = np.bincount(level[ok] * len(cats) + cat[ok], minlength=len(LEVELS) * len(cats))
-        tab = tab.reshape(len(LEVELS), len(cats)).astype(float)  # level x category
+        cat = _category_codes(df[name], cats)
+        tab = _by_level(level, cat + 1, len(cats) + 1)[:, 1:].astype(float)  # level x category (recorded)
         n = tab.sum(axis=1)
         parts += [_proportions(name, "share", c, tab[:, j], n) for j, c in enumerate(cats)]
     out = pd.concat(parts, ignore_index=True)

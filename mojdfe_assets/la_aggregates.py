@@ -19,7 +19,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from . import geography, maps, plots
+from . import arrowops, geography, maps, plots
 from .disclosure import (
     BASE,
     DEFAULT_POLICY,
@@ -54,32 +54,67 @@ def _logit(p):
     return np.log(p / (1 - p))
 
 
+CELL_KEYS = ["la", "level", "sex", "ks4_year", "fsm"]
+DENSE_CELLS_UP_TO = 2**26  # possible cells counted by one bincount; beyond, only those present are numbered
+
+
+def _text_cell(values: pd.Series) -> pd.Categorical:
+    # as `astype("category")` of text: the values in sorted order, whatever order a categorical
+    # read from Parquet's dictionary pages lists them in (the order of the cells' rows)
+    return pd.Categorical(values)
+
+
+def _sex_cell(values: pd.Series) -> pd.Categorical:
+    return _text_cell(values).add_categories("unknown").fillna("unknown")
+
+
+def _fsm_cell(values: pd.Series) -> pd.Categorical:
+    fsm = pd.Categorical(values.map({True: "yes", False: "no"}), categories=["no", "yes", "unknown"])
+    return fsm.fillna("unknown")
+
+
+def _cell_codes(s: pd.Series, cell=_text_cell) -> tuple[np.ndarray, pd.Index]:
+    """Each row's cell value of one key as a code (-1: in no cell), and the values. `cell` gives
+    the cell value of each distinct value of the column (`arrowops.distinct`: once per value, not
+    per row); `None`: a categorical's own codes, in its category order (as a group-by over it)."""
+    if cell is None and isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(dtype=np.int64), s.cat.categories
+    codes, values = arrowops.distinct(s)  # the last value is the missing one
+    c = (cell or _text_cell)(values)
+    return np.asarray(c.codes, dtype=np.int64)[codes], c.categories
+
+
 def la_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
     """Linked pupils with an LA, collapsed to LA × level × sex × cohort × FSM cells: pupils and
-    pupils cautioned or convicted. Pupils with sex or FSM missing form their own cell value."""
-    linked = outcomes["most_severe_disposal"].notna() & outcomes["la"].notna()
-    sub = outcomes.loc[linked, ["la", "level", "sex", "ks4_year", "fsm", "first_cj_contact_date"]]
-    frame = pd.DataFrame(
-        {
-            "la": sub["la"].astype("category"),
-            "level": sub["level"],
-            "sex": sub["sex"].astype("category").cat.add_categories("unknown").fillna("unknown"),
-            "ks4_year": sub["ks4_year"].astype("category"),
-            "fsm": sub["fsm"]
-            .map({True: "yes", False: "no"})
-            .astype("category")
-            .cat.set_categories(["no", "yes", "unknown"])
-            .fillna("unknown"),
-            "y": sub["first_cj_contact_date"].notna().to_numpy(int),
-        }
-    )
-    out = (
-        frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True)
-        .agg(pupils=("y", "size"), cj=("y", "sum"))
-        .reset_index()
-    )
-    out = out[out["pupils"] > 0].reset_index(drop=True)
-    return out.astype(dict.fromkeys(("la", "level", "sex", "ks4_year", "fsm"), str))
+    pupils cautioned or convicted. Pupils with sex or FSM missing form their own cell value.
+
+    The cells and their order are a sorted group-by's over the five (text sorted, a categorical
+    level in its category order, FSM no / yes / unknown), `la`, `sex` and `ks4_year` read as text
+    or as categoricals alike: each pupil's cell is one integer of the five codes and the counts
+    are bincounts of it (no text per pupil, no group-by of 10M rows)."""
+    keep = (outcomes["most_severe_disposal"].notna() & outcomes["la"].notna()).to_numpy(dtype=bool)
+    cell = np.zeros(len(outcomes), dtype=np.int64)
+    values = []
+    for col, make in zip(CELL_KEYS, (_text_cell, None, _sex_cell, _text_cell, _fsm_cell)):
+        codes, cats = _cell_codes(outcomes[col], make)
+        cell = cell * len(cats) + codes
+        keep &= codes >= 0  # a missing level or cohort: in no cell (the group-by drops the row)
+        values.append(cats)
+    y = outcomes["first_cj_contact_date"].notna().to_numpy(dtype=bool)[keep]
+    sizes = [len(c) for c in values]
+    cell = cell[keep]
+    present = None
+    if np.prod(sizes, dtype=float) > DENSE_CELLS_UP_TO:
+        present, cell = np.unique(cell, return_inverse=True)
+    n = int(np.prod(sizes)) if present is None else len(present)
+    pupils, cj = np.bincount(cell, minlength=n), np.bincount(cell[y], minlength=n)
+    rows = np.flatnonzero(pupils > 0)
+    codes = np.unravel_index(rows if present is None else present[rows], sizes)
+    out = pd.DataFrame({c: pd.Categorical.from_codes(k, cats) for c, k, cats in zip(CELL_KEYS, codes, values)})
+    out = out.astype(dict.fromkeys(CELL_KEYS, str))
+    out["pupils"] = pupils[rows].astype(np.int64)
+    out["cj"] = cj[rows].astype(np.int64)
+    return out
 
 
 def adjusted_expected(c: pd.DataFrame) -> np.ndarray:
@@ -581,9 +616,11 @@ def publishable_areas(
     LaAggregates,
     group=GROUP,
     ins={
+        # LA, sex and cohort as categoricals from Parquet's dictionary pages: no text per pupil
         "pupil_outcomes": dg.AssetIn(
             metadata={
-                "columns": ["la", "level", "sex", "ks4_year", "fsm", "most_severe_disposal", "first_cj_contact_date"]
+                "columns": ["la", "level", "sex", "ks4_year", "fsm", "most_severe_disposal", "first_cj_contact_date"],
+                "dictionary_columns": ["la", "sex", "ks4_year"],
             }
         )
     },

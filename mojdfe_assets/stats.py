@@ -56,16 +56,31 @@ def funnel_limits(expected, p: float) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+def _median_ranks(n: int, level: float) -> tuple[int, int]:
+    """The 1-based ranks of the median's interval ends (the Binomial(n, 1/2) quantiles)."""
+    from scipy import stats
+
+    a = (1 - level) / 2
+    return int(max(stats.binom.ppf(a, n, 0.5), 1)), int(min(stats.binom.ppf(1 - a, n, 0.5) + 1, n))
+
+
 def median_ci(sorted_values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Median and its distribution-free interval from order statistics (the ranks the
     Binomial(n, 1/2) quantiles give); `sorted_values` must be sorted and non-empty."""
-    from scipy import stats
-
-    n = len(sorted_values)
-    a = (1 - level) / 2
-    lo = int(max(stats.binom.ppf(a, n, 0.5), 1))  # 1-based rank
-    hi = int(min(stats.binom.ppf(1 - a, n, 0.5) + 1, n))
+    lo, hi = _median_ranks(len(sorted_values), level)
     return float(np.median(sorted_values)), float(sorted_values[lo - 1]), float(sorted_values[hi - 1])
+
+
+def median_ci_unsorted(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """`median_ci(np.sort(values))`, the same three numbers, from the order statistics alone: one
+    `np.partition` puts them where a sort would (linear time, where sorting 8M sessions took most
+    of a summary), and the median is the mean of the middle one or two, as `np.median` takes it.
+    Non-empty, no NaN."""
+    n = len(values)
+    lo, hi = _median_ranks(n, level)
+    middle = slice((n - 1) // 2, n // 2 + 1)
+    ranked = np.partition(values, sorted({lo - 1, hi - 1, middle.start, middle.stop - 1}))
+    return float(np.mean(ranked[middle])), float(ranked[lo - 1]), float(ranked[hi - 1])
 
 
 def dummies(values, categories, prefix: str) -> pd.DataFrame:

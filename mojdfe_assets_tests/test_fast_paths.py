@@ -668,3 +668,287 @@ def test_failure_masks_taken_as_they_are_equal_the_nullable_conversion():
         want = pd.Series(v).astype("boolean").fillna(False).to_numpy(dtype=bool)
         got = rules._as_mask(v)
         assert got.dtype == bool and got.tolist() == want.tolist()
+
+
+def _pyarrow_index_in(keys_, values) -> np.ndarray:
+    """`arrowops.index_in` as it was: one pyarrow hash table of the values."""
+    pos = pa_.compute.index_in(keys_, value_set=arrowops._value_set(values, keys_.type), skip_nulls=False)
+    return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
+def test_index_in_by_join_matches_pyarrow(monkeypatch):
+    import pyarrow.compute  # noqa: F401  (pa_.compute in the reference)
+
+    rng = np.random.default_rng(20)
+    pool = [f"P{i:03d}" for i in range(120)] + ["p001", "ÄÖ", ""]
+    monkeypatch.setattr(arrowops, "JOIN_INDEX_ABOVE", 0)  # every lookup of text by the join
+    joined = 0
+    for trial in range(80):
+        repeats = trial % 3 == 0  # values repeated in a third of the trials
+        nv = int(rng.integers(0, 150 if repeats else len(pool) + 1))
+        values = rng.choice([*pool, None], nv, replace=repeats).tolist()
+        if trial % 5 == 0:
+            values = [v for v in values if v is not None]
+        keys_ = rng.choice([*pool, "zz", None], int(rng.integers(0, 200))).tolist()
+        k = pa_.chunked_array([pa_.array(keys_, pa_.large_string())])
+        vs = pa_.array(values, pa_.string() if trial % 2 else pa_.large_string())
+        want = _pyarrow_index_in(k, vs)
+        np.testing.assert_array_equal(arrowops.index_in(k, vs), want)
+        joined += arrowops._index_by_join(k, vs) is not None
+    assert joined > 40
+    # lookup (contact_sequence's) through the join: same Series
+    mapping = pd.Series(pd.array([1, 2, None], "Int64"), index=_text(["b", "a", "c"]))
+    got = arrowops.lookup(_text(["a", None, "c", "x", "a"]), mapping)
+    pd.testing.assert_series_equal(got, pd.Series(pd.array([2, None, None, None, 2], "Int64")))
+
+
+def test_cin_rows_placed_where_asked_equal_the_whole_table_placed():
+    from mojdfe_assets.national.tables import ComparisonTables
+
+    rng = np.random.default_rng(21)
+    pupils = [f"p{i}" for i in range(40)]
+    for _ in range(20):
+        cin = pd.DataFrame({"pupil_id": _text(rng.choice([*pupils, "q1", None], 60).tolist())})
+        outcomes = pd.DataFrame({"pupil_id": _text(rng.permutation(pupils).tolist())})
+        x = ComparisonTables(
+            cla=cin,
+            cin=cin,
+            outcomes=outcomes,
+            spine=outcomes,
+            absence=outcomes,
+            exclusions=cin,
+            offending=None,
+            la_context=None,
+        )
+        whole = arrowops.index_in(keys.as_arrow(cin["pupil_id"]), keys.as_arrow(outcomes["pupil_id"]))
+        rows = rng.random(60) < 0.4
+        np.testing.assert_array_equal(x.positions_of("cin", rows), whole[rows])
+        np.testing.assert_array_equal(x.positions_of("cin", rows), whole[rows])  # from memory
+        np.testing.assert_array_equal(x.positions_of("cla", rows), whole[rows])
+        np.testing.assert_array_equal(x.positions["spine"], np.arange(40))
+
+
+def test_birth_months_and_youth_sanctions_equal_masked_arithmetic():
+    from mojdfe_assets.national.tables import ComparisonTables
+
+    rng = np.random.default_rng(22)
+    for _ in range(20):
+        n = int(rng.integers(0, 40))
+        ids = _text(f"p{i}" for i in range(n))
+        spine = pd.DataFrame(
+            {
+                "pupil_id": ids,
+                "ks4_year_of_birth": pd.array(rng.choice([1995, 2001, None], n).tolist(), "Int16"),
+                "ks4_month_of_birth": pd.array(rng.choice([1, 9, 12, None], n).tolist(), "Int8"),
+            }
+        )
+        dates = rng.choice(["2009-03-31", "2019-08-01", "2020-01-15", None], n).tolist()
+        outcomes = pd.DataFrame(
+            {"pupil_id": ids, "first_cj_contact_date": pd.Series(pd.to_datetime(dates), dtype="datetime64[ms]")}
+        )
+        x = ComparisonTables(spine, None, outcomes, spine, spine, spine, None, None)
+        months = spine["ks4_year_of_birth"].astype("Float64") * 12 + spine["ks4_month_of_birth"].astype("Float64") - 1
+        np.testing.assert_array_equal(x.birth_month, months.to_numpy(dtype=float, na_value=np.nan))
+        first = outcomes["first_cj_contact_date"]
+        first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
+        want = ((first_month - x.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
+        np.testing.assert_array_equal(x.youth_sanctioned, want)
+
+
+def _la_cells_by_groupby(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """`la_aggregates.la_cells` as it was: a pandas group-by of the linked pupils (text read as text)."""
+    linked = outcomes["most_severe_disposal"].notna() & outcomes["la"].notna()
+    sub = outcomes.loc[linked, ["la", "level", "sex", "ks4_year", "fsm", "first_cj_contact_date"]]
+    frame = pd.DataFrame(
+        {
+            "la": sub["la"].astype("category"),
+            "level": sub["level"],
+            "sex": sub["sex"].astype("category").cat.add_categories("unknown").fillna("unknown"),
+            "ks4_year": sub["ks4_year"].astype("category"),
+            "fsm": sub["fsm"]
+            .map({True: "yes", False: "no"})
+            .astype("category")
+            .cat.set_categories(["no", "yes", "unknown"])
+            .fillna("unknown"),
+            "y": sub["first_cj_contact_date"].notna().to_numpy(int),
+        }
+    )
+    out = (
+        frame.groupby(["la", "level", "sex", "ks4_year", "fsm"], observed=True)
+        .agg(pupils=("y", "size"), cj=("y", "sum"))
+        .reset_index()
+    )
+    out = out[out["pupils"] > 0].reset_index(drop=True)
+    return out.astype(dict.fromkeys(("la", "level", "sex", "ks4_year", "fsm"), str))
+
+
+def test_la_cells_by_codes_equal_the_group_by(monkeypatch):
+    from mojdfe_assets import la_aggregates as L
+    from mojdfe_assets.schemas import LEVELS, SEVERITY
+
+    rng = np.random.default_rng(23)
+    for trial in range(40):
+        # a quarter of the trials number only the cells present (as for very many possible cells)
+        monkeypatch.setattr(L, "DENSE_CELLS_UP_TO", 2**26 if trial % 4 else 10)
+        n = int(rng.integers(0, 300))
+        text = {
+            "la": rng.choice(["201", "202", "9", "10", "Ä1", None], n).tolist(),
+            "sex": rng.choice(["M", "F", "X", None], n).tolist(),
+            "ks4_year": rng.choice(["2016/2017", "2011/2012", "2013/2014", None], n).tolist(),
+        }
+        df = pd.DataFrame(
+            {
+                **{c: _text(v) for c, v in text.items()},
+                "level": pd.Categorical(rng.choice([*LEVELS, None], n).tolist(), categories=list(LEVELS), ordered=True),
+                "fsm": pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean"),
+                "most_severe_disposal": pd.Categorical(
+                    rng.choice([*SEVERITY, None], n).tolist(), categories=list(SEVERITY), ordered=True
+                ),
+                "first_cj_contact_date": pd.Series(
+                    pd.to_datetime(rng.choice(["2015-01-02", None], n).tolist()), dtype="datetime64[ms]"
+                ),
+            }
+        )
+        want = _la_cells_by_groupby(df)
+        pd.testing.assert_frame_equal(L.la_cells(df), want)
+        # as read with `dictionary_columns`: categoricals listing values in any order, unused ones too
+        cats = df.copy()
+        for c, v in text.items():
+            pool = list(rng.permutation(sorted({x for x in v if x is not None} | {"zz"})))
+            cats[c] = pd.Categorical(v, categories=pool)
+        pd.testing.assert_frame_equal(L.la_cells(cats), want)
+        empty = L.la_cells(df.iloc[:0])
+        assert empty.empty and list(empty.columns) == list(want.columns)
+        if trial % 10 == 0:  # text level: sorted as text, as the group-by sorts it
+            txt = df.assign(level=_text(df["level"].astype(object).where(df["level"].notna(), None)))
+            pd.testing.assert_frame_equal(L.la_cells(txt), _la_cells_by_groupby(txt))
+
+
+def test_median_ci_from_order_statistics_equals_the_sorted_one():
+    from mojdfe_assets.stats import median_ci, median_ci_unsorted
+
+    rng = np.random.default_rng(24)
+    for n in [*range(1, 40), 101, 1000, 1001]:
+        for values in (rng.integers(0, 6, n).astype(float), rng.normal(size=n), np.full(n, 3.0)):
+            assert median_ci_unsorted(values.copy()) == median_ci(np.sort(values))
+
+
+def _summarise_reference(df: pd.DataFrame) -> pd.DataFrame:
+    """`effects.summarise` as it was: rates by selected rows, medians of sorted values, codes by recoding."""
+    from mojdfe_assets import effects as E
+    from mojdfe_assets.stats import median_ci
+
+    fast = (E._true_and_recorded, E._category_codes, E.median_ci_unsorted)
+    try:
+        E._true_and_recorded = None  # a flag column then goes the float way
+        E._category_codes = lambda s, c: pd.Categorical(s, categories=list(c)).codes.astype(np.int64)
+        E.median_ci_unsorted = lambda x: median_ci(np.sort(x))
+        binary = {c: df[c].astype("Float64") for c in E.BINARY}  # not boolean: the float way
+        return E.summarise(df.assign(**binary))
+    finally:
+        E._true_and_recorded, E._category_codes, E.median_ci_unsorted = fast
+
+
+def test_summary_counts_and_medians_equal_the_row_selections():
+    from mojdfe_assets import effects as E
+    from mojdfe_assets.schemas import CONVICTION_GROUPS, LEVELS, SEVERITY
+
+    rng = np.random.default_rng(25)
+    for _ in range(15):
+        n = int(rng.integers(0, 400))
+
+        def flag(n=n):
+            return pd.array(rng.choice([True, False, None], n).tolist(), dtype="boolean")
+
+        def count(n=n):
+            return pd.array(rng.choice([0, 1, 5, 40, None], n).tolist(), dtype="Int64")
+
+        df = pd.DataFrame(
+            {
+                "level": pd.Categorical(rng.choice([*LEVELS, None], n).tolist(), categories=list(LEVELS)),
+                **{c: flag() for c in E.BINARY},
+                **{c: count() for c in E.COUNTS},
+                "conviction_group": pd.Categorical(
+                    rng.choice([*CONVICTION_GROUPS, None], n).tolist(), categories=list(CONVICTION_GROUPS)
+                ),
+                "most_severe_disposal": pd.Categorical(
+                    rng.choice([*SEVERITY, None], n).tolist(), categories=list(SEVERITY), ordered=True
+                ),
+            }
+        )
+        pd.testing.assert_frame_equal(E.summarise(df), _summarise_reference(df))
+    # outcome_frame's shallow copy: the frame it returns is not the input's memory
+    out = pd.DataFrame({"level": df["level"], "fsm": flag(), "sex": _text(["M"] * n), "ks4_year": _text(["y"] * n)})
+    out = out.assign(
+        first_cj_contact_date=pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]"),
+        sessions_possible=count(),
+        fixed_period_exclusions=count(),
+        most_severe_disposal=df["most_severe_disposal"],
+    )
+    frame = E.outcome_frame(out)
+    frame.loc[:, "sessions_possible"] = 7
+    assert not (out["sessions_possible"] == 7).any()
+
+
+def _contact_sequence_reference(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
+    """`outcomes.derive_contact_sequence` as it was: frame indexing and `set_index` lookups."""
+    from mojdfe_assets import years
+    from mojdfe_assets.arrowops import lookup
+
+    both = outcomes[(outcomes["level"] != "none") & outcomes["first_cj_contact_date"].notna()]
+    cla_first = lookup(both["pupil_id"], cla_summary.set_index("pupil_id")["first_care_date"])
+    cin_year = lookup(both["pupil_id"], cin_summary.set_index("pupil_id")["first_cin_year"])
+    first_sc = pd.concat([cla_first, years.first_day(cin_year)], axis=1).min(axis=1)
+    df = pd.DataFrame(
+        {
+            "pupil_id": both["pupil_id"],
+            "level": both["level"],
+            "first_social_care_date": first_sc.astype("datetime64[ms]"),
+            "first_cj_contact_date": both["first_cj_contact_date"],
+        }
+    )
+    df = df[df["first_social_care_date"].notna()]
+    gap = (df["first_cj_contact_date"] - df["first_social_care_date"]).dt.days
+    df["social_care_first"] = (gap > 0).astype("boolean")
+    df["gap_days"] = gap.astype("Int64")
+    df["gap_group"] = pd.Categorical(
+        np.select([gap <= 0, gap < 365], ["cj_first", "sc_first_under_1y"], "sc_first_1y_plus"),
+        categories=["cj_first", "sc_first_under_1y", "sc_first_1y_plus"],
+    )
+    return df.reset_index(drop=True)
+
+
+def test_contact_sequence_by_masks_equals_frame_indexing():
+    from mojdfe_assets.outcomes import derive_contact_sequence
+    from mojdfe_assets.schemas import LEVELS
+
+    rng = np.random.default_rng(26)
+
+    def dates(n):
+        return pd.Series(
+            pd.to_datetime(rng.choice(["2010-05-01", "2012-02-29", "2016-11-30", None], n)), dtype="datetime64[ms]"
+        )
+
+    for _ in range(25):
+        n = int(rng.integers(0, 120))
+        ids = [f"p{i}" for i in range(n)]
+        outcomes = pd.DataFrame(
+            {
+                "pupil_id": _text(ids),
+                "level": pd.Categorical(rng.choice([*LEVELS, None], n).tolist(), categories=list(LEVELS), ordered=True),
+                "first_cj_contact_date": dates(n),
+            },
+            index=rng.permutation(n) + 5,  # row labels other than 0..n-1
+        )
+        cla_ids = list(rng.choice([*ids, "q1"], min(n, 30), replace=False)) if n else []
+        cla = pd.DataFrame({"pupil_id": _text(cla_ids), "first_care_date": dates(len(cla_ids))})
+        cin_ids = list(rng.choice([*ids, "q2"], min(n, 50), replace=False)) if n else []
+        cin = pd.DataFrame(
+            {
+                "pupil_id": _text(cin_ids),
+                "first_cin_year": pd.array(rng.choice([2011, 2015, None], len(cin_ids)).tolist(), "Int16"),
+            }
+        )
+        pd.testing.assert_frame_equal(
+            derive_contact_sequence(outcomes, cla, cin), _contact_sequence_reference(outcomes, cla, cin)
+        )

@@ -200,7 +200,7 @@ def absence_rate(x: ComparisonTables, group, yf, yt):
     year, missed, possible = x.absence_arrays
     keep = (year >= yf) & (year <= yt) & (pos >= 0)
     if group != "all":
-        keep &= x.pupil_values(x.level_code, pos, -1) == LEVELS.index(group)
+        keep &= x.absence_level == LEVELS.index(group)
     return pct(float(missed[keep].sum()), float(np.nansum(possible[keep]))), int(keep.sum())
 
 
@@ -339,7 +339,7 @@ def la_cla_rate_ratio(x: ComparisonTables, q, yf, yt):
 
 @measure
 def la_cin_rate_ratio(x: ComparisonTables, q, yf, yt):
-    pos = x.positions["cin"][x.cin_at31 & x.cin_years(yf, yt)]
+    pos = x.positions_of("cin", x.cin_at31 & x.cin_years(yf, yt))
     codes = x.pupil_values(x.la_code.codes, pos, -1)
     n = np.bincount(codes[codes >= 0], minlength=len(x.la_code.categories))
     r = x.la_rates(pd.Series(n, index=x.la_code.categories.astype(str)))

@@ -144,28 +144,30 @@ class ComparisonTables:
 
     # --- spine and outcomes ------------------------------------------------------------------
     # Pupil attributes are numpy arrays aligned with the rows of `outcomes` (one row per spine
-    # pupil); other tables find their pupils' rows in `positions` (Arrow hashing, no Python objects).
+    # pupil); other tables find their pupils' rows in `positions` / `positions_of` (hash joins, no
+    # Python objects).
 
     @cached_property
     def positions(self) -> dict[str, np.ndarray]:
-        """Row of `outcomes` holding the pupil of each row of the spine, CLA, CIN, absence and
-        exclusion tables (-1 when not a spine pupil or missing).
+        """Row of `outcomes` holding the pupil of each row of the spine, CLA, absence and exclusion
+        tables (-1 when not a spine pupil or missing). CIN rows are placed only where a measure
+        asks (`positions_of`): few of its rows are at 31 March of a compared year.
 
         `outcomes` has one row per spine pupil, in spine order (`clean_spine` keeps one row per
         pupil id; `intervention_level` one row per spine row), so its ids are unique and a table
         whose ids equal them row by row (the spine; absence when delivered one row per spine pupil)
         needs no lookup. That equality is checked here (a cheap comparison), not assumed. The other
-        tables' ids go through one Arrow lookup, so the hash table of the outcome ids is built once,
-        not once per table."""
-        pupils = _arrow_text(self.outcomes["pupil_id"])
-        tables = {
-            "spine": self.spine,
-            "cla": self.cla,
-            "cin": self.cin,
-            "absence": self.absence,
-            "exclusions": self.exclusions,
-        }
-        ids = {k: _arrow_text(t["pupil_id"]).cast(pupils.type) for k, t in tables.items()}
+        tables' ids go through one lookup (`arrowops.index_in`), not one per table."""
+        tables = {"spine": self.spine, "cla": self.cla, "absence": self.absence, "exclusions": self.exclusions}
+        return self._place({k: _arrow_text(t["pupil_id"]) for k, t in tables.items()})
+
+    @cached_property
+    def _pupils(self) -> pa.ChunkedArray:
+        return _arrow_text(self.outcomes["pupil_id"])
+
+    def _place(self, ids: dict[str, pa.ChunkedArray]) -> dict[str, np.ndarray]:
+        pupils = self._pupils
+        ids = {k: a.cast(pupils.type) for k, a in ids.items()}
         out = {k: np.arange(len(a), dtype=np.int32) for k, a in ids.items() if a.null_count == 0 and a.equals(pupils)}
         rest = [k for k in ids if k not in out]
         if rest:
@@ -175,6 +177,21 @@ class ComparisonTables:
             out.update(zip(rest, np.split(idx, ends[:-1])))
         return out
 
+    @cached_property
+    def _placed_rows(self) -> dict:
+        return {}
+
+    def positions_of(self, table: str, rows: np.ndarray) -> np.ndarray:
+        """`positions[table][rows]` for a boolean mask `rows`, the CIN table included: only the
+        selected rows are looked up (once per mask: figures of one base share it)."""
+        if table != "cin":
+            return self.positions[table][rows]
+        key = (table, len(rows), np.packbits(rows).tobytes())
+        if key not in self._placed_rows:
+            ids = _arrow_text(getattr(self, table)["pupil_id"]).filter(pa.array(rows))
+            self._placed_rows[key] = self._place({table: ids})[table]
+        return self._placed_rows[key]
+
     def pupil_values(self, values: np.ndarray, pos: np.ndarray, missing=np.nan) -> np.ndarray:
         """`values` (aligned with outcomes rows) at positions `pos`; `missing` where pos is -1."""
         return np.where(pos >= 0, values[np.maximum(pos, 0)], missing)
@@ -183,19 +200,24 @@ class ComparisonTables:
     def birth_month(self) -> np.ndarray:
         """Months since year 0 of each pupil's birth (month precision, from the spine), NaN if unknown."""
         s = self.spine
-        months = s["ks4_year_of_birth"].astype("Float64") * 12 + s["ks4_month_of_birth"].astype("Float64") - 1
+        # float64 arithmetic, NaN where either is missing: the values masked Float64 arithmetic gives
+        months = floats(s["ks4_year_of_birth"]) * 12 + floats(s["ks4_month_of_birth"]) - 1
         pos = self.positions["spine"]
         out = np.full(len(self.outcomes), np.nan)
         ok = pos >= 0
-        out[pos[ok]] = months.to_numpy(dtype=float, na_value=np.nan)[ok]
+        out[pos[ok]] = months[ok]
         return out
 
     @cached_property
     def youth_sanctioned(self) -> np.ndarray:
         """Pupils whose first caution or conviction came before they were 18 (month precision)."""
         first = self.outcomes["first_cj_contact_date"]
+        known = first.notna().to_numpy(dtype=bool)
+        first = first[known]  # only pupils with a first contact (the others are False anyway)
         first_month = (first.dt.year * 12 + first.dt.month - 1).astype(float).to_numpy()
-        return ((first_month - self.birth_month) < 18 * 12) & first.notna().to_numpy(dtype=bool)
+        out = np.zeros(len(known), dtype=bool)
+        out[known] = (first_month - self.birth_month[known]) < 18 * 12
+        return out
 
     @cached_property
     def attainment8(self) -> pd.api.extensions.ExtensionArray:
@@ -238,6 +260,11 @@ class ComparisonTables:
             + a["ab_sessions_unauthorised"].astype("Float64").fillna(0)
         ).to_numpy(dtype=float)
         return _years(a["academic_year"]), missed, floats(a["ab_sessions_possible"])
+
+    @cached_property
+    def absence_level(self) -> np.ndarray:
+        """`level_code` of each absence row's pupil (-1 if not a spine pupil): once for every group."""
+        return self.pupil_values(self.level_code, self.positions["absence"], -1)
 
     @cached_property
     def cohort(self) -> np.ndarray:
