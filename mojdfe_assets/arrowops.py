@@ -66,7 +66,8 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
 JOIN_INDEX_ABOVE = 1_000_000
 
 
-def _is_text(t: pa.DataType) -> bool:
+def is_text(t: pa.DataType) -> bool:
+    """Whether an Arrow type is text (string or large_string)."""
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
@@ -74,7 +75,7 @@ def index_in(keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArra
     """Position in `values` of each key, -1 where it is not there (missing matches missing; a
     repeated value: its first position), from one pyarrow hash table of `values`; for many text
     values, from one DuckDB join (`_index_by_join`), the same positions."""
-    if len(values) >= JOIN_INDEX_ABOVE and _is_text(keys.type) and _is_text(values.type):
+    if len(values) >= JOIN_INDEX_ABOVE and is_text(keys.type) and is_text(values.type):
         pos = _index_by_join(keys, values)
         if pos is not None:
             return pos

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import arrowops
 from .arrowops import as_arrow
 
 # Below this many values in all, one pyarrow dictionary pass is quick enough.
@@ -38,7 +39,7 @@ def encode(*columns) -> list[np.ndarray]:
     if (
         len(arrays) > 1
         and sum(len(a) for a in arrays) > JOIN_ENCODE_ABOVE
-        and all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in arrays)
+        and all(arrowops.is_text(a.type) for a in arrays)
     ):
         codes = _encode_by_join(arrays)
         if codes is not None:
@@ -46,14 +47,21 @@ def encode(*columns) -> list[np.ndarray]:
     return _encode_by_dictionary(arrays)
 
 
+def _end_to_end(arrays, typ: pa.DataType) -> pa.ChunkedArray:
+    """Arrow arrays (or chunked arrays) one after another as one chunked array of `typ`, no copy
+    of a chunk already of that type."""
+    return pa.chunked_array(
+        [
+            ch.cast(typ) if ch.type != typ else ch
+            for a in arrays
+            for ch in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+        ],
+        type=typ,
+    )
+
+
 def _encode_by_dictionary(arrays: list) -> list[np.ndarray]:
-    typ = arrays[0].type
-    chunks = [
-        ch.cast(typ) if ch.type != typ else ch
-        for a in arrays
-        for ch in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])
-    ]
-    encoded = pa.chunked_array(chunks, type=typ).dictionary_encode().combine_chunks()
+    encoded = _end_to_end(arrays, arrays[0].type).dictionary_encode().combine_chunks()
     all_codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     ends = np.cumsum([len(a) for a in arrays])
     return np.split(all_codes, ends[:-1])
@@ -81,8 +89,6 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
     import duckdb  # only here: integer work needs no DuckDB
     import pyarrow.compute as pc
 
-    from . import arrowops
-
     first = arrays[0]
     n0 = len(first)
     if first.null_count or n0 >= 2**31 or any(len(a) >= 2**31 for a in arrays):
@@ -107,15 +113,7 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
         # One probe table of every joined column end to end, each row numbered across all of
         # them: the join's matches are scattered straight into one array of codes, no sort.
         ends = np.cumsum([len(arrays[i]) for i in joined])
-        typ = first.type
-        probe = pa.chunked_array(
-            [
-                ch.cast(typ) if ch.type != typ else ch
-                for i in joined
-                for ch in (arrays[i].chunks if isinstance(arrays[i], pa.ChunkedArray) else [arrays[i]])
-            ],
-            type=typ,
-        )
+        probe = _end_to_end([arrays[i] for i in joined], first.type)
         total = int(ends[-1])
         row_type = np.int32 if total < 2**31 else np.int64
         with duckdb.connect() as con:
@@ -150,13 +148,7 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
         if len(rows):
             rest.append((i, rows, a.take(pa.array(rows))))
     if rest:
-        typ = first.type
-        chunks = [
-            ch.cast(typ) if ch.type != typ else ch
-            for _, _, t in rest
-            for ch in (t.chunks if isinstance(t, pa.ChunkedArray) else [t])
-        ]
-        enc = pa.chunked_array(chunks, type=typ).dictionary_encode().combine_chunks()
+        enc = _end_to_end([t for _, _, t in rest], first.type).dictionary_encode().combine_chunks()
         extra = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64) + n0
         k = 0
         for i, rows, _ in rest:

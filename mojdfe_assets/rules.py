@@ -82,7 +82,7 @@ def _arrow(s: pd.Series) -> pa.Array | pa.ChunkedArray:
 def _text_series(arr, index) -> pd.Series:
     # pandas holds string[pyarrow] as large_string and casts a string array to it itself: a cast
     # of large_string to string here would copy every value twice
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+    if not arrowops.is_text(arr.type):
         arr = arr.cast(pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)  # string[pyarrow], no copy
 
@@ -99,7 +99,7 @@ def _read_as_delivered(arr: pa.Array | pa.ChunkedArray) -> bool:
     copy of every value by each of utf8_trim and ascii_upper. Bytes of null slots count too, so
     the answer errs only towards the full path."""
     for c in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
-        if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+        if not arrowops.is_text(c.type):
             return False
         _, offsets, data = c.buffers()
         if len(c) == 0 or data is None:  # (no bytes: every value empty or missing)
