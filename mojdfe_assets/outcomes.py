@@ -182,7 +182,7 @@ def derive_pupil_outcomes(
     return df
 
 
-def _by_pupil(summary: pd.DataFrame, column: str) -> pd.Series:
+def _indexed_by_pupil(summary: pd.DataFrame, column: str) -> pd.Series:
     """A per-pupil summary's column indexed by pupil id: `set_index("pupil_id")[column]` without
     copying the whole summary first (2.8M CIN pupils at 10M)."""
     return pd.Series(summary[column].array, index=pd.Index(summary["pupil_id"].array, name="pupil_id"), name=column)
@@ -193,8 +193,8 @@ def derive_contact_sequence(outcomes, cla_summary, cin_summary) -> pd.DataFrame:
     # each column filtered by the mask itself (`arrowops.rows`): the row labels are dropped at the end
     columns = ["pupil_id", "level", "first_cj_contact_date"]
     both = arrowops.rows(pd.DataFrame({c: outcomes[c] for c in columns}, copy=False), keep)
-    cla_first = lookup(both["pupil_id"], _by_pupil(cla_summary, "first_care_date"))
-    cin_year = lookup(both["pupil_id"], _by_pupil(cin_summary, "first_cin_year"))
+    cla_first = lookup(both["pupil_id"], _indexed_by_pupil(cla_summary, "first_care_date"))
+    cin_year = lookup(both["pupil_id"], _indexed_by_pupil(cin_summary, "first_cin_year"))
     cin_first = years.first_day(cin_year)
     first_sc = pd.concat([cla_first, cin_first], axis=1).min(axis=1)
     df = pd.DataFrame(
