@@ -198,13 +198,6 @@ def repeated(*columns) -> np.ndarray:
     return _rows_with(h, _repeating(h))
 
 
-# Arrays proven to hold distinct values, by the memory they occupy (kept alive here, so that
-# memory cannot be reused by other values while the proof is remembered): the clean step proves
-# its unique column distinct and its schema check asks again of the same buffers. Forgotten at
-# every `resources.release_memory` (each step's loads and stores), and at most a few.
-_PROVEN_DISTINCT: dict[tuple, object] = {}
-
-
 def _data_key(a) -> tuple:
     chunks = a.chunks if isinstance(a, pa.ChunkedArray) else [a]
     return tuple(
@@ -213,39 +206,38 @@ def _data_key(a) -> tuple:
     )
 
 
-def _remember_distinct(key: tuple, a) -> None:
-    if len(_PROVEN_DISTINCT) >= 4:
-        _PROVEN_DISTINCT.clear()
-    _PROVEN_DISTINCT[key] = a
+# Rules proven in this step to hold on every row of some columns, by the rule's name and the
+# columns' memory (Arrow buffers, or the very array object of a numpy-backed column), the columns
+# kept alive here so that memory is not reused by other values while the proof is remembered. The
+# clean step proves its unique column distinct (`DISTINCT`), its LA and academic-year columns'
+# patterns and LAs in force, and its schema check asks again of the same arrays; `keys.encode`
+# asks whether its first column is distinct. Forgotten at every `resources.release_memory` (each
+# step's loads and stores), and at most a few.
+_PROVEN: dict[tuple, tuple] = {}
+
+DISTINCT = "distinct"  # every present value occurs once (at most one missing)
 
 
-# Rules proven in this step to hold on every row of some columns, by the columns' memory (Arrow
-# buffers, or the very array object of a numpy-backed column) and the rule's name, the columns
-# kept alive here so that memory is not reused while the proof is remembered: the clean step
-# proves its LA and academic-year columns, and their schema checks ask of the same arrays.
-_PROVEN_RULES: dict[tuple, tuple] = {}
-
-
-def _column_key(s: pd.Series | None):
-    if s is None:
+def _column_key(c):
+    if c is None:
         return None
-    a = as_arrow(s)
-    return ("arrow", _data_key(a)) if a is not None else ("array", id(s.array))
+    a = as_arrow(c)
+    return ("arrow", _data_key(a)) if a is not None else ("array", id(c.array))
 
 
-def remember_rule(rule: str, *columns: pd.Series | None) -> None:
-    """Remember that `rule` holds on every row of `columns` (`None`: no such column), as the
-    caller proved."""
-    if len(_PROVEN_RULES) >= 16:
-        _PROVEN_RULES.clear()
-    _PROVEN_RULES[(rule, *(_column_key(c) for c in columns))] = tuple(
+def remember_rule(rule: str, *columns) -> None:
+    """Remember that `rule` holds on every row of `columns` (Series or Arrow arrays; `None`: no
+    such column), as the caller proved."""
+    if len(_PROVEN) >= 16:
+        _PROVEN.clear()
+    _PROVEN[(rule, *(_column_key(c) for c in columns))] = tuple(
         None if c is None else (as_arrow(c) if as_arrow(c) is not None else c.array) for c in columns
     )
 
 
-def proven_rule(rule: str, *columns: pd.Series | None) -> bool:
+def proven_rule(rule: str, *columns) -> bool:
     """Whether `rule` was proven in this step for these very columns (`remember_rule`)."""
-    return (rule, *(_column_key(c) for c in columns)) in _PROVEN_RULES
+    return (rule, *(_column_key(c) for c in columns)) in _PROVEN
 
 
 def remember_matching(s: pd.Series, pattern: str) -> None:
@@ -261,8 +253,7 @@ def proven_matching(s: pd.Series, pattern: str) -> bool:
 
 def forget_proofs() -> None:
     """Forget every proof and placement of this step (`resources.release_memory` calls it)."""
-    _PROVEN_DISTINCT.clear()
-    _PROVEN_RULES.clear()
+    _PROVEN.clear()
     from .keys import forget_placements
 
     forget_placements()
@@ -297,16 +288,15 @@ def occurs_once(s: pd.Series) -> np.ndarray:
             return once
     a = as_arrow(s)
     if a is not None and a.null_count <= 1:
-        key = _data_key(a)
-        if key in _PROVEN_DISTINCT:  # these very values were proven distinct already in this step
+        if proven_rule(DISTINCT, a):  # these very values were proven distinct already in this step
             return np.ones(len(a), dtype=bool)
         if rises_strictly(a):
-            _remember_distinct(key, a)
+            remember_rule(DISTINCT, a)
             return np.ones(len(a), dtype=bool)
         h = _hashes(a)
         twice = _repeating(h)
         if not len(twice):  # distinct hashes, so distinct values (equal values always hash alike)
-            _remember_distinct(key, a)
+            remember_rule(DISTINCT, a)
             return np.ones(len(a), dtype=bool)
         # some value repeats (or two hashes collide): pandas decides among the rows with those hashes
         return ~_decided(s.to_frame(name="v"), ["v"], False, np.flatnonzero(_rows_with(h, twice)))

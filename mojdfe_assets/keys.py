@@ -105,9 +105,9 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
             placed[i] = rows0
         else:
             todo.append(i)
-    if first_key not in arrowops._PROVEN_DISTINCT and arrowops.rises_strictly(first):
-        arrowops._remember_distinct(first_key, first)
-    prove = first_key not in arrowops._PROVEN_DISTINCT
+    if not arrowops.proven_rule(arrowops.DISTINCT, first) and arrowops.rises_strictly(first):
+        arrowops.remember_rule(arrowops.DISTINCT, first)
+    prove = not arrowops.proven_rule(arrowops.DISTINCT, first)
     joined = ([0] if prove else []) + todo
     if joined:
         # One probe table of every joined column end to end, each row numbered across all of
@@ -127,7 +127,7 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
             # every row of the first column matches itself; more matches there = a repeated value
             if np.count_nonzero(g < ends[0]) != n0:
                 return None
-            arrowops._remember_distinct(first_key, first)
+            arrowops.remember_rule(arrowops.DISTINCT, first)
         all_codes = np.full(total, -1, dtype=np.int64)
         all_codes[g] = code
         del g, code

@@ -85,7 +85,7 @@ def test_encoding_by_join_matches_the_dictionary_pass():
     again = keys._encode_by_join([keys.as_arrow(big), keys.as_arrow(aligned), keys.as_arrow(other)])
     assert (again[1] == np.arange(5000)).all() and (again[2] == got[1]).all()
     arrowops.forget_proofs()
-    assert not keys._PLACED and not arrowops._PROVEN_DISTINCT
+    assert not keys._PLACED and not arrowops._PROVEN
 
 
 def _old_by_pupil(cin: pd.DataFrame):
@@ -165,13 +165,13 @@ def test_occurs_once_on_row_numbers_and_the_unique_check():
 def test_a_proof_of_distinct_values_is_kept_only_for_the_same_values():
     arrowops.forget_proofs()
     s = _text(["a", "b", "c"])
-    assert arrowops.occurs_once(s).all() and len(arrowops._PROVEN_DISTINCT) == 1
+    assert arrowops.occurs_once(s).all() and len(arrowops._PROVEN) == 1 and arrowops.proven_rule(arrowops.DISTINCT, s)
     assert arrowops.occurs_once(s).all()
     assert arrowops.occurs_once(_text(["a", "b", "a"])).tolist() == [False, True, False]
     from mojdfe_assets.resources import release_memory
 
     release_memory()
-    assert not arrowops._PROVEN_DISTINCT
+    assert not arrowops._PROVEN
 
 
 def test_written_behind_tables_are_complete_before_they_are_read(tmp_path):
@@ -553,7 +553,7 @@ def test_patterns_proven_in_the_clean_step_are_not_matched_again():
     from mojdfe_assets.resources import release_memory
 
     release_memory()
-    assert not arrowops._PROVEN_RULES
+    assert not arrowops._PROVEN
 
 
 def _old_distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
