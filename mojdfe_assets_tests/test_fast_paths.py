@@ -192,6 +192,30 @@ def test_written_behind_tables_are_complete_before_they_are_read(tmp_path):
     assert not R._WRITE_BEHIND.enabled
 
 
+def test_freed_memory_is_kept_for_reuse_up_to_its_bound_then_handed_back(monkeypatch):
+    from mojdfe_assets import resources as R
+
+    R.keep_freed_memory()
+    R.keep_freed_memory()  # once per process: a second call changes nothing
+    if R._MALLINFO2 is None:  # not glibc: memory is handed back as before
+        assert R._freed_bytes_kept() is None
+        return
+    assert R._KEEPING_FREED_MEMORY == [True] and pa_.default_memory_pool().backend_name == "system"
+    # tables are the same whichever allocator holds them
+    assert pa_.array(list(range(5))).to_pylist() == [0, 1, 2, 3, 4]
+    assert R._freed_bytes_kept() >= 0
+    handed_back = []
+    monkeypatch.setattr(R, "_MALLOC_TRIM", lambda pad: handed_back.append(pad))
+    monkeypatch.setattr(R, "_freed_bytes_kept", lambda: R.KEEP_FREED_BYTES)
+    R.release_memory()
+    assert handed_back == []  # at the bound: kept
+    monkeypatch.setattr(R, "_freed_bytes_kept", lambda: R.KEEP_FREED_BYTES + 1)
+    R.release_memory(R.RELEASE_ABOVE_BYTES - 1)
+    assert handed_back == []  # a small table: no collection, nothing handed back
+    R.release_memory(R.RELEASE_ABOVE_BYTES)
+    assert handed_back == [0]  # beyond the bound: handed back
+
+
 def test_per_code_aggregates_placed_by_position_equal_reindex():
     from mojdfe_assets.outcomes import _to_pupils
 
