@@ -268,6 +268,17 @@ def rises_strictly(a) -> bool:
     return len(a) < 2 or bool(pc.all(pc.less(a.slice(0, len(a) - 1), a.slice(1))).as_py())
 
 
+def known_distinct(a) -> bool:
+    """Whether an Arrow array's values are known distinct with no hashing: proven in this step
+    already, or rising strictly row by row (then remembered as proven)."""
+    if proven_rule(DISTINCT, a):
+        return True
+    if rises_strictly(a):
+        remember_rule(DISTINCT, a)
+        return True
+    return False
+
+
 def occurs_once(s: pd.Series) -> np.ndarray:
     """`~s.duplicated(keep=False)`, exactly: True where a value occurs once (missing counts as a
     value, as in pandas). An id column is normally all distinct, which distinct hashes prove
@@ -288,10 +299,7 @@ def occurs_once(s: pd.Series) -> np.ndarray:
             return once
     a = as_arrow(s)
     if a is not None and a.null_count <= 1:
-        if proven_rule(DISTINCT, a):  # these very values were proven distinct already in this step
-            return np.ones(len(a), dtype=bool)
-        if rises_strictly(a):
-            remember_rule(DISTINCT, a)
+        if known_distinct(a):  # proven already in this step, or rising strictly
             return np.ones(len(a), dtype=bool)
         h = _hashes(a)
         twice = _repeating(h)

@@ -105,9 +105,7 @@ def _encode_by_join(arrays: list) -> list[np.ndarray] | None:
             placed[i] = rows0
         else:
             todo.append(i)
-    if not arrowops.proven_rule(arrowops.DISTINCT, first) and arrowops.rises_strictly(first):
-        arrowops.remember_rule(arrowops.DISTINCT, first)
-    prove = not arrowops.proven_rule(arrowops.DISTINCT, first)
+    prove = not arrowops.known_distinct(first)
     joined = ([0] if prove else []) + todo
     if joined:
         # One probe table of every joined column end to end, each row numbered across all of
