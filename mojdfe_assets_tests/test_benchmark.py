@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 HAS_R = shutil.which("Rscript") is not None
 
@@ -104,6 +106,19 @@ def test_benchmark_peers_only(tmp_path):
     # the path's storage floor: the 13 tables it stores (3 raw, 3 clean, 2 quarantine, 4 social care, level)
     assert c["path_storage_floor"]["tables"] == 13, c["path_storage_floor"]
     assert "the path's storage alone (no computing): writing its 13 stored tables once" in out.stdout
+    # the path's required floor: the import, then its three CSVs read, its tables written and its
+    # rows validated, split over the cores; the DuckDB target's allowance measured against it
+    fl, st = c["path_required_floor"], c["path_storage_floor"]
+    assert st["csv_files"] == ["CLA_2006_to_2018.csv", "CIN_08-09_to_16-17.csv", "NPD_KS4_spine.csv"]
+    assert fl["write_seconds"] == st["seconds"] - st["read_seconds"] and fl["validation_seconds"] > 0
+    work = fl["csv_read_seconds"] + fl["write_seconds"] + fl["validation_seconds"]
+    assert fl["seconds"] == pytest.approx(fl["import_seconds"] + work / fl["cores"])
+    assert fl["import_seconds"] < fl["seconds"]
+    t = fl["targets"]["within_3x_duckdb"]
+    assert t["allowed_seconds"] == pytest.approx(3 * c["duckdb"]["seconds"])
+    assert t["ruled_out"] == (t["left_for_computing"] < 0) and list(fl["targets"]) == ["within_3x_duckdb"]
+    assert "the path's required floor (no computing): import" in out.stdout
+    assert "target within 3 x DuckDB: path in at most" in out.stdout
 
 
 def test_peer_duckdb_recipe(tmp_path):
