@@ -367,13 +367,20 @@ def release_memory(nbytes: int | None = None) -> None:
         _MALLOC_TRIM(0)
 
 
+# Tables in flight at once, each on its own writer thread. With one, the raw and clean steps
+# (which store more than they compute) waited 19-26 s in all for the writer at 10M; with two,
+# 9-12 s, and the whole graph took 10 s less on average over four interleaved pairs.
+WRITERS = 2
+
+
 class _WriteBehind:
-    """Tables written by a background thread while the run goes on (`write_behind`): one table in
-    flight at a time, so at most one stored table stays in memory beyond its step. pyarrow's
-    Parquet writer uses one core and releases the GIL, so on two cores the next step's loading
-    and computing run while the last table is compressed and written. A table is always complete
-    before it is read (`wait`), and every write has finished, or raised, before a run's tables
-    are published (`flush`). The write itself is unchanged: temporary file, then rename."""
+    """Tables written by background threads while the run goes on (`write_behind`): at most
+    `WRITERS` tables in flight, so at most that many stored tables stay in memory beyond their
+    step (storing another first waits for the oldest). pyarrow's Parquet writer uses one core
+    per table and releases the GIL, so the next step's loading and computing run while the last
+    tables are compressed and written. A table is always complete before it is read (`wait`),
+    and every write has finished, or raised, before a run's tables are published (`flush`). The
+    write itself is unchanged: temporary file, then rename."""
 
     def __init__(self):
         self.pool = None
@@ -384,7 +391,8 @@ class _WriteBehind:
         return self.pool is not None
 
     def submit(self, table: pa.Table, path: Path) -> None:
-        self.flush()  # one table in flight
+        while len(self.pending) >= WRITERS:
+            self._finish(next(iter(self.pending)))
         self.pending[path] = (self.pool.submit(write_parquet_atomic, table, path), table.nbytes)
 
     def wait(self, name: str) -> None:
@@ -417,7 +425,7 @@ def write_behind():
     if _WRITE_BEHIND.enabled:  # nested: the outer block flushes
         yield
         return
-    _WRITE_BEHIND.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+    _WRITE_BEHIND.pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="parquet-writer")
     try:
         yield
     finally:

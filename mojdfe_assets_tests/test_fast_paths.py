@@ -183,8 +183,15 @@ def test_written_behind_tables_are_complete_before_they_are_read(tmp_path):
         R._WRITE_BEHIND.submit(table, path)
         R._WRITE_BEHIND.wait("t.parquet")
         assert R.read_parquet(path)["x"].tolist() == list(range(1000))
+        # at most WRITERS tables in flight: storing one more first finishes the oldest
+        names = [f"w{i}.parquet" for i in range(R.WRITERS + 1)]
+        for name in names:
+            R._WRITE_BEHIND.submit(table, tmp_path / name)
+        assert [p.name for p in R._WRITE_BEHIND.pending] == names[1:]
+        assert R.read_parquet(tmp_path / names[0])["x"].tolist() == list(range(1000))
         R._WRITE_BEHIND.submit(table, tmp_path / "u.parquet")
     assert (tmp_path / "u.parquet").exists() and not R._WRITE_BEHIND.enabled
+    assert all((tmp_path / name).exists() for name in names)
     # a failed write is raised in the run's thread, at the latest when the block ends
     (tmp_path / "not_a_folder.txt").write_text("a file where a folder would be")
     with pytest.raises(OSError), R.write_behind():
