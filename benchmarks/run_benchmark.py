@@ -27,9 +27,12 @@ Steps (each in a child process, so its peak resident memory is its own):
    (run for the purpose at the national size, reused at the naive size), at `--peer-sizes`
    (default: `--pupils` and `--naive-pupils`): wall seconds and peak memory of each, the ratios
    pipeline / DuckDB and dplyr / pipeline, and the share of spine pupils each peer gives the same
-   level as our `intervention_level.parquet` (disagreements counted by level pair); and the
+   level as our `intervention_level.parquet` (disagreements counted by level pair); the
    path's storage floor (the storage floor of its 13 stored tables: what persisting each step
-   costs before any typing, validation or joining). `--only-peers` runs this step alone.
+   costs before any typing, validation or joining); and the path's required floor (the import,
+   then its CSVs read, its tables written and its rows validated, split over the cores: a lower
+   bound on the path's wall time) against each peer target's allowance (3 x DuckDB, dplyr / 10).
+   `--only-peers` runs this step alone.
 
 Prints tables and the ratios; `--json FILE` also writes every figure. Timings are printed, never
 asserted (see mojdfe_assets_tests/test_benchmark.py for the smoke test).
